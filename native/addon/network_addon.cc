@@ -1,0 +1,97 @@
+// Bindings: runtime info and settings, batched forward pass.
+#include <memory>
+
+#include "../core/gemm.h"
+#include "../core/network.h"
+#include "../core/thread_pool.h"
+#include "convert.h"
+#include "registry.h"
+#include "task.h"
+
+namespace nrem_addon {
+namespace {
+
+Napi::Value Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("threads", nrem::get_threads());
+  o.Set("gemm", nrem::gemm_backend_name());
+  o.Set("openblas", nrem::have_openblas());
+#ifdef NREM_HAVE_CUDA
+  o.Set("cudaCompiled", true);
+#else
+  o.Set("cudaCompiled", false);
+#endif
+  return o;
+}
+
+Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    nrem::require(info.Length() == 1 && info[0].IsNumber(), "ERR_ARGUMENT", "Expected a number for threads");
+    nrem::set_threads(info[0].As<Napi::Number>().Int32Value());
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value SetGemm(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    nrem::require(info.Length() == 1 && info[0].IsString(), "ERR_ARGUMENT", "Expected a string for gemm backend");
+    std::string name = info[0].As<Napi::String>().Utf8Value();
+    if (name == "native")
+      nrem::set_gemm_backend(nrem::GemmBackend::Native);
+    else if (name == "openblas")
+      nrem::set_gemm_backend(nrem::GemmBackend::OpenBlas);
+    else
+      throw nrem::Error("ERR_VALUE", "Unknown gemm backend '" + name + "' (expected native or openblas)");
+    return info.Env().Undefined();
+  });
+}
+
+// forward(net, x: Float32Array (n × n0), n, out: Float32Array (n × nL), layerOuts?: (Float32Array|null)[], control?)
+Napi::Value Forward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    auto net = std::make_shared<nrem::NetView>(get_net(info[0], "net"));
+    nrem::require(info[2].IsNumber(), "ERR_ARGUMENT", "Expected a number for n");
+    int64_t n = info[2].As<Napi::Number>().Int64Value();
+    nrem::require(n >= 0, "ERR_VALUE", "n must be >= 0");
+    F32 x = get_f32(info[1], "x", n * net->inputs());
+    F32 y = get_f32(info[3], "out", n * net->outputs());
+    auto layer_out = std::make_shared<std::vector<float*>>();
+    std::vector<Napi::Value> keep{info[0], info[1], info[3]};
+    if (info.Length() > 4 && info[4].IsArray()) {
+      auto arr = info[4].As<Napi::Array>();
+      nrem::require(arr.Length() == static_cast<uint32_t>(net->layers()), "ERR_SHAPE",
+                    "layerOuts must have one entry per layer");
+      for (uint32_t l = 0; l < arr.Length(); ++l) {
+        Napi::Value v = arr.Get(l);
+        if (v.IsNull() || v.IsUndefined()) {
+          layer_out->push_back(nullptr);
+        } else {
+          layer_out->push_back(get_f32(v, "layerOuts[" + std::to_string(l) + "]", n * net->sizes[l + 1]).data);
+          keep.push_back(v);
+        }
+      }
+    }
+    float* xd = x.data;
+    float* yd = y.data;
+    size_t rows = static_cast<size_t>(n);
+    return start_task(
+        env,
+        [net, xd, yd, rows, layer_out](const ProgressFn&, const Cancel&) {
+          nrem::forward(*net, xd, rows, yd, layer_out->empty() ? nullptr : layer_out->data());
+        },
+        [](Napi::Env e) { return e.Undefined(); }, keep, info.Length() > 5 ? info[5] : env.Undefined());
+  });
+}
+
+void Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("info", Napi::Function::New(env, Info));
+  exports.Set("setThreads", Napi::Function::New(env, SetThreads));
+  exports.Set("setGemm", Napi::Function::New(env, SetGemm));
+  exports.Set("forward", Napi::Function::New(env, Forward));
+}
+
+}  // namespace
+NREM_ADDON_MODULE(Init);
+}  // namespace nrem_addon

@@ -1,0 +1,89 @@
+#include "network.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "gemm.h"
+#include "thread_pool.h"
+
+namespace nrem {
+
+void NetView::validate() const {
+  require(sizes.size() >= 2, "ERR_SHAPE", "a network needs at least an input and an output layer");
+  for (size_t i = 0; i < sizes.size(); ++i)
+    require(sizes[i] > 0, "ERR_SHAPE", "layer " + std::to_string(i) + " has size " + std::to_string(sizes[i]));
+  require(W.size() == sizes.size() - 1, "ERR_SHAPE", "expected one weight matrix per layer");
+  require(b.size() == sizes.size() - 1, "ERR_SHAPE", "expected one bias entry per layer");
+  for (auto* w : W) require(w != nullptr, "ERR_SHAPE", "missing weight matrix");
+  require(std::isfinite(temperature) && temperature > 0, "ERR_VALUE", "temperature must be a positive number");
+  require(std::isfinite(hidden_scale) && hidden_scale > 0, "ERR_VALUE", "hidden_scale must be a positive number");
+}
+
+namespace {
+// z (n × m) ← activation in place.
+void activate(float* z, size_t n, int m, OutputAct act, float scale, float temperature) {
+  pool().parallel_for(n, 16, [&](size_t b, size_t e) {
+    for (size_t r = b; r < e; ++r) {
+      float* row = z + r * m;
+      switch (act) {
+        case OutputAct::Relu:
+          for (int j = 0; j < m; ++j) row[j] = row[j] > 0.0f ? row[j] * scale : 0.0f;
+          break;
+        case OutputAct::Linear:
+          break;
+        case OutputAct::Softmax: {
+          float mx = row[0] / temperature;
+          for (int j = 1; j < m; ++j) mx = std::max(mx, row[j] / temperature);
+          float s = 0.0f;
+          for (int j = 0; j < m; ++j) s += (row[j] = std::exp(row[j] / temperature - mx));
+          for (int j = 0; j < m; ++j) row[j] /= s;
+          break;
+        }
+      }
+    }
+  });
+}
+}  // namespace
+
+void forward(const NetView& net, const float* X, size_t n, float* out, float* const* layer_out) {
+  const int L = net.layers();
+  const float* in = X;
+  std::vector<float> bufs[2];
+  for (int l = 1; l <= L; ++l) {
+    const int m = net.sizes[l], k = net.sizes[l - 1];
+    float* z;
+    if (l == L) {
+      z = out;
+    } else if (layer_out && layer_out[l - 1]) {
+      z = layer_out[l - 1];
+    } else {
+      auto& buf = bufs[l & 1];
+      buf.resize(n * static_cast<size_t>(m));
+      z = buf.data();
+    }
+    if (net.b[l - 1]) {
+      for (size_t r = 0; r < n; ++r) std::copy(net.b[l - 1], net.b[l - 1] + m, z + r * m);
+    }
+    sgemm(false, true, static_cast<int>(n), m, k, 1.0f, in, k, net.W[l - 1], k,
+          net.b[l - 1] ? 1.0f : 0.0f, z, m);
+    if (l < L)
+      activate(z, n, m, OutputAct::Relu, net.hidden_scale, 1.0f);
+    else
+      activate(z, n, m, net.out, 1.0f, net.temperature);
+    if (l == L && layer_out && layer_out[L - 1] && layer_out[L - 1] != out)
+      std::copy(z, z + n * m, layer_out[L - 1]);
+    in = z;
+  }
+}
+
+void argmax_rows(const float* Y, size_t n, int width, int32_t* labels) {
+  for (size_t r = 0; r < n; ++r) {
+    const float* row = Y + r * width;
+    int best = 0;
+    for (int j = 1; j < width; ++j)
+      if (row[j] > row[best]) best = j;
+    labels[r] = best;
+  }
+}
+
+}  // namespace nrem

@@ -1,0 +1,46 @@
+// A fully connected feed-forward network viewed over caller-owned float32 buffers.
+//
+//   a_0 = x                                   (n0)
+//   z_l = W_l a_(l-1) + b_l                   (W_l: n_l × n_(l-1), row-major)
+//   a_l = h · relu(z_l)          for hidden layers, h = hidden_scale (1 - p for the
+//                                paper's non-inverted dropout at test time, else 1)
+//   a_L = out(z_L)               out ∈ {relu, linear, softmax(z / T)}
+//
+// The view never owns memory: the addon points it at JS Float32Arrays that it keeps
+// alive for the duration of the call.
+#pragma once
+#include <vector>
+
+#include "common.h"
+
+namespace nrem {
+
+enum class OutputAct { Relu = 0, Linear = 1, Softmax = 2 };
+
+struct NetView {
+  std::vector<int> sizes;         // n0 … nL
+  std::vector<float*> W;          // L matrices, W[l-1] is n_l × n_(l-1)
+  std::vector<float*> b;          // L entries, nullptr where the layer has no bias
+  OutputAct out = OutputAct::Relu;
+  float temperature = 1.0f;       // softmax temperature (Softmax output only)
+  float hidden_scale = 1.0f;      // test-time scale of hidden activations
+
+  int layers() const { return static_cast<int>(sizes.size()) - 1; }
+  int inputs() const { return sizes.front(); }
+  int outputs() const { return sizes.back(); }
+  size_t weight_count(int l) const {  // l = 1..L
+    return static_cast<size_t>(sizes[l]) * sizes[l - 1];
+  }
+  void validate() const;  // throws ERR_SHAPE / ERR_VALUE
+};
+
+// Forward pass in test mode for a batch X (n × n0, row-major). Writes the final
+// activations a_L (n × nL) to `out`. If `layer_out` is non-null it must hold L pointers
+// (each n × n_l, may be nullptr) that receive a_1 … a_L.
+void forward(const NetView& net, const float* X, size_t n, float* out,
+             float* const* layer_out = nullptr);
+
+// Index of the largest output per row (ties: lowest index), for n rows of width nL.
+void argmax_rows(const float* Y, size_t n, int width, int32_t* labels);
+
+}  // namespace nrem

@@ -1,0 +1,5 @@
+/** nrem: the public API. */
+export * from './errors.js';
+export { Network, argmaxRows, type NetworkSpec, type OutputActivation, type DropoutMode } from './model/network.js';
+export { type RunOptions, type ProgressEvent } from './util/control.js';
+export { runtimeInfo, setThreads, setGemm } from './native/runtime.js';

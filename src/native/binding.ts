@@ -1,0 +1,104 @@
+/**
+ * The one typed description of the native addon. Every export of native/addon/*.cc is
+ * declared here; the public API wraps these and never calls the addon otherwise.
+ */
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BackendError } from '../errors.js';
+
+/** A network as the addon reads it (see native/addon/convert.h get_net). */
+export interface NativeNet {
+  sizes: number[];
+  weights: Float32Array[];
+  biases: (Float32Array | null)[];
+  output: 'relu' | 'linear' | 'softmax';
+  temperature: number;
+  hiddenScale: number;
+}
+
+/** A progress event from native code. Extra numeric fields depend on the call. */
+export interface NativeProgress {
+  phase: string;
+  done: number;
+  total: number;
+  [key: string]: number | string;
+}
+
+/** Passed last to every async native call. `cancel[0] = 1` asks the call to stop. */
+export interface NativeControl {
+  onProgress?: (p: NativeProgress) => void;
+  cancel?: Int32Array;
+}
+
+export interface NativeInfo {
+  threads: number;
+  gemm: 'native' | 'openblas';
+  openblas: boolean;
+  cudaCompiled: boolean;
+}
+
+export interface Addon {
+  info(): NativeInfo;
+  setThreads(n: number): void;
+  setGemm(name: 'native' | 'openblas'): void;
+  /** a_L for n rows of x into out; optionally every layer's activations into layerOuts. */
+  forward(
+    net: NativeNet,
+    x: Float32Array,
+    n: number,
+    out: Float32Array,
+    layerOuts?: (Float32Array | null)[] | null,
+    control?: NativeControl,
+  ): Promise<void>;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+function packageRoot(): string {
+  let dir = here;
+  for (let i = 0; i < 6; i++) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'native'))) return dir;
+    dir = dirname(dir);
+  }
+  return resolve(here, '..', '..');
+}
+
+let cached: Addon | undefined;
+let loadedFrom = '';
+
+/**
+ * Loads the addon: NREM_ADDON if set, then the cmake-js build (which may include CUDA),
+ * then the node-gyp build. Every failure is collected into one message.
+ */
+export function addon(): Addon {
+  if (cached) return cached;
+  const root = packageRoot();
+  const candidates = [
+    process.env.NREM_ADDON,
+    join(root, 'build-cmake', 'Release', 'nrem.node'),
+    join(root, 'build', 'Release', 'nrem.node'),
+  ].filter((p): p is string => !!p);
+  const require = createRequire(import.meta.url);
+  const failures: string[] = [];
+  for (const path of candidates) {
+    if (!existsSync(path)) {
+      failures.push(`${path}: not built`);
+      continue;
+    }
+    try {
+      cached = require(path) as Addon;
+      loadedFrom = path;
+      return cached;
+    } catch (err) {
+      failures.push(`${path}: ${(err as Error).message}`);
+    }
+  }
+  throw new BackendError(`Could not load the nrem native addon (run \`npm run build\`):\n  ${failures.join('\n  ')}`);
+}
+
+export function addonPath(): string {
+  addon();
+  return loadedFrom;
+}

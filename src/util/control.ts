@@ -1,0 +1,40 @@
+/**
+ * Options shared by every long-running call, and their translation into the addon's
+ * control object: progress callback plus a cancel flag raised by an AbortSignal.
+ */
+import type { NativeControl, NativeProgress } from '../native/binding.js';
+import { AbortError, fromNative } from '../errors.js';
+
+export type ProgressEvent = NativeProgress;
+
+export interface RunOptions {
+  /** Called from the main thread with progress of the native work. */
+  onProgress?: (p: ProgressEvent) => void;
+  /** Aborting rejects the call with AbortError; finished work is kept. */
+  signal?: AbortSignal;
+}
+
+export function throwIfAborted(signal?: AbortSignal): void {
+  if (signal?.aborted) throw new AbortError();
+}
+
+/**
+ * Runs one native call with a cancel flag wired to `signal`; native errors become
+ * NremError subclasses with the caller's stack.
+ */
+export async function runNative<T>(opts: RunOptions | undefined, call: (control: NativeControl) => Promise<T>): Promise<T> {
+  throwIfAborted(opts?.signal);
+  const cancel = new Int32Array(new SharedArrayBuffer(4));
+  const onAbort = () => Atomics.store(cancel, 0, 1);
+  opts?.signal?.addEventListener('abort', onAbort, { once: true });
+  const stack = new Error().stack;
+  try {
+    return await call({ cancel, onProgress: opts?.onProgress });
+  } catch (err) {
+    const e = fromNative(err);
+    if (e instanceof Error && stack) e.stack = `${e.name}: ${e.message}\n${stack.split('\n').slice(2).join('\n')}`;
+    throw e;
+  } finally {
+    opts?.signal?.removeEventListener('abort', onAbort);
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * Argument checks at the TypeScript boundary. One message format everywhere:
+ * "Expected X for name but received Y".
+ */
+import { ArgumentError, ShapeError, ValueError } from '../errors.js';
+
+export function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return `an array of length ${v.length}`;
+  if (ArrayBuffer.isView(v)) return `${v.constructor.name}(${(v as unknown as { length: number }).length})`;
+  if (typeof v === 'number') return Number.isNaN(v) ? 'NaN' : String(v);
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v);
+  return typeof v;
+}
+
+export function expectFloat32Array(v: unknown, name: string, length?: number): Float32Array {
+  if (!(v instanceof Float32Array)) throw new ArgumentError(`Expected Float32Array for ${name} but received ${describe(v)}`);
+  if (length !== undefined && v.length !== length)
+    throw new ShapeError(`Expected ${name} to hold ${length} values but it holds ${v.length}`);
+  return v;
+}
+
+/** Throws ValueError naming the first non-finite entry. */
+export function expectFinite(a: Float32Array, name: string, rowWidth?: number): void {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    if (x !== x || x === Infinity || x === -Infinity) {
+      const where = rowWidth ? `row ${Math.floor(i / rowWidth)}, column ${i % rowWidth}` : `index ${i}`;
+      throw new ValueError(`Expected finite values in ${name} but found ${x} at ${where}`);
+    }
+  }
+}
+
+export function expectInt(v: unknown, name: string, min = -Infinity, max = Infinity): number {
+  if (typeof v !== 'number' || !Number.isInteger(v))
+    throw new ArgumentError(`Expected an integer for ${name} but received ${describe(v)}`);
+  if (v < min || v > max) throw new ValueError(`Expected ${name} in [${min}, ${max}] but received ${v}`);
+  return v;
+}
+
+export function expectNumber(v: unknown, name: string, min = -Infinity, max = Infinity): number {
+  if (typeof v !== 'number' || !Number.isFinite(v))
+    throw new ArgumentError(`Expected a finite number for ${name} but received ${describe(v)}`);
+  if (v < min || v > max) throw new ValueError(`Expected ${name} in [${min}, ${max}] but received ${v}`);
+  return v;
+}
+
+export function expectOneOf<T extends string>(v: unknown, name: string, options: readonly T[]): T {
+  if (typeof v !== 'string' || !options.includes(v as T))
+    throw new ValueError(`Expected one of ${options.join(', ')} for ${name} but received ${describe(v)}`);
+  return v as T;
+}
+
+export function expectSeed(v: unknown, name = 'seed'): number {
+  return expectInt(v, name, 0, Number.MAX_SAFE_INTEGER);
+}
