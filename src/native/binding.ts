@@ -3,7 +3,7 @@
  * declared here; the public API wraps these and never calls the addon otherwise.
  */
 import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BackendError } from '../errors.js';
@@ -69,17 +69,16 @@ let cached: Addon | undefined;
 let loadedFrom = '';
 
 /**
- * Loads the addon: NREM_ADDON if set, then the cmake-js build (which may include CUDA),
- * then the node-gyp build. Every failure is collected into one message.
+ * Loads the addon: NREM_ADDON if set, else the newest of the cmake-js build (which may
+ * include CUDA) and the node-gyp build. Every failure is collected into one message.
  */
 export function addon(): Addon {
   if (cached) return cached;
   const root = packageRoot();
-  const candidates = [
-    process.env.NREM_ADDON,
-    join(root, 'build-cmake', 'Release', 'nrem.node'),
-    join(root, 'build', 'Release', 'nrem.node'),
-  ].filter((p): p is string => !!p);
+  const builds = [join(root, 'build-cmake', 'Release', 'nrem.node'), join(root, 'build', 'Release', 'nrem.node')];
+  const mtime = (p: string) => (existsSync(p) ? statSync(p).mtimeMs : 0);
+  builds.sort((a, b) => mtime(b) - mtime(a));
+  const candidates = process.env.NREM_ADDON ? [process.env.NREM_ADDON] : builds;
   const require = createRequire(import.meta.url);
   const failures: string[] = [];
   for (const path of candidates) {
