@@ -31,3 +31,7 @@ export {
   type NpyArray,
 } from './data/index.js';
 export { rngBits, rngUniform, rngInt, permutation, RngStream } from './util/rng.js';
+
+// ONNX export/import and ONNX Runtime evaluation (src/model/onnx.ts, src/model/ort.ts).
+export { toOnnxBytes, saveOnnx, fromOnnxBytes, loadOnnx, importOnnx, ONNX_OPSET, type OnnxExportOptions, type OnnxImport } from './model/onnx.js';
+export { OrtModel, type OrtOptions } from './model/ort.js';
