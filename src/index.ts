@@ -35,3 +35,5 @@ export { rngBits, rngUniform, rngInt, permutation, RngStream } from './util/rng.
 // ONNX export/import and ONNX Runtime evaluation (src/model/onnx.ts, src/model/ort.ts).
 export { toOnnxBytes, saveOnnx, fromOnnxBytes, loadOnnx, importOnnx, ONNX_OPSET, type OnnxExportOptions, type OnnxImport } from './model/onnx.js';
 export { OrtModel, type OrtOptions } from './model/ort.js';
+// --- attacks, distortions (src/attacks) ---
+export * from './attacks/index.js';

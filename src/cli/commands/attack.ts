@@ -1,0 +1,114 @@
+/**
+ * nrem attack --model m.onnx --dataset mnist --attack fgsm|pgd|deepfool|jsma|cw|square
+ *   [--eps 0,0.05,0.1] [--limit N] [--loss mse|ce] [--steps] [--seed] [--no-recheck] [--json]
+ * FGSM runs the paper's sweep natively (one gradient per image); every attack's successes
+ * are re-checked with ONNX Runtime and disagreements reported.
+ */
+import type { Command } from 'commander';
+import { loadOnnx } from '../../model/onnx.js';
+import { loadDataset } from '../../data/index.js';
+import { head } from '../../data/dataset.js';
+import { ValueError } from '../../errors.js';
+import { CarliniWagnerL2, DeepFool, FGSM, JSMA, PGD, SquareAttack, type Attack } from '../../attacks/index.js';
+import { fgsmSweep, epsRange } from '../../attacks/sweep.js';
+import { summarize } from '../../attacks/metrics.js';
+import { recheckWithOrt } from '../../attacks/recheck.js';
+import type { AttackLoss } from '../../attacks/gradients.js';
+import { progressBar } from './progress.js';
+
+interface AttackCliOptions {
+  model: string;
+  dataset: string;
+  attack: string;
+  eps?: string;
+  limit?: string;
+  loss: string;
+  steps?: string;
+  seed: string;
+  quick?: boolean;
+  recheck: boolean;
+  json?: boolean;
+}
+
+function parseList(s: string | undefined, name: string): number[] | undefined {
+  if (s === undefined) return undefined;
+  const v = s.split(',').map((t) => Number(t.trim()));
+  if (!v.length || v.some((x) => !Number.isFinite(x) || x < 0)) throw new ValueError(`Expected a comma-separated list of numbers >= 0 for ${name} but received "${s}"`);
+  return v;
+}
+
+export function registerAttack(program: Command): void {
+  program
+    .command('attack')
+    .description('attack a model on a data set: accuracy vs eps (fgsm, pgd, square) or perturbation sizes (deepfool, jsma, cw)')
+    .requiredOption('--model <file>', 'ONNX model')
+    .option('--dataset <spec>', 'data set spec', 'mnist')
+    .requiredOption('--attack <name>', 'fgsm | pgd | deepfool | jsma | cw | square')
+    .option('--eps <list>', 'budgets, comma-separated (fgsm default: 0:0.005:0.4)')
+    .option('--limit <n>', 'first N test examples')
+    .option('--loss <name>', 'mse (the paper, on the output) | ce (on the pre-activation) | margin', 'ce')
+    .option('--steps <n>', 'iterations (pgd steps, deepfool/jsma/cw max iterations, square queries)')
+    .option('--seed <n>', 'seed', '0')
+    .option('--quick', 'the quick data subset')
+    .option('--no-recheck', 'skip the ONNX Runtime re-check')
+    .option('--json', 'print one JSON object as the last line')
+    .action(async (o: AttackCliOptions) => {
+      const t0 = performance.now();
+      const seed = Number(o.seed);
+      const net = await loadOnnx(o.model);
+      const data = await loadDataset(o.dataset, { quick: o.quick, seed });
+      const test = o.limit ? head(data.test, Number(o.limit)) : data.test;
+      const eps = parseList(o.eps, '--eps');
+      const loss = o.loss as AttackLoss;
+      const steps = o.steps === undefined ? undefined : Number(o.steps);
+      const bar = o.json ? undefined : progressBar();
+      const onProgress = bar?.update;
+      let out: Record<string, unknown>;
+      if (o.attack === 'fgsm') {
+        const r = await fgsmSweep(net, test.x, test.y, { epsilons: eps ?? epsRange(), loss, onProgress });
+        out = { attack: 'fgsm', loss, n: r.n, epsilons: r.epsilons, accuracy: r.accuracy };
+        if (o.recheck) {
+          // Re-check the FGSM verdicts at each eps through the attack path + ONNX Runtime.
+          const a = await new FGSM({ loss }).run(net, test.x, test.y, { epsilons: r.epsilons.filter((e) => e > 0).slice(0, 81) });
+          const rc = await recheckWithOrt(net, a, test.y);
+          out.recheck = { confirmed: rc.confirmedCount, rejected: rc.rejected, disagreements: rc.disagreements.map((d) => d.rows.length) };
+        }
+      } else {
+        let a: Attack;
+        switch (o.attack) {
+          case 'pgd':
+            a = new PGD({ loss, steps: steps ?? 40 });
+            break;
+          case 'deepfool':
+            a = new DeepFool({ maxIterations: steps ?? 100 });
+            break;
+          case 'jsma':
+            a = new JSMA({ maxIterations: steps ?? 500 });
+            break;
+          case 'cw':
+            a = new CarliniWagnerL2({ maxIterations: steps ?? 1000 });
+            break;
+          case 'square':
+            a = new SquareAttack({ maxQueries: steps ?? 1000 });
+            break;
+          default:
+            throw new ValueError(`Expected one of fgsm, pgd, deepfool, jsma, cw, square for --attack but received "${o.attack}"`);
+        }
+        const needsEps = o.attack === 'pgd' || o.attack === 'square';
+        const r = await a.run(net, test.x, test.y, { epsilons: eps ?? (needsEps ? [0.1, 0.2, 0.3] : undefined), seed, onProgress });
+        const s = summarize(r, test.x, test.y);
+        out = { ...s };
+        if (o.recheck) {
+          const rc = await recheckWithOrt(net, r, test.y);
+          out.recheck = { confirmed: rc.confirmedCount, rejected: rc.rejected, disagreements: rc.disagreements.map((d) => d.rows.length) };
+          (out as { perEpsilon: { successRate: number; confirmedSuccessRate?: number }[] }).perEpsilon.forEach((p, e) => {
+            p.confirmedSuccessRate = rc.confirmedCount[e] / s.n;
+          });
+        }
+      }
+      bar?.stop();
+      out.seconds = (performance.now() - t0) / 1000;
+      if (o.json) console.log(JSON.stringify(out));
+      else console.log(JSON.stringify(out, null, 2));
+    });
+}
