@@ -37,3 +37,21 @@ export { toOnnxBytes, saveOnnx, fromOnnxBytes, loadOnnx, importOnnx, ONNX_OPSET,
 export { OrtModel, type OrtOptions } from './model/ort.js';
 // --- attacks, distortions (src/attacks) ---
 export * from './attacks/index.js';
+// ---- engine: training and evaluation ----
+export {
+  train,
+  evaluate,
+  createNetwork,
+  initWeights,
+  recipeOptions,
+  getRecipe,
+  RECIPES,
+  LOSSES,
+  type TrainOptions,
+  type TrainResult,
+  type EvalResult,
+  type Recipe,
+  type RecipeName,
+  type InitSpec,
+  type LossName,
+} from './train/train.js';
