@@ -2,6 +2,8 @@
 /** The nrem command line. Each command lives in its own module under src/cli/commands. */
 import { Command } from 'commander';
 import { registerInfo } from './commands/info.js';
+import { registerTrain } from './commands/train.js';
+import { registerEval } from './commands/eval.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerAttack } from './commands/attack.js';
 import { registerDistort } from './commands/distort.js';
@@ -9,6 +11,8 @@ import { registerDistort } from './commands/distort.js';
 const program = new Command();
 program.name('nrem').description('Biologically inspired sleep for neural networks, and what it does to their robustness');
 registerInfo(program);
+registerTrain(program);
+registerEval(program);
 registerInspect(program);
 registerAttack(program);
 registerDistort(program);

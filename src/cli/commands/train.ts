@@ -1,0 +1,104 @@
+import type { Command } from 'commander';
+import { SingleBar, Presets } from 'cli-progress';
+import { loadDataset } from '../../data/index.js';
+import { saveOnnx } from '../../model/onnx.js';
+import { createNetwork, evaluate, getRecipe, recipeOptions, train } from '../../train/train.js';
+import { ArgumentError, ShapeError } from '../../errors.js';
+import { expectInt, expectNumber, expectSeed } from '../../util/validate.js';
+
+interface TrainCliOptions {
+  dataset: string;
+  arch: string;
+  recipe: string;
+  seed: string;
+  out: string;
+  epochs?: string;
+  lr?: string;
+  batchSize?: string;
+  quick?: boolean;
+  json?: boolean;
+}
+
+export function parseArch(s: string): number[] {
+  const sizes = s.split(',').map((t) => Number(t.trim()));
+  if (sizes.length < 2 || sizes.some((v) => !Number.isInteger(v) || v < 1))
+    throw new ArgumentError(`Expected layer sizes like 784,1200,1200,10 for --arch but received ${JSON.stringify(s)}`);
+  return sizes;
+}
+
+export function registerTrain(program: Command): void {
+  program
+    .command('train')
+    .description('train a network with a recipe (the paper\'s by default) and save it as ONNX')
+    .option('--dataset <spec>', 'data set (see loadDataset)', 'mnist')
+    .option('--arch <sizes>', 'layer sizes, input first', '784,1200,1200,10')
+    .option('--recipe <name>', 'paper | modern', 'paper')
+    .option('--seed <n>', 'seed of initialisation, shuffles and dropout', '1')
+    .requiredOption('--out <file.onnx>', 'where to write the trained network')
+    .option('--epochs <n>', 'override the recipe\'s epochs')
+    .option('--lr <rate>', 'override the recipe\'s learning rate')
+    .option('--batch-size <n>', 'override the recipe\'s batch size')
+    .option('--quick', 'a small subset of the data (smoke runs)')
+    .option('--json', 'print one JSON object')
+    .action(async (o: TrainCliOptions) => {
+      const t0 = performance.now();
+      const recipe = getRecipe(o.recipe as never);
+      const seed = expectSeed(Number(o.seed), '--seed');
+      const sizes = parseArch(o.arch);
+      const split = await loadDataset(o.dataset, { quick: o.quick, seed });
+      if (split.train.dims !== sizes[0])
+        throw new ShapeError(`Expected --arch to start with ${split.train.dims} (the data's features) but it starts with ${sizes[0]}`);
+      if (split.train.classes > sizes[sizes.length - 1])
+        throw new ShapeError(`Expected --arch to end with at least ${split.train.classes} outputs (the data's classes) but it ends with ${sizes[sizes.length - 1]}`);
+      const opts = recipeOptions(recipe, seed);
+      if (o.epochs !== undefined) opts.epochs = expectInt(Number(o.epochs), '--epochs', 1);
+      if (o.lr !== undefined) opts.lr = expectNumber(Number(o.lr), '--lr', Number.MIN_VALUE);
+      if (o.batchSize !== undefined) opts.batchSize = expectInt(Number(o.batchSize), '--batch-size', 1);
+      const net = createNetwork(recipe, sizes, seed);
+      const ac = new AbortController();
+      const onSigint = () => ac.abort();
+      process.once('SIGINT', onSigint);
+      const bar = !o.json && process.stderr.isTTY ? new SingleBar({ format: 'train |{bar}| {value}/{total} batches, epoch {epoch}, loss {loss}' }, Presets.shades_classic) : undefined;
+      let started = false;
+      try {
+        const r = await train(net, split.train, {
+          ...opts,
+          signal: ac.signal,
+          onProgress: (p) => {
+            if (!bar) return;
+            if (!started) {
+              bar.start(p.total, 0, { epoch: 1, loss: '-' });
+              started = true;
+            }
+            bar.update(p.done, { epoch: p.epoch, loss: Number(p.loss).toFixed(4) });
+          },
+        });
+        bar?.stop();
+        const ev = await evaluate(net, split.test);
+        await saveOnnx(net, o.out);
+        const result = {
+          command: 'train',
+          dataset: split.train.name,
+          recipe: recipe.name,
+          arch: sizes,
+          seed,
+          epochs: r.epochs,
+          epochLoss: r.epochLoss,
+          epochSeconds: r.epochSeconds,
+          testAccuracy: ev.accuracy,
+          testN: ev.n,
+          out: o.out,
+          seconds: (performance.now() - t0) / 1000,
+        };
+        if (o.json) console.log(JSON.stringify(result));
+        else {
+          console.log(`trained ${sizes.join('-')} (${recipe.name} recipe, seed ${seed}) on ${split.train.name}: ${r.epochs} epochs, ${r.seconds.toFixed(1)} s`);
+          console.log(`loss per epoch: ${r.epochLoss.map((v) => v.toFixed(4)).join(', ')}`);
+          console.log(`test accuracy ${(ev.accuracy * 100).toFixed(2)}% on ${ev.n} rows; saved ${o.out}`);
+        }
+      } finally {
+        bar?.stop();
+        process.off('SIGINT', onSigint);
+      }
+    });
+}
