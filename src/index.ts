@@ -3,3 +3,5 @@ export * from './errors.js';
 export { Network, argmaxRows, type NetworkSpec, type OutputActivation, type DropoutMode } from './model/network.js';
 export { type RunOptions, type ProgressEvent } from './util/control.js';
 export { runtimeInfo, setThreads, setGemm } from './native/runtime.js';
+// CUDA backend
+export { cudaInfo, resolveBackend, BACKENDS, type Backend, type BackendChoice, type CudaInfo } from './native/runtime.js';

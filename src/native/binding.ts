@@ -37,12 +37,48 @@ export interface NativeInfo {
   gemm: 'native' | 'openblas';
   openblas: boolean;
   cudaCompiled: boolean;
+  cuda: NativeCudaInfo;
 }
+
+// --- CUDA backend (native/cuda, native/addon/backend_addon.cc, native/addon/cuda_addon.cc) ---
+export interface NativeCudaDevice {
+  index: number;
+  name: string;
+  /** "major.minor" */
+  computeCapability: string;
+  memoryBytes: number;
+  multiprocessors: number;
+  /** compute capability >= 8.0: the kernels are built for sm_80 and sm_90 */
+  usable: boolean;
+}
+
+export interface NativeCudaInfo {
+  /** the addon was built with the CUDA kernels (npm run build:cuda) */
+  compiled: boolean;
+  /** compiled, and a usable device answered */
+  available: boolean;
+  /** why CUDA is unavailable (absent when available) */
+  reason?: string;
+  runtimeVersion: number;
+  driverVersion: number;
+  devices: NativeCudaDevice[];
+}
+
+/** 'auto' = CUDA when available, else the CPU (the reason is kept). */
+export type BackendName = 'cpu' | 'cuda' | 'auto';
+export interface NativeBackendChoice {
+  backend: 'cpu' | 'cuda';
+  /** why 'auto' fell back to the CPU */
+  reason?: string;
+}
+// --- end CUDA backend ---
 
 export interface Addon {
   info(): NativeInfo;
   setThreads(n: number): void;
   setGemm(name: 'native' | 'openblas'): void;
+  /** Throws (code ERR_BACKEND) for 'cuda' without a usable device. */
+  resolveBackend(name: BackendName): NativeBackendChoice;
   /** a_L for n rows of x into out; optionally every layer's activations into layerOuts. */
   forward(
     net: NativeNet,
