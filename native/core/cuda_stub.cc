@@ -3,7 +3,7 @@
 // empty and native/cuda/*.cu provide the same functions.
 #ifndef NREM_HAVE_CUDA
 #include "../cuda/cuda_api.h"
-#include "../cuda/cuda_kernels.h"
+#include "../cuda/device_model.h"
 
 namespace nrem::cuda {
 
@@ -18,17 +18,16 @@ const Status& status() {
 
 void require_available() { throw Error("ERR_BACKEND", "CUDA backend unavailable: " + status().reason); }
 
-void forward(const NetView&, const float*, size_t, float*) { require_available(); }
-void input_gradient(const NetView&, const float*, size_t, const int32_t*, GradLoss, float*, float*, float*) {
+struct DeviceModel::Impl {};
+DeviceModel::DeviceModel(const NetView&, size_t) { require_available(); }
+DeviceModel::~DeviceModel() = default;
+void DeviceModel::logits(const float*, size_t, float*) const { require_available(); }
+void DeviceModel::input_grad(const float*, size_t, const HostLossGrad&, float*, float*) const { require_available(); }
+void DeviceModel::attack_input_grad(int, const float*, const int32_t*, size_t, float*, float*, float*) const {
   require_available();
 }
-void backward_input(const NetView&, const float*, size_t, const float*, int, float*, float*) { require_available(); }
-void jacobian(const NetView&, const float*, size_t, bool, float*, float*) { require_available(); }
-void pgd(const NetView&, const float*, size_t, const int32_t*, const PgdOptions&, float*, const CheckFn&) {
-  require_available();
-}
-void fgsm_sweep(const NetView&, const float*, size_t, const int32_t*, GradLoss, const std::vector<float>&, float,
-                float, int32_t*, float*) {
+void DeviceModel::multi_grad(const float*, size_t, const std::vector<const float*>&, const std::vector<float*>&,
+                             float*) const {
   require_available();
 }
 
