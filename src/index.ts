@@ -5,3 +5,5 @@ export { type RunOptions, type ProgressEvent } from './util/control.js';
 export { runtimeInfo, setThreads, setGemm } from './native/runtime.js';
 // CUDA backend
 export { cudaInfo, resolveBackend, BACKENDS, type Backend, type BackendChoice, type CudaInfo } from './native/runtime.js';
+// --- attacks, distortions (src/attacks) ---
+export * from './attacks/index.js';
