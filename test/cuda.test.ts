@@ -51,3 +51,105 @@ describe('CUDA backend: status and fallback (every machine)', () => {
     expect(() => resolveBackend('tpu' as never)).toThrow(ValueError);
   });
 });
+
+// ---------------------------------------------------------------------------------------
+// Attack gradients through the backend switch, on real MNIST digits.
+import { Network, inputGradient, classGradients, fgsmSweep } from '../src/index.js';
+import { addon } from '../src/native/binding.js';
+import { loadMnist } from '../src/data/mnist.js';
+
+/** The paper's 784-1200-1200-10 shape with seeded uniform weights (no training needed for parity). */
+function paperNet(output: 'relu' | 'softmax' | 'linear' = 'relu', biases = false): Network {
+  const net = new Network({ sizes: [784, 1200, 1200, 10], output, dropout: 0.2, biases });
+  let s = 12345;
+  const u = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
+  for (const w of net.weights) for (let i = 0; i < w.length; i++) w[i] = 0.06 * u();
+  for (const b of net.biases) if (b) for (let i = 0; i < b.length; i++) b[i] = 0.1 * u();
+  return net;
+}
+
+function digits(n: number) {
+  const { test } = loadMnist();
+  return { x: test.x.slice(0, n * 784), y: test.y.slice(0, n), n };
+}
+
+/** Max over rows of max|a − b| / (max|b| of the row + tiny): GEMM order differs, so rounding only. */
+function rowRelErr(a: Float32Array, b: Float32Array, width: number): number {
+  let worst = 0;
+  for (let r = 0; r < a.length / width; r++) {
+    let scale = 1e-12,
+      diff = 0;
+    for (let j = r * width; j < (r + 1) * width; j++) {
+      scale = Math.max(scale, Math.abs(b[j]));
+      diff = Math.max(diff, Math.abs(a[j] - b[j]));
+    }
+    worst = Math.max(worst, diff / scale);
+  }
+  return worst;
+}
+
+describe('attack gradients: backend option (every machine)', () => {
+  it("'auto' gives the CPU's gradient (or the GPU's, equal to rounding) on MNIST", async () => {
+    const net = paperNet();
+    const { x, y } = digits(64);
+    const cpu = await inputGradient(net, x, y, 'ce', { backend: 'cpu' });
+    const auto = await inputGradient(net, x, y, 'ce', { backend: 'auto' });
+    expect(rowRelErr(auto.grad, cpu.grad, 784)).toBeLessThan(cudaAvailable ? 1e-4 : 1e-12);
+    expect(cpu.grad.some((v) => v !== 0)).toBe(true);
+  });
+
+  it.skipIf(cudaAvailable)("'cuda' without a GPU rejects with BackendError", async () => {
+    const net = paperNet();
+    const { x, y } = digits(4);
+    await expect(inputGradient(net, x, y, 'ce', { backend: 'cuda' })).rejects.toThrow(BackendError);
+    await expect(fgsmSweep(net, x, y, { epsilons: [0.1], backend: 'cuda' })).rejects.toThrow(/CUDA backend unavailable/);
+  });
+});
+
+describe.skipIf(!cudaAvailable)('CUDA kernels match the CPU core (GPU only)', () => {
+  const { x, y, n } = digits(512);
+
+  for (const [output, biases] of [
+    ['relu', false],
+    ['softmax', true],
+    ['linear', true],
+  ] as const) {
+    it(`input gradients (mse, ce, margin), ${output} output${biases ? ' with biases' : ''}`, async () => {
+      const net = paperNet(output, biases);
+      for (const loss of ['mse', 'ce', 'margin'] as const) {
+        const cpu = await inputGradient(net, x, y, loss, { backend: 'cpu' });
+        const gpu = await inputGradient(net, x, y, loss, { backend: 'cuda' });
+        expect(rowRelErr(gpu.grad, cpu.grad, 784), `${loss} gradient`).toBeLessThan(1e-4);
+        expect(rowRelErr(gpu.loss, cpu.loss, 1), `${loss} loss`).toBeLessThan(1e-4);
+      }
+    });
+  }
+
+  it('Jacobian rows of the logits (DeepFool, JSMA)', async () => {
+    const net = paperNet('relu', true);
+    const classes = [0, 3, 9];
+    const cpu = await classGradients(net, x, classes, { backend: 'cpu' });
+    const gpu = await classGradients(net, x, classes, { backend: 'cuda' });
+    expect(rowRelErr(gpu, cpu, 784)).toBeLessThan(1e-4);
+  });
+
+  it('FGSM sweep: the same accuracy at every eps (up to rows on a rounding tie)', async () => {
+    const net = paperNet();
+    const epsilons = [0, 0.05, 0.1, 0.2, 0.3];
+    const cpu = await fgsmSweep(net, x, y, { epsilons, loss: 'ce', backend: 'cpu' });
+    const gpu = await fgsmSweep(net, x, y, { epsilons, loss: 'ce', backend: 'cuda' });
+    for (let e = 0; e < epsilons.length; e++) expect(Math.abs(gpu.accuracy[e] - cpu.accuracy[e])).toBeLessThanOrEqual(3 / n);
+  });
+
+  it('PGD-10 through attackRun: the same success rate', async () => {
+    const net = paperNet();
+    const run = async (backend: string) => {
+      const out = new Float32Array(n * 784);
+      const opts = { epsilons: [0.1], steps: 10, relStep: 0.25, randomStart: true, seed: 7, loss: 'ce', backend };
+      await addon().attackRun('pgd', net.native(), x, n, y, opts, out, null);
+      return (await net.predict(out)).reduce((s, p, i) => s + (p === y[i] ? 1 : 0), 0);
+    };
+    const [cpu, gpu] = [await run('cpu'), await run('cuda')];
+    expect(Math.abs(cpu - gpu)).toBeLessThanOrEqual(5);
+  });
+});

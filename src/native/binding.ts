@@ -116,9 +116,18 @@ export interface Addon {
     dX: Float32Array,
     lossOut: Float32Array | null,
     control?: NativeControl,
+    backend?: BackendName,
   ): Promise<void>;
   /** J (n × classes.length × d): ∂z_L[k]/∂x for each listed class. */
-  attackClassGrads(net: NativeNet, x: Float32Array, n: number, classes: number[], J: Float32Array, control?: NativeControl): Promise<void>;
+  attackClassGrads(
+    net: NativeNet,
+    x: Float32Array,
+    n: number,
+    classes: number[],
+    J: Float32Array,
+    control?: NativeControl,
+    backend?: BackendName,
+  ): Promise<void>;
   /** One attack over a batch; out is (E ×) n × d; aux: deepfool iterations / square queries. */
   attackRun(
     kind: 'pgd' | 'deepfool' | 'jsma' | 'cw' | 'square',
@@ -141,6 +150,7 @@ export interface Addon {
     loss: 'mse' | 'ce' | 'margin',
     correct: Uint8Array,
     control?: NativeControl,
+    backend?: BackendName,
   ): Promise<void>;
   distort(
     kind: 'noise' | 'blur' | 'saltpepper' | 'contrast',
