@@ -153,3 +153,102 @@ describe.skipIf(!cudaAvailable)('CUDA kernels match the CPU core (GPU only)', ()
     expect(Math.abs(cpu - gpu)).toBeLessThanOrEqual(5);
   });
 });
+
+// ---------------------------------------------------------------------------------------
+// Sleep on the GPU: the same spikes and weights as the CPU's event engine.
+import { sleep, sleepBatch, type SleepOptions, type SleepResult } from '../src/index.js';
+import { makeDataset } from '../src/data/dataset.js';
+import { controlNetwork } from './helpers/authors-fixture.js';
+
+function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296;
+}
+
+function smallNet(): Network {
+  const r = lcg(7);
+  const net = new Network({ sizes: [36, 30, 25, 5] });
+  for (const w of net.weights) for (let i = 0; i < w.length; i++) w[i] = r() * 0.8 - 0.3;
+  return net;
+}
+
+function smallData() {
+  const r = lcg(11);
+  const x = new Float32Array(50 * 36).map(() => (r() < 0.5 ? 0 : r()));
+  return makeDataset('random', x, new Int32Array(50), 36, 10, [6, 6]);
+}
+
+/** Same spikes (every counter), weights and membranes within 1e-5 (expf in the STDP gate may differ by an ulp). */
+function expectSameSleep(gpu: SleepResult, cpu: SleepResult): void {
+  expect(gpu.stats.backend).toBe('cuda');
+  expect(cpu.stats.backend).toBe('cpu');
+  expect(gpu.stats.spikes).toEqual(cpu.stats.spikes);
+  expect(gpu.stats.potentiation).toEqual(cpu.stats.potentiation);
+  expect(gpu.stats.depression).toEqual(cpu.stats.depression);
+  for (let l = 0; l < cpu.stats.neuronSpikes.length; l++)
+    expect(Array.from(gpu.stats.neuronSpikes[l])).toEqual(Array.from(cpu.stats.neuronSpikes[l]));
+  for (let l = 0; l < cpu.network.layers; l++) {
+    const a = gpu.network.weights[l],
+      b = cpu.network.weights[l];
+    let d = 0;
+    for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
+    expect(d, `weights of layer ${l + 1}`).toBeLessThanOrEqual(1e-5);
+    const ma = gpu.stats.membranes[l + 1],
+      mb = cpu.stats.membranes[l + 1];
+    for (let i = 0; i < ma.length; i++) expect(Math.abs(ma[i] - mb[i])).toBeLessThanOrEqual(1e-5);
+  }
+}
+
+describe('sleep: backend option (every machine)', () => {
+  it.skipIf(cudaAvailable)("'auto' sleeps on the CPU and says why; 'cuda' is a BackendError", async () => {
+    const o: SleepOptions = { steps: 50, seed: 1, maxRate: 200, beta: [1.5, 1, 0.5], alphaScale: 1, inc: 0.02, dec: 0.01 };
+    const auto = await sleep(smallNet(), smallData(), { ...o, backend: 'auto' });
+    const cpu = await sleep(smallNet(), smallData(), o);
+    expect(auto.stats.backend).toBe('cpu');
+    expect(auto.stats.backendReason).toBe(cuda.reason);
+    expect(auto.stats.spikes).toEqual(cpu.stats.spikes);
+    await expect(sleep(smallNet(), smallData(), { ...o, backend: 'cuda' })).rejects.toThrow(BackendError);
+  });
+});
+
+describe.skipIf(!cudaAvailable)('CUDA sleep matches the CPU event engine (GPU only)', () => {
+  const base: SleepOptions = { steps: 400, seed: 5, maxRate: 200, beta: [1.5, 1, 0.5], alphaScale: 1, inc: 0.02, dec: 0.01 };
+  const variants: [string, SleepOptions][] = [
+    ['release gate, sequence input', { stdpGate: 'release' }],
+    ['sigmoid gate, mean input', { stdpGate: 'sigmoid', input: 'mean' }],
+    ['no gate, masked-mean input, inhibition and output drive', { stdpGate: 'none', input: 'masked-mean', maskSize: 3, inhibition: 0.5, dc: 0.05 }],
+    ['rate trace', { traceEvery: 50 }],
+  ];
+  for (const [name, extra] of variants)
+    it(name, async () => {
+      const o = { ...base, ...extra };
+      const gpu = await sleep(smallNet(), smallData(), { ...o, backend: 'cuda' });
+      const cpu = await sleep(smallNet(), smallData(), o);
+      expectSameSleep(gpu, cpu);
+      if (o.traceEvery) expect(Array.from(gpu.stats.rateTrace.rates)).toEqual(Array.from(cpu.stats.rateTrace.rates));
+    });
+
+  it('mnist-fgsm preset, 3,000 steps of MNIST on the trained control network', async () => {
+    const { train } = loadMnist();
+    const data = train.x.subarray(0, 3000 * 784);
+    const o: SleepOptions = { preset: 'mnist-fgsm', steps: 3000, seed: 1 };
+    const gpu = await sleep(controlNetwork(), data, { ...o, backend: 'cuda' });
+    const cpu = await sleep(controlNetwork(), data, o);
+    expect(cpu.stats.spikes[1]).toBeGreaterThan(0);
+    expectSameSleep(gpu, cpu);
+  });
+
+  it('a batch of 4 sleeps on the GPU = 4 single CPU sleeps', async () => {
+    const seeds = [1, 2, 3, 4];
+    const gpu = await sleepBatch(smallNet(), smallData(), seeds.map((seed) => ({ ...base, seed, backend: 'cuda' as const })));
+    for (let k = 0; k < seeds.length; k++) expectSameSleep(gpu[k], await sleep(smallNet(), smallData(), { ...base, seed: seeds[k] }));
+  });
+
+  it("'cuda' with a raster window is unsupported; 'auto' then runs on the CPU", async () => {
+    const o = { ...base, raster: { from: 0, to: 10 } };
+    await expect(sleep(smallNet(), smallData(), { ...o, backend: 'cuda' })).rejects.toThrow(/raster/);
+    const auto = await sleep(smallNet(), smallData(), { ...o, backend: 'auto' });
+    expect(auto.stats.backend).toBe('cpu');
+    expect(auto.stats.backendReason).toMatch(/raster/);
+  });
+});

@@ -4,6 +4,8 @@
 #include <memory>
 
 #include "../core/sleep.h"
+#include "../cuda/sleep_cuda.h"
+#include "backend_addon.h"
 #include "convert.h"
 #include "registry.h"
 #include "task.h"
@@ -145,7 +147,45 @@ nrem::SleepHooks make_hooks(const ProgressFn& progress, const Cancel& cancel, do
   return h;
 }
 
-// sleepRun(net, data, params, engine: "event"|"dense", control?) → Promise<stats>
+// Backend of a sleep: the optional argument after control, "cpu" (default) | "cuda" | "auto".
+// "auto" runs on the GPU when one is usable and the request is one the kernel supports (no
+// raster), else on the CPU; stats.backend says which ran, stats.backendReason why not CUDA.
+struct SleepBackend {
+  bool cuda = false;
+  std::string reason;
+};
+SleepBackend sleep_backend(const Napi::CallbackInfo& info, size_t i, const std::vector<nrem::NetView>& nets,
+                           const std::vector<nrem::SleepParams>& ps) {
+  nrem::Backend b = nrem::Backend::Cpu;
+  if (info.Length() > i && !info[i].IsUndefined() && !info[i].IsNull()) {
+    require(info[i].IsString(), "ERR_ARGUMENT", "Expected a string for backend");
+    b = nrem::parse_backend(info[i].As<Napi::String>().Utf8Value());
+  }
+  SleepBackend r;
+  if (b == nrem::Backend::Cpu) return r;
+  nrem::BackendChoice c = nrem::resolve_backend(b);  // throws ERR_BACKEND for "cuda" without a GPU
+  if (c.backend != nrem::Backend::Cuda) {
+    r.reason = c.reason;
+    return r;
+  }
+  std::string why;
+  if (nrem::cuda::sleep_supported(nets, ps, &why)) {
+    r.cuda = true;
+  } else {
+    require(b == nrem::Backend::Auto, "ERR_UNSUPPORTED", "CUDA sleep: " + why);
+    r.reason = why;
+  }
+  return r;
+}
+
+Napi::Value with_backend(Napi::Env e, Napi::Value stats, const SleepBackend& b) {
+  Napi::Object o = stats.As<Napi::Object>();
+  o.Set("backend", b.cuda ? "cuda" : "cpu");
+  if (!b.reason.empty()) o.Set("backendReason", b.reason);
+  return o;
+}
+
+// sleepRun(net, data, params, engine: "event"|"dense", control?, backend?) → Promise<stats>
 Napi::Value SleepRun(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
@@ -159,16 +199,23 @@ Napi::Value SleepRun(const Napi::CallbackInfo& info) {
     nrem::sleep_validate(*net, *params, *data);
     auto stats = std::make_shared<nrem::SleepStats>();
     const bool dense = engine == "dense";
+    const SleepBackend be = sleep_backend(info, 5, {*net}, {*params});
+    require(!(be.cuda && dense), "ERR_VALUE", "the dense engine runs on the CPU only");
     return start_task(
         env,
-        [net, data, params, stats, dense](const ProgressFn& progress, const Cancel& cancel) {
+        [net, data, params, stats, dense, be](const ProgressFn& progress, const Cancel& cancel) {
           auto hooks = make_hooks(progress, cancel, static_cast<double>(params->steps));
-          if (dense)
+          if (be.cuda) {
+            std::vector<nrem::SleepStats> st;
+            nrem::cuda::sleep_batch({*net}, {*params}, *data, st, hooks);
+            *stats = std::move(st.front());
+          } else if (dense) {
             nrem::sleep_run_dense(*net, *params, *data, *stats, hooks);
-          else
+          } else {
             nrem::sleep_run(*net, *params, *data, *stats, hooks);
+          }
         },
-        [stats](Napi::Env e) -> Napi::Value { return stats_to_js(e, *stats); }, keep,
+        [stats, be](Napi::Env e) -> Napi::Value { return with_backend(e, stats_to_js(e, *stats), be); }, keep,
         info.Length() > 4 ? info[4] : env.Undefined());
   });
 }
@@ -195,15 +242,20 @@ Napi::Value SleepBatch(const Napi::CallbackInfo& info) {
     auto data = std::make_shared<nrem::SleepData>(get_data(info[1], nets->front().inputs(), keep));
     for (size_t k = 0; k < nets->size(); ++k) nrem::sleep_validate((*nets)[k], (*params)[k], *data);
     auto stats = std::make_shared<std::vector<nrem::SleepStats>>();
+    const SleepBackend be = sleep_backend(info, 4, *nets, *params);
     return start_task(
         env,
-        [nets, data, params, stats, total](const ProgressFn& progress, const Cancel& cancel) {
+        [nets, data, params, stats, total, be](const ProgressFn& progress, const Cancel& cancel) {
           auto hooks = make_hooks(progress, cancel, total);
-          nrem::sleep_batch(*nets, *params, *data, *stats, hooks);
+          if (be.cuda)
+            nrem::cuda::sleep_batch(*nets, *params, *data, *stats, hooks);
+          else
+            nrem::sleep_batch(*nets, *params, *data, *stats, hooks);
         },
-        [stats](Napi::Env e) -> Napi::Value {
+        [stats, be](Napi::Env e) -> Napi::Value {
           Napi::Array a = Napi::Array::New(e, stats->size());
-          for (size_t k = 0; k < stats->size(); ++k) a.Set(static_cast<uint32_t>(k), stats_to_js(e, (*stats)[k]));
+          for (size_t k = 0; k < stats->size(); ++k)
+            a.Set(static_cast<uint32_t>(k), with_backend(e, stats_to_js(e, (*stats)[k]), be));
           return a;
         },
         keep, info.Length() > 3 ? info[3] : env.Undefined());

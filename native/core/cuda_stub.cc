@@ -4,6 +4,7 @@
 #ifndef NREM_HAVE_CUDA
 #include "../cuda/cuda_api.h"
 #include "../cuda/device_model.h"
+#include "../cuda/sleep_cuda.h"
 
 namespace nrem::cuda {
 
@@ -17,6 +18,15 @@ const Status& status() {
 }
 
 void require_available() { throw Error("ERR_BACKEND", "CUDA backend unavailable: " + status().reason); }
+
+bool sleep_supported(const std::vector<NetView>&, const std::vector<SleepParams>&, std::string* why) {
+  if (why) *why = status().reason;
+  return false;
+}
+void sleep_batch(const std::vector<NetView>&, const std::vector<SleepParams>&, const SleepData&,
+                 std::vector<SleepStats>&, const SleepHooks&) {
+  require_available();
+}
 
 struct DeviceModel::Impl {};
 DeviceModel::DeviceModel(const NetView&, size_t) { require_available(); }

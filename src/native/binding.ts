@@ -119,6 +119,10 @@ export interface NativeSleepStats {
   trace: Float32Array;
   rasterOffsets?: Int32Array[];
   rasterIndices?: Int32Array[];
+  /** which backend ran the sleep (CUDA backend) */
+  backend?: 'cpu' | 'cuda';
+  /** why backend 'auto' did not run on CUDA */
+  backendReason?: string;
 }
 
 export interface Addon {
@@ -221,12 +225,14 @@ export interface Addon {
     params: NativeSleepParams,
     engine: 'event' | 'dense',
     control?: NativeControl,
+    backend?: BackendName,
   ): Promise<NativeSleepStats>;
   sleepBatch(
     nets: NativeNet[],
     data: NativeSleepData,
     params: NativeSleepParams[],
     control?: NativeControl,
+    backend?: BackendName,
   ): Promise<NativeSleepStats[]>;
 }
 

@@ -5,12 +5,13 @@
  * the scale factors multiply only the spiking current), ready to evaluate or export.
  * The simulation runs in the native event-driven engine (native/core/sleep.cc).
  */
+import { BACKENDS, type Backend } from '../native/runtime.js';
 import { addon, type NativeSleepData, type NativeSleepParams, type NativeSleepStats } from '../native/binding.js';
 import { ArgumentError, ShapeError, UnsupportedError, ValueError } from '../errors.js';
 import { Network } from '../model/network.js';
 import type { Dataset } from '../data/dataset.js';
 import { runNative, throwIfAborted, type RunOptions } from '../util/control.js';
-import { describe, expectSeed } from '../util/validate.js';
+import { describe, expectOneOf, expectSeed } from '../util/validate.js';
 import { resolveParameters, type PresetName, type SleepParameters } from './presets.js';
 import { scaleFactors as computeScaleFactors, type ScaleFactors } from './normalize.js';
 
@@ -34,11 +35,16 @@ export interface SleepOptions extends RunOptions, Partial<SleepParameters> {
   traceEvery?: number;
   /** "event" (default) or "dense" (the plain per-step reference, slow). */
   engine?: 'event' | 'dense';
+  /** 'cpu' (default), 'cuda' (BackendError without a usable GPU) or 'auto' (CUDA when usable, else the CPU). */
+  backend?: Backend;
   /** Modify `net` itself instead of a copy. */
   inPlace?: boolean;
 }
 
 export interface SleepStats {
+  /** Which backend ran the sleep, and why 'auto' did not use CUDA. */
+  backend: 'cpu' | 'cuda';
+  backendReason?: string;
   steps: number;
   /** Seconds of the simulation itself. */
   seconds: number;
@@ -113,8 +119,8 @@ interface Prepared {
 }
 
 async function prepare(net: Network, rows: { x: Float32Array; n: number }, opts: SleepOptions, cache: Map<string, ScaleFactors>): Promise<Prepared> {
-  const { preset, seed: s, scaleFactors: given, replay, raster, traceEvery, engine, inPlace, onProgress, signal, ...overrides } = opts;
-  void replay, engine, inPlace, onProgress, signal;
+  const { preset, seed: s, scaleFactors: given, replay, raster, traceEvery, engine, backend, inPlace, onProgress, signal, ...overrides } = opts;
+  void replay, engine, backend, inPlace, onProgress, signal;
   const params = resolveParameters(preset, overrides, net.layers);
   const seed = expectSeed(s ?? 0);
   let scale: ScaleFactors | null = null;
@@ -181,6 +187,8 @@ function nativeData(rows: { x: Float32Array; n: number; shape?: [number, number]
 function toStats(st: NativeSleepStats, p: Prepared, net: Network, t0: number): SleepStats {
   const L = net.layers;
   return {
+    backend: st.backend ?? 'cpu',
+    ...(st.backendReason ? { backendReason: st.backendReason } : {}),
     steps: st.steps,
     seconds: st.seconds,
     wallSeconds: (performance.now() - t0) / 1000,
@@ -206,6 +214,10 @@ function toStats(st: NativeSleepStats, p: Prepared, net: Network, t0: number): S
   void L;
 }
 
+function backendOf(o: SleepOptions): Backend {
+  return expectOneOf(o.backend ?? 'cpu', 'backend', BACKENDS);
+}
+
 function nativeNet(net: Network) {
   return { ...net.native(), biases: net.biases.map(() => null) };
 }
@@ -225,7 +237,7 @@ export async function sleep(net: Network, data: SleepData, opts: SleepOptions = 
   if (engine !== 'event' && engine !== 'dense') throw new ValueError(`Expected one of event, dense for engine but received ${describe(engine)}`);
   throwIfAborted(opts.signal);
   const out = opts.inPlace ? net : net.clone();
-  const st = await runNative(opts, (c) => addon().sleepRun(nativeNet(out), nd, p.native, engine, c));
+  const st = await runNative(opts, (c) => addon().sleepRun(nativeNet(out), nd, p.native, engine, c, backendOf(opts)));
   return { network: out, stats: toStats(st, p, net, t0) };
 }
 
@@ -251,6 +263,6 @@ export async function sleepBatch(net: Network, data: SleepData, optsList: SleepO
   const nd = nativeData(rows, prepared[0].params);
   const copies = prepared.map(() => net.clone());
   const ctl = optsList[0];
-  const stats = await runNative(ctl, (c) => addon().sleepBatch(copies.map(nativeNet), nd, prepared.map((p) => p.native), c));
+  const stats = await runNative(ctl, (c) => addon().sleepBatch(copies.map(nativeNet), nd, prepared.map((p) => p.native), c, backendOf(ctl)));
   return stats.map((st, k) => ({ network: copies[k], stats: toStats(st, prepared[k], net, t0) }));
 }
