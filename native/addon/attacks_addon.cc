@@ -7,6 +7,9 @@
 //     target array, in/out (−1 → second most likely class)
 //   fgsmSweep(net, x, n, y, eps: number[], loss, correct: Uint8Array (E × n), control?)
 //   distort(kind, level, x, n, d, h, w, seed, row0, out, control?)
+// Backend (native/core/backend.h): attackRun reads opts.backend; attackGradient,
+// attackClassGrads and fgsmSweep take it as an optional last argument after control
+// ("cpu" default | "cuda" | "auto"). On CUDA, unset batch sizes default to GPU-sized batches.
 #include <memory>
 
 #include "../core/cw.h"
@@ -16,6 +19,7 @@
 #include "../core/jsma.h"
 #include "../core/pgd.h"
 #include "../core/square.h"
+#include "backend_addon.h"
 #include "convert.h"
 #include "registry.h"
 #include "task.h"
@@ -58,10 +62,23 @@ nrem::Tick make_tick(const char* phase, const ProgressFn& progress, const Cancel
 
 Napi::Value Undef(Napi::Env e) { return e.Undefined(); }
 
+// The backend argument after control: undefined/null → cpu, else "cpu" | "cuda" | "auto".
+nrem::Backend backend_arg(const Napi::CallbackInfo& info, size_t i) {
+  if (info.Length() <= i || info[i].IsUndefined() || info[i].IsNull()) return nrem::Backend::Cpu;
+  require(info[i].IsString(), "ERR_ARGUMENT", "Expected a string for backend");
+  return nrem::parse_backend(info[i].As<Napi::String>().Utf8Value());
+}
+
+// Rows per batch: the option when given; else the CPU default, or a GPU-sized batch on CUDA.
+size_t batch_opt(const Napi::Object& o, const std::string& w, const nrem::AttackModel& m, int64_t cpu_default,
+                 int64_t gpu_default) {
+  return static_cast<size_t>(get_int_or(o, "batch", m.gpu() ? gpu_default : cpu_default, w));
+}
+
 Napi::Value AttackGradient(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
-    auto model = std::make_shared<nrem::AttackModel>(get_net(info[0], "net"));
+    auto model = std::make_shared<nrem::AttackModel>(get_net(info[0], "net"), backend_arg(info, 8));
     const int64_t n = get_n(info[2]);
     F32 x = get_f32(info[1], "x", n * model->inputs());
     I32 y = get_i32(info[3], "y", n);
@@ -90,7 +107,7 @@ Napi::Value AttackGradient(const Napi::CallbackInfo& info) {
 Napi::Value AttackClassGrads(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
-    auto model = std::make_shared<nrem::AttackModel>(get_net(info[0], "net"));
+    auto model = std::make_shared<nrem::AttackModel>(get_net(info[0], "net"), backend_arg(info, 6));
     const int64_t n = get_n(info[2]);
     F32 x = get_f32(info[1], "x", n * model->inputs());
     require(info[3].IsArray(), "ERR_ARGUMENT", "Expected an array for classes");
@@ -117,14 +134,16 @@ Napi::Value AttackRun(const Napi::CallbackInfo& info) {
   return guarded(env, [&]() -> Napi::Value {
     require(info[0].IsString(), "ERR_ARGUMENT", "Expected a string for kind");
     const std::string kind = info[0].As<Napi::String>().Utf8Value();
-    auto model = std::make_shared<nrem::AttackModel>(get_net(info[1], "net"));
+    require(info[5].IsObject(), "ERR_ARGUMENT", "Expected an object for opts");
+    auto o = info[5].As<Napi::Object>();
+    const std::string w = "opts";
+    const nrem::Backend backend =
+        has_field(o, "backend") ? nrem::parse_backend(get_string(o, "backend", w)) : nrem::Backend::Cpu;
+    auto model = std::make_shared<nrem::AttackModel>(get_net(info[1], "net"), backend);
     const int64_t n = get_n(info[3]);
     const int64_t d = model->inputs();
     F32 x = get_f32(info[2], "x", n * d);
     I32 y = get_i32(info[4], "y", n);
-    require(info[5].IsObject(), "ERR_ARGUMENT", "Expected an object for opts");
-    auto o = info[5].As<Napi::Object>();
-    const std::string w = "opts";
     std::vector<Napi::Value> keep{info[1], info[2], info[4], info[6]};
     const float* xd = x.data;
     int32_t* yd = y.data;
@@ -149,7 +168,7 @@ Napi::Value AttackRun(const Napi::CallbackInfo& info) {
       p.loss = nrem::parse_attack_loss(has_field(o, "loss") ? get_string(o, "loss", w) : "ce");
       p.seed = get_seed(o, "seed", w);
       p.row0 = static_cast<uint64_t>(get_int_or(o, "row0", 0, w));
-      p.batch = static_cast<size_t>(get_int_or(o, "batch", 500, w));
+      p.batch = batch_opt(o, w, *model, 500, 16384);
       float* out = get_f32(info[6], "out", static_cast<long>(p.eps.size()) * n * d).data;
       exec = [=](const ProgressFn& pr, const Cancel& c) {
         nrem::pgd_attack(*model, xd, yd, rows, p, out, make_tick("pgd", pr, c));
@@ -159,7 +178,7 @@ Napi::Value AttackRun(const Napi::CallbackInfo& info) {
       p.overshoot = static_cast<float>(get_number_or(o, "overshoot", 0.02, w));
       p.max_iter = static_cast<int>(get_int_or(o, "maxIterations", 100, w));
       p.candidates = static_cast<int>(get_int_or(o, "candidates", 0, w));
-      p.batch = static_cast<size_t>(get_int_or(o, "batch", 256, w));
+      p.batch = batch_opt(o, w, *model, 256, 4096);
       float* out = get_f32(info[6], "out", n * d).data;
       int32_t* it = aux_of(static_cast<long>(n));
       exec = [=](const ProgressFn& pr, const Cancel& c) {
@@ -171,7 +190,7 @@ Napi::Value AttackRun(const Napi::CallbackInfo& info) {
       p.max_changes = static_cast<int>(get_int_or(o, "maxChanges", 7, w));
       p.max_iter = static_cast<int>(get_int_or(o, "maxIterations", 500, w));
       p.pairs = get_bool_or(o, "pairs", true, w);
-      p.batch = static_cast<size_t>(get_int_or(o, "batch", 128, w));
+      p.batch = batch_opt(o, w, *model, 128, 4096);
       require(p.max_changes <= 255, "ERR_VALUE", "maxChanges must be <= 255");
       float* out = get_f32(info[6], "out", n * d).data;
       exec = [=](const ProgressFn& pr, const Cancel& c) {
@@ -184,7 +203,7 @@ Napi::Value AttackRun(const Napi::CallbackInfo& info) {
       p.lr = static_cast<float>(get_number_or(o, "lr", 5e-3, w));
       p.c0 = static_cast<float>(get_number_or(o, "initialConst", 0.01, w));
       p.kappa = static_cast<float>(get_number_or(o, "confidence", 0, w));
-      p.batch = static_cast<size_t>(get_int_or(o, "batch", 256, w));
+      p.batch = batch_opt(o, w, *model, 256, 4096);
       float* out = get_f32(info[6], "out", n * d).data;
       exec = [=](const ProgressFn& pr, const Cancel& c) {
         nrem::cw_attack(*model, xd, yd, rows, p, out, make_tick("cw", pr, c));
@@ -199,7 +218,7 @@ Napi::Value AttackRun(const Napi::CallbackInfo& info) {
       p.c = static_cast<int>(get_int_or(o, "c", 1, w));
       p.seed = get_seed(o, "seed", w);
       p.row0 = static_cast<uint64_t>(get_int_or(o, "row0", 0, w));
-      p.batch = static_cast<size_t>(get_int_or(o, "batch", 1000, w));
+      p.batch = batch_opt(o, w, *model, 1000, 16384);
       float* out = get_f32(info[6], "out", static_cast<long>(p.eps.size()) * n * d).data;
       int32_t* q = aux_of(static_cast<long>(p.eps.size()) * n);
       exec = [=](const ProgressFn& pr, const Cancel& c) {
@@ -215,7 +234,7 @@ Napi::Value AttackRun(const Napi::CallbackInfo& info) {
 Napi::Value FgsmSweep(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
-    auto model = std::make_shared<nrem::AttackModel>(get_net(info[0], "net"));
+    auto model = std::make_shared<nrem::AttackModel>(get_net(info[0], "net"), backend_arg(info, 8));
     const int64_t n = get_n(info[2]);
     F32 x = get_f32(info[1], "x", n * model->inputs());
     I32 y = get_i32(info[3], "y", n);
@@ -239,7 +258,8 @@ Napi::Value FgsmSweep(const Napi::CallbackInfo& info) {
     return start_task(
         env,
         [=](const ProgressFn& pr, const Cancel& cancel) {
-          nrem::fgsm_sweep(*model, loss, xd, yd, static_cast<size_t>(n), eps, cd, make_tick("fgsm-sweep", pr, cancel));
+          nrem::fgsm_sweep(*model, loss, xd, yd, static_cast<size_t>(n), eps, cd, make_tick("fgsm-sweep", pr, cancel),
+                           model->gpu() ? 16384 : 1000);
         },
         Undef, {info[0], info[1], info[3], info[6]}, info.Length() > 7 ? info[7] : env.Undefined());
   });

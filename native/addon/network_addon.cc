@@ -4,6 +4,7 @@
 #include "../core/gemm.h"
 #include "../core/network.h"
 #include "../core/thread_pool.h"
+#include "backend_addon.h"
 #include "convert.h"
 #include "registry.h"
 #include "task.h"
@@ -22,6 +23,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 #else
   o.Set("cudaCompiled", false);
 #endif
+  o.Set("cuda", cuda_info(env));
   return o;
 }
 

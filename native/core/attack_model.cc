@@ -7,12 +7,16 @@
 
 namespace nrem {
 
-AttackModel::AttackModel(const NetView& net) : net_(net), lin_(net) {
+AttackModel::AttackModel(const NetView& net, Backend backend) : net_(net), lin_(net) {
   net_.validate();
   lin_.out = OutputAct::Linear;
+  if (resolve_backend(backend).backend == Backend::Cuda) gpu_ = std::make_shared<cuda::DeviceModel>(net_);
 }
 
-void AttackModel::logits(const float* X, size_t n, float* Z) const { forward(lin_, X, n, Z); }
+void AttackModel::logits(const float* X, size_t n, float* Z) const {
+  if (gpu_) return gpu_->logits(X, n, Z);
+  forward(lin_, X, n, Z);
+}
 
 void AttackModel::outputs_from_logits(const float* Z, size_t n, float* A) const {
   const int K = outputs();
@@ -59,6 +63,7 @@ void AttackModel::predict(const float* X, size_t n, int32_t* pred) const {
 
 void AttackModel::input_grad(const float* X, size_t n, const LossGradFn& dloss, float* dX, float* Z) const {
   if (n == 0) return;
+  if (gpu_) return gpu_->input_grad(X, n, dloss, dX, Z);
   ForwardCache cache;
   forward_cached(net_, X, n, false, DropoutSpec{}, cache);
   const int L = net_.layers();
@@ -77,6 +82,7 @@ void AttackModel::weighted_grad(const float* X, size_t n, const float* C, float*
 void AttackModel::multi_grad(const float* X, size_t n, const std::vector<const float*>& Cs,
                              const std::vector<float*>& dXs, float* Z) const {
   if (n == 0) return;
+  if (gpu_) return gpu_->multi_grad(X, n, Cs, dXs, Z);
   const int K = outputs(), L = net_.layers();
   ForwardCache cache;
   forward_cached(net_, X, n, false, DropoutSpec{}, cache);

@@ -15,8 +15,11 @@
 #pragma once
 #include <cmath>
 #include <functional>
+#include <memory>
 #include <vector>
 
+#include "../cuda/device_model.h"
+#include "backend.h"
 #include "backprop.h"
 #include "network.h"
 #include "rng.h"
@@ -35,9 +38,14 @@ using Tick = std::function<void(double done, double total)>;
 // dLoss/dz_L for a batch: fills G (n × K) from logits Z and outputs A (n × K).
 using LossGradFn = std::function<void(const float* Z, const float* A, size_t n, float* G)>;
 
+// Backend: Cpu runs on the core (backprop.h); Cuda (or Auto with a usable GPU) keeps the
+// weights on the GPU and forwards logits/input_grad/multi_grad to cuda::DeviceModel, so
+// every attack written on this interface runs on either backend unchanged.
 class AttackModel {
  public:
-  explicit AttackModel(const NetView& net);
+  explicit AttackModel(const NetView& net, Backend backend = Backend::Cpu);
+  // The GPU model when running on CUDA, else null.
+  const cuda::DeviceModel* gpu() const { return gpu_.get(); }
   int inputs() const { return net_.inputs(); }
   int outputs() const { return net_.outputs(); }
   const NetView& net() const { return net_; }
@@ -59,6 +67,7 @@ class AttackModel {
  private:
   NetView net_;
   NetView lin_;  // same weights, linear output: forward() gives z_L
+  std::shared_ptr<cuda::DeviceModel> gpu_;
 };
 
 }  // namespace nrem

@@ -65,9 +65,21 @@ void attack_loss_grad(AttackLoss kind, const NetView& net, const float* Z, const
   }
 }
 
+static_assert(static_cast<int>(AttackLoss::Mse) == 0 && static_cast<int>(AttackLoss::Ce) == 1 &&
+                  static_cast<int>(AttackLoss::Margin) == 2,
+              "cuda::DeviceModel::attack_input_grad numbers the losses the same way");
+
 void input_gradient(const AttackModel& m, AttackLoss kind, const float* X, const int32_t* y, size_t n, float* dX,
                     float* loss, float* Z, size_t batch) {
   const int d = m.inputs(), K = m.outputs();
+  if (m.gpu()) {
+    // The loss head runs on the device (no host round trip); labels are checked here as the
+    // CPU head does. The device model chunks rows itself, so `batch` does not apply.
+    for (size_t r = 0; r < n; ++r)
+      require(y[r] >= 0 && y[r] < K, "ERR_VALUE", "label " + std::to_string(y[r]) + " at row " + std::to_string(r) +
+                                                     " is outside 0.." + std::to_string(K - 1));
+    return m.gpu()->attack_input_grad(static_cast<int>(kind), X, y, n, dX, loss, Z);
+  }
   batch = std::max<size_t>(1, batch);
   for (size_t r0 = 0; r0 < n; r0 += batch) {
     const size_t b = std::min(batch, n - r0);

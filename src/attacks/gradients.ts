@@ -6,6 +6,7 @@
  */
 import { addon } from '../native/binding.js';
 import { runNative, type RunOptions } from '../util/control.js';
+import { BACKENDS, type Backend } from '../native/runtime.js';
 import { expectOneOf } from '../util/validate.js';
 import { ShapeError, ValueError } from '../errors.js';
 import { toLabels, type AttackTarget } from './base.js';
@@ -25,23 +26,30 @@ export async function inputGradient(
   x: Float32Array,
   labels: ArrayLike<number>,
   loss: AttackLoss = 'ce',
-  opts?: RunOptions,
+  opts?: RunOptions & { backend?: Backend },
 ): Promise<{ grad: Float32Array; loss: Float32Array }> {
+  const backend = expectOneOf(opts?.backend ?? 'cpu', 'backend', BACKENDS);
   const n = rowsOf(net, x);
   const y = toLabels(labels, n, net.outputSize);
   expectOneOf(loss, 'loss', ATTACK_LOSSES);
   const grad = new Float32Array(x.length);
   const l = new Float32Array(n);
-  await runNative(opts, (c) => addon().attackGradient(net.native(), x, n, y, loss, grad, l, c));
+  await runNative(opts, (c) => addon().attackGradient(net.native(), x, n, y, loss, grad, l, c, backend));
   return { grad, loss: l };
 }
 
 /** Jacobian rows: J[(r·C + c)·d + j] = ∂z_L[classes[c]]/∂x_j at row r (logits, test mode). */
-export async function classGradients(net: AttackTarget, x: Float32Array, classes: number[], opts?: RunOptions): Promise<Float32Array> {
+export async function classGradients(
+  net: AttackTarget,
+  x: Float32Array,
+  classes: number[],
+  opts?: RunOptions & { backend?: Backend },
+): Promise<Float32Array> {
+  const backend = expectOneOf(opts?.backend ?? 'cpu', 'backend', BACKENDS);
   const n = rowsOf(net, x);
   for (const k of classes)
     if (!Number.isInteger(k) || k < 0 || k >= net.outputSize) throw new ValueError(`Expected classes in 0..${net.outputSize - 1} but received ${k}`);
   const J = new Float32Array(n * classes.length * net.inputSize);
-  await runNative(opts, (c) => addon().attackClassGrads(net.native(), x, n, classes, J, c));
+  await runNative(opts, (c) => addon().attackClassGrads(net.native(), x, n, classes, J, c, backend));
   return J;
 }

@@ -4,6 +4,7 @@
  */
 import { addon } from '../native/binding.js';
 import { runNative, type RunOptions } from '../util/control.js';
+import { BACKENDS, type Backend } from '../native/runtime.js';
 import { expectNumber, expectOneOf } from '../util/validate.js';
 import { ShapeError, ValueError } from '../errors.js';
 import { toLabels, type AttackTarget } from './base.js';
@@ -30,7 +31,7 @@ export async function fgsmSweep(
   net: AttackTarget,
   x: Float32Array,
   labels: ArrayLike<number>,
-  opts: RunOptions & { epsilons?: number[]; loss?: AttackLoss } = {},
+  opts: RunOptions & { epsilons?: number[]; loss?: AttackLoss; backend?: Backend } = {},
 ): Promise<SweepResult> {
   const t0 = performance.now();
   const d = net.inputSize;
@@ -41,8 +42,9 @@ export async function fgsmSweep(
   const eps = opts.epsilons ?? epsRange();
   if (!Array.isArray(eps) || eps.length === 0) throw new ValueError('Expected a non-empty array for epsilons');
   eps.forEach((e, i) => expectNumber(e, `epsilons[${i}]`, 0));
+  const backend = expectOneOf(opts.backend ?? 'cpu', 'backend', BACKENDS);
   const flat = new Uint8Array(eps.length * n);
-  await runNative(opts, (c) => addon().fgsmSweep(net.native(), x, n, y, eps, loss, flat, c));
+  await runNative(opts, (c) => addon().fgsmSweep(net.native(), x, n, y, eps, loss, flat, c, backend));
   const correct = eps.map((_, e) => flat.subarray(e * n, (e + 1) * n));
   const accuracy = correct.map((c) => (n ? c.reduce((s, v) => s + v, 0) / n : 0));
   return { loss, epsilons: [...eps], accuracy, correct, n, seconds: (performance.now() - t0) / 1000 };

@@ -37,12 +37,100 @@ export interface NativeInfo {
   gemm: 'native' | 'openblas';
   openblas: boolean;
   cudaCompiled: boolean;
+  cuda: NativeCudaInfo;
+}
+
+// --- CUDA backend (native/cuda, native/addon/backend_addon.cc, native/addon/cuda_addon.cc) ---
+export interface NativeCudaDevice {
+  index: number;
+  name: string;
+  /** "major.minor" */
+  computeCapability: string;
+  memoryBytes: number;
+  multiprocessors: number;
+  /** compute capability >= 8.0: the kernels are built for sm_80 and sm_90 */
+  usable: boolean;
+}
+
+export interface NativeCudaInfo {
+  /** the addon was built with the CUDA kernels (npm run build:cuda) */
+  compiled: boolean;
+  /** compiled, and a usable device answered */
+  available: boolean;
+  /** why CUDA is unavailable (absent when available) */
+  reason?: string;
+  runtimeVersion: number;
+  driverVersion: number;
+  devices: NativeCudaDevice[];
+}
+
+/** 'auto' = CUDA when available, else the CPU (the reason is kept). */
+export type BackendName = 'cpu' | 'cuda' | 'auto';
+export interface NativeBackendChoice {
+  backend: 'cpu' | 'cuda';
+  /** why 'auto' fell back to the CPU */
+  reason?: string;
+}
+// --- end CUDA backend ---
+
+// ---- sleep (native/addon/sleep_addon.cc) ----
+
+/** Sleep parameters as the addon reads them (native/core/sleep.h SleepParams). */
+export interface NativeSleepParams {
+  steps: number;
+  dt: number;
+  maxRate: number;
+  inc: number;
+  dec: number;
+  threshold: number;
+  decay: number;
+  inhibition: number;
+  dc: number;
+  /** One current scale per layer: alpha_scale × the layer's scale factor. */
+  alpha: number[];
+  beta: number[];
+  gate: 'release' | 'sigmoid' | 'none';
+  gateWidth: number;
+  seed: number;
+  maskSize: number;
+  traceEvery: number;
+  rasterFrom: number;
+  rasterTo: number;
+}
+
+/** The sleep input: analogue rows (sequence, mean, masked-mean) or recorded input spikes. */
+export type NativeSleepData =
+  | { mode: 'sequence' | 'mean' | 'masked-mean'; x: Float32Array; n: number; imageH?: number; imageW?: number }
+  | { mode: 'replay'; replayOffsets: Int32Array; replayIndices: Int32Array };
+
+export interface NativeSleepStats {
+  steps: number;
+  seconds: number;
+  /** L+1 entries, input layer first. */
+  spikes: number[];
+  neuronSpikes: Uint32Array[];
+  /** Membrane potentials at the end, per layer (input layer: empty). */
+  membranes: Float32Array[];
+  potentiation: number[];
+  depression: number[];
+  changed: number[];
+  absChange: number[];
+  /** windows × (L+1) firing rates in Hz. */
+  trace: Float32Array;
+  rasterOffsets?: Int32Array[];
+  rasterIndices?: Int32Array[];
+  /** which backend ran the sleep (CUDA backend) */
+  backend?: 'cpu' | 'cuda';
+  /** why backend 'auto' did not run on CUDA */
+  backendReason?: string;
 }
 
 export interface Addon {
   info(): NativeInfo;
   setThreads(n: number): void;
   setGemm(name: 'native' | 'openblas'): void;
+  /** Throws (code ERR_BACKEND) for 'cuda' without a usable device. */
+  resolveBackend(name: BackendName): NativeBackendChoice;
   /** a_L for n rows of x into out; optionally every layer's activations into layerOuts. */
   forward(
     net: NativeNet,
@@ -80,9 +168,18 @@ export interface Addon {
     dX: Float32Array,
     lossOut: Float32Array | null,
     control?: NativeControl,
+    backend?: BackendName,
   ): Promise<void>;
   /** J (n × classes.length × d): ∂z_L[k]/∂x for each listed class. */
-  attackClassGrads(net: NativeNet, x: Float32Array, n: number, classes: number[], J: Float32Array, control?: NativeControl): Promise<void>;
+  attackClassGrads(
+    net: NativeNet,
+    x: Float32Array,
+    n: number,
+    classes: number[],
+    J: Float32Array,
+    control?: NativeControl,
+    backend?: BackendName,
+  ): Promise<void>;
   /** One attack over a batch; out is (E ×) n × d; aux: deepfool iterations / square queries. */
   attackRun(
     kind: 'pgd' | 'deepfool' | 'jsma' | 'cw' | 'square',
@@ -105,6 +202,7 @@ export interface Addon {
     loss: 'mse' | 'ce' | 'margin',
     correct: Uint8Array,
     control?: NativeControl,
+    backend?: BackendName,
   ): Promise<void>;
   distort(
     kind: 'noise' | 'blur' | 'saltpepper' | 'contrast',
@@ -151,6 +249,23 @@ export interface Addon {
     opts: NativeTrainOptions,
     control?: NativeControl,
   ): Promise<NativeTrainResult>;
+
+  // ---- sleep (native/addon/sleep_addon.cc): the weights of net are modified in place ----
+  sleepRun(
+    net: NativeNet,
+    data: NativeSleepData,
+    params: NativeSleepParams,
+    engine: 'event' | 'dense',
+    control?: NativeControl,
+    backend?: BackendName,
+  ): Promise<NativeSleepStats>;
+  sleepBatch(
+    nets: NativeNet[],
+    data: NativeSleepData,
+    params: NativeSleepParams[],
+    control?: NativeControl,
+    backend?: BackendName,
+  ): Promise<NativeSleepStats[]>;
 }
 
 /** Loss functions of the engine: the paper's squared error, softmax cross-entropy on z_L. */
@@ -191,7 +306,6 @@ export interface NativeGradientOutputs {
   x?: Float32Array | null;
   weights?: (Float32Array | null)[] | null;
   biases?: (Float32Array | null)[] | null;
-
 }
 
 const here = dirname(fileURLToPath(import.meta.url));

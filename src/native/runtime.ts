@@ -1,5 +1,5 @@
 /** Runtime settings and facts of the native core. */
-import { addon, addonPath, type NativeInfo } from './binding.js';
+import { addon, addonPath, type BackendName, type NativeBackendChoice, type NativeCudaInfo, type NativeInfo } from './binding.js';
 import { expectInt, expectOneOf } from '../util/validate.js';
 import { fromNative } from '../errors.js';
 
@@ -22,6 +22,29 @@ export function setGemm(name: 'native' | 'openblas'): void {
   expectOneOf(name, 'gemm', ['native', 'openblas'] as const);
   try {
     addon().setGemm(name);
+  } catch (err) {
+    throw fromNative(err);
+  }
+}
+
+export const BACKENDS = ['cpu', 'cuda', 'auto'] as const;
+export type Backend = BackendName;
+export type BackendChoice = NativeBackendChoice;
+export type CudaInfo = NativeCudaInfo;
+
+/** The CUDA status of the loaded addon: compiled?, available?, why not, devices. */
+export function cudaInfo(): CudaInfo {
+  return addon().info().cuda;
+}
+
+/**
+ * Resolves a backend request: 'cpu'; 'cuda' (BackendError with the reason when no usable
+ * GPU); 'auto' (CUDA when available, else the CPU with `reason` saying why).
+ */
+export function resolveBackend(backend: Backend = 'auto'): BackendChoice {
+  expectOneOf(backend, 'backend', BACKENDS);
+  try {
+    return addon().resolveBackend(backend);
   } catch (err) {
     throw fromNative(err);
   }

@@ -1,14 +1,30 @@
 import type { Command } from 'commander';
-import { runtimeInfo } from '../../native/runtime.js';
+import { runtimeInfo, resolveBackend } from '../../native/runtime.js';
 
 export function registerInfo(program: Command): void {
   program
     .command('info')
-    .description('print the native backends, threads and BLAS in use')
+    .description('print the native backends, CUDA devices, threads and BLAS in use')
     .option('--json', 'print one JSON object')
     .action((opts: { json?: boolean }) => {
+      const t0 = performance.now();
       const info = runtimeInfo();
-      if (opts.json) console.log(JSON.stringify(info));
-      else for (const [k, v] of Object.entries(info)) console.log(`${k.padEnd(14)} ${v}`);
+      const auto = resolveBackend('auto');
+      const backends = ['cpu', ...(info.cuda.available ? ['cuda'] : [])];
+      if (opts.json) {
+        console.log(JSON.stringify({ ...info, backends, auto, wallSeconds: (performance.now() - t0) / 1000 }));
+        return;
+      }
+      const row = (k: string, v: unknown) => console.log(`${k.padEnd(14)} ${v}`);
+      row('addon', info.addon);
+      row('backends', backends.join(', '));
+      row('auto', auto.backend + (auto.reason ? ` (${auto.reason})` : ''));
+      row('threads', info.threads);
+      row('gemm', info.gemm);
+      row('openblas', info.openblas);
+      row('cuda', info.cuda.compiled ? (info.cuda.available ? 'available' : `unavailable: ${info.cuda.reason}`) : `not compiled: ${info.cuda.reason}`);
+      if (info.cuda.compiled) row('cuda runtime', `${info.cuda.runtimeVersion} (driver ${info.cuda.driverVersion || 'none'})`);
+      for (const d of info.cuda.devices)
+        row(`device ${d.index}`, `${d.name}, sm_${d.computeCapability.replace('.', '')}, ${(d.memoryBytes / 2 ** 30).toFixed(1)} GiB, ${d.multiprocessors} SMs${d.usable ? '' : ' (unusable: needs sm_80+)'}`);
     });
 }
