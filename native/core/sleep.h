@@ -75,6 +75,7 @@ struct SleepHooks {
   std::function<void(int64_t done)> progress;  // called every `every` steps
   std::function<bool()> cancelled;             // true → throw ERR_ABORTED
   int64_t every = 1024;
+  bool pipeline = true;  // draw input spikes on a second thread, one block ahead
 };
 
 // Checks sizes, lengths and ranges (ERR_SHAPE / ERR_VALUE). Called by both engines.

@@ -179,6 +179,7 @@ void sleep_batch(const std::vector<NetView>& nets, const std::vector<SleepParams
     for (size_t k = b; k < e; ++k) {
       SleepHooks h;
       h.every = hooks.every;
+      h.pipeline = false;  // the batch already keeps every core busy
       h.cancelled = hooks.cancelled;
       if (hooks.progress)
         h.progress = [&, k](int64_t n) {
