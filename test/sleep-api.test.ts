@@ -98,6 +98,11 @@ describe('bad parameters and models give typed errors', () => {
     biased.biases[0]![1] = 0.5;
     await expect(sleep(biased, data16, { ...base, beta: [1], scaleFactors: [1] })).rejects.toThrow(/without biases/);
     await expect(sleep(net, new Float32Array(15), base)).rejects.toThrow(ShapeError);
+    const nan = data16.slice();
+    nan[16 * 3 + 2] = NaN;
+    await expect(sleep(net, nan, base)).rejects.toThrow(ValueError);
+    await expect(sleep(net, nan, base)).rejects.toThrow(/row 3, column 2/);
+    await expect(sleep(net, nan, { ...base, steps: 3 })).resolves.toBeDefined(); // row 3 is never read
     await expect(sleep(net, data16, { ...base, input: 'masked-mean' })).rejects.toThrow(/image data/);
   });
 });
