@@ -103,6 +103,11 @@ describe('bad parameters and models give typed errors', () => {
     await expect(sleep(net, nan, base)).rejects.toThrow(ValueError);
     await expect(sleep(net, nan, base)).rejects.toThrow(/row 3, column 2/);
     await expect(sleep(net, nan, { ...base, steps: 3 })).resolves.toBeDefined(); // row 3 is never read
+    await expect(sleep(net, nan, { ...base, engine: 'dense' })).rejects.toThrow(/row 3, column 2/);
+    // A bad row met by the input drawn ahead on the second thread (block 2 of 1,024 steps).
+    const late = new Float32Array(16 * 3000).fill(0.5);
+    late[16 * 2500] = Infinity;
+    await expect(sleep(net, late, { ...base, steps: 3000 })).rejects.toThrow(/row 2500, column 0/);
     await expect(sleep(net, data16, { ...base, input: 'masked-mean' })).rejects.toThrow(/image data/);
   });
 });

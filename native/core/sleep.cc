@@ -81,15 +81,19 @@ void accumulate_strided(const float* W, int n, int fan_in, const int32_t* cols, 
 }
 
 // Indices j with x[j] > 0, ascending, into out (room for n + 16); returns their number.
-size_t positive_units(const float* x, int n, int32_t* out) {
+// Sets finite = false if a value is NaN or ±Inf (x - x is then NaN).
+size_t positive_units(const float* x, int n, int32_t* out, bool& finite) {
   size_t c = 0;
   int j = 0;
+  int bad = 0;
 #if defined(__AVX512F__)
   const __m512i step = _mm512_set1_epi32(16);
   __m512i idx = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   const __m512 zero = _mm512_setzero_ps();
   for (; j + 16 <= n; j += 16) {
-    const __mmask16 m = _mm512_cmp_ps_mask(_mm512_loadu_ps(x + j), zero, _CMP_GT_OQ);
+    const __m512 v = _mm512_loadu_ps(x + j);
+    bad |= _mm512_cmp_ps_mask(_mm512_sub_ps(v, v), zero, _CMP_NEQ_UQ);
+    const __mmask16 m = _mm512_cmp_ps_mask(v, zero, _CMP_GT_OQ);
     // compress in a register, then a full store (compress-to-memory is slow on Intel);
     // out has room for n + 16 entries.
     _mm512_storeu_si512(out + c, _mm512_maskz_compress_epi32(m, idx));
@@ -100,7 +104,9 @@ size_t positive_units(const float* x, int n, int32_t* out) {
   for (; j < n; ++j) {
     out[c] = j;
     c += x[j] > 0.0f;
+    bad |= !(x[j] - x[j] == 0.0f);
   }
+  finite = !bad;
   return c;
 }
 
@@ -153,7 +159,9 @@ class InputGenerator {
           for (size_t k = 0; k < sizeof(float) * n0_; k += 64) __builtin_prefetch(next + k);
         }
         int32_t* cand = cand_.data();
-        const size_t nc = positive_units(x, n0_, cand);
+        bool finite = true;
+        const size_t nc = positive_units(x, n0_, cand, finite);
+        if (!finite) sleep_check_row(x, n0_, static_cast<size_t>(t) % d_.n);
         float* u = u_.data();
         for (size_t k = 0; k < nc; ++k) u[k] = sleep_input_uniform(key_, static_cast<uint64_t>(t), unit_hash_[cand[k]]);
         b.idx.resize(base + nc);

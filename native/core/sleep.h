@@ -78,6 +78,9 @@ struct SleepHooks {
   bool pipeline = true;  // draw input spikes on a second thread, one block ahead
 };
 
+// Throws ERR_VALUE naming the first non-finite value of a data row.
+void sleep_check_row(const float* x, int n0, size_t row);
+
 // Checks sizes, lengths and ranges (ERR_SHAPE / ERR_VALUE). Called by both engines.
 void sleep_validate(const NetView& net, const SleepParams& p, const SleepData& d);
 
