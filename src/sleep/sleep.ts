@@ -99,7 +99,10 @@ function checkNetwork(net: unknown): Network {
 function dataRows(net: Network, data: SleepData): { x: Float32Array; n: number; shape?: [number, number] } {
   const x = data instanceof Float32Array ? data : (data as Dataset)?.x;
   if (!(x instanceof Float32Array)) throw new ArgumentError(`Expected a Dataset or Float32Array for data but received ${describe(data)}`);
-  const n = net.checkInputs(x, 'data');
+  // Shape here; the native side checks that the rows it reads are finite (fast, off the main thread).
+  if (x.length % net.inputSize !== 0)
+    throw new ShapeError(`Expected data to hold a multiple of ${net.inputSize} values (n × ${net.inputSize}) but it holds ${x.length}`);
+  const n = x.length / net.inputSize;
   if (n === 0) throw new ShapeError('Expected at least one data row for the sleep input');
   return { x, n, shape: data instanceof Float32Array ? undefined : (data as Dataset).shape };
 }
