@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { registerInfo } from './commands/info.js';
 import { registerTrain } from './commands/train.js';
 import { registerEval } from './commands/eval.js';
+import { registerSleep } from './commands/sleep.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerAttack } from './commands/attack.js';
 import { registerDistort } from './commands/distort.js';
@@ -13,6 +14,7 @@ program.name('nrem').description('Biologically inspired sleep for neural network
 registerInfo(program);
 registerTrain(program);
 registerEval(program);
+registerSleep(program);
 registerInspect(program);
 registerAttack(program);
 registerDistort(program);

@@ -1,0 +1,99 @@
+/**
+ * nrem sleep --model control.onnx --dataset mnist --preset mnist-fgsm --seed 1 --out slept.onnx [--json]
+ *
+ * Sleeps a ReLU MLP on the training split of a data set and writes the slept network.
+ * --preset takes a preset name or a JSON file of parameters (see loadPresetFile).
+ */
+import { existsSync } from 'node:fs';
+import type { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import { loadDataset } from '../../data/index.js';
+import { loadOnnx, saveOnnx } from '../../model/onnx.js';
+import { getPreset, loadPresetFile, PRESET_NAMES, type PresetName, type SleepParameters } from '../../sleep/presets.js';
+import { sleep } from '../../sleep/sleep.js';
+import type { ProgressEvent } from '../../util/control.js';
+import { ValueError } from '../../errors.js';
+
+interface SleepCliOptions {
+  model: string;
+  dataset: string;
+  preset: string;
+  seed: string;
+  out: string;
+  steps?: string;
+  quick?: boolean;
+  json?: boolean;
+}
+
+async function presetFrom(value: string): Promise<{ preset?: PresetName } & Partial<SleepParameters>> {
+  if ((PRESET_NAMES as readonly string[]).includes(value)) return { preset: getPreset(value).name };
+  if (value.endsWith('.json') || existsSync(value)) return loadPresetFile(value);
+  throw new ValueError(`Expected a preset name (${PRESET_NAMES.join(', ')}) or a JSON file for --preset but received "${value}"`);
+}
+
+export function registerSleep(program: Command): void {
+  program
+    .command('sleep')
+    .description('run the sleep phase (Tadros et al. 2020) on a ReLU MLP and save the slept network')
+    .requiredOption('--model <file>', 'ONNX model of a bias-free ReLU MLP')
+    .option('--dataset <spec>', 'data set whose training split is the sleep input', 'mnist')
+    .option('--preset <name|file.json>', 'preset name or JSON parameter file', 'mnist-fgsm')
+    .option('--seed <n>', 'seed of the input spikes', '1')
+    .option('--steps <n>', 'override the number of steps')
+    .option('--quick', 'use the quick subset of the data set')
+    .requiredOption('--out <file>', 'where to write the slept ONNX model')
+    .option('--json', 'print one JSON object')
+    .action(async (o: SleepCliOptions) => {
+      const t0 = performance.now();
+      const seed = Number(o.seed);
+      const net = await loadOnnx(o.model);
+      const { train, test } = await loadDataset(o.dataset, { quick: !!o.quick, seed });
+      const { preset, ...overrides } = await presetFrom(o.preset);
+      if (o.steps !== undefined) overrides.steps = Number(o.steps);
+      const before = await net.accuracy(test.x, test.y);
+      const bar = !o.json && process.stderr.isTTY ? new cliProgress.SingleBar({ stream: process.stderr }, cliProgress.Presets.shades_classic) : null;
+      let phase = '';
+      const onProgress = (p: ProgressEvent) => {
+        if (!bar) return;
+        if (p.phase !== phase) {
+          if (phase) bar.stop();
+          phase = p.phase;
+          bar.start(p.total, 0);
+        }
+        bar.update(p.done);
+      };
+      const { network, stats } = await sleep(net, train, { preset, ...overrides, seed, onProgress });
+      bar?.stop();
+      const after = await network.accuracy(test.x, test.y);
+      await saveOnnx(network, o.out);
+      const result = {
+        model: o.model,
+        dataset: train.name,
+        out: o.out,
+        preset: o.preset,
+        seed,
+        steps: stats.steps,
+        sleepSeconds: stats.seconds,
+        wallSeconds: (performance.now() - t0) / 1000,
+        spikes: stats.spikes,
+        neuronsFired: stats.neuronsFired,
+        weightsChanged: stats.weightsChanged,
+        potentiation: stats.potentiation,
+        depression: stats.depression,
+        meanAbsChange: stats.meanAbsChange,
+        scaleFactors: stats.scaleFactors,
+        accuracyBefore: before,
+        accuracyAfter: after,
+      };
+      if (o.json) {
+        console.log(JSON.stringify(result));
+      } else {
+        console.log(`slept ${o.model} on ${train.name}: ${stats.steps} steps in ${stats.seconds.toFixed(3)} s`);
+        console.log(`  spikes per layer     ${stats.spikes.join(' / ')}`);
+        console.log(`  weights changed      ${stats.weightsChanged.join(' / ')}`);
+        console.log(`  potentiation/depr.   ${stats.potentiation.join(' / ')}  vs  ${stats.depression.join(' / ')}`);
+        console.log(`  clean accuracy       ${(100 * before).toFixed(2)} % → ${(100 * after).toFixed(2)} %`);
+        console.log(`  written              ${o.out}`);
+      }
+    });
+}
