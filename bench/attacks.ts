@@ -19,25 +19,11 @@ import { fileURLToPath } from 'node:url';
 import { DeepFool, JSMA, Network, PGD, fgsmSweep, epsRange } from '../src/index.js';
 import { loadMnist } from '../src/data/mnist.js';
 import { head } from '../src/data/dataset.js';
+import type { BenchRow } from './types.js';
+import { controlNet as fixture } from './fixture.js';
 
-export interface BenchRow {
-  suite: string;
-  name: string;
-  seconds: number;
-  ratio?: number;
-  notes: string;
-}
 
 const here = dirname(fileURLToPath(import.meta.url));
-
-function fixture(): Network {
-  const dir = [join(here, '..', 'test', 'fixtures', 'authors-sleep-seed1'), join(here, '..', '..', 'test', 'fixtures', 'authors-sleep-seed1')].find(existsSync)!;
-  const f = (n: string) => {
-    const b = readFileSync(join(dir, n));
-    return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
-  };
-  return new Network({ sizes: [784, 1200, 1200, 10], output: 'relu', dropout: 0.2, dropoutMode: 'paper' }, [f('control_W1.f32'), f('control_W2.f32'), f('control_W3.f32')]);
-}
 
 async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
   const t0 = performance.now();

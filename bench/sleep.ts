@@ -14,33 +14,9 @@ import Benchmark from 'benchmark';
 import { loadMnist } from '../src/data/mnist.js';
 import { Network } from '../src/model/network.js';
 import { sleep, type SleepOptions, type SleepResult } from '../src/sleep/sleep.js';
+import type { BenchRow } from './types.js';
+import { controlNet, fixtureDir } from './fixture.js';
 
-export interface BenchRow {
-  suite: string;
-  name: string;
-  seconds: number;
-  ratio?: number;
-  notes: string;
-}
-
-function fixtureDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const p = join(dir, 'test', 'fixtures', 'authors-sleep-seed1');
-    if (existsSync(p)) return p;
-    dir = dirname(dir);
-  }
-  throw new Error('bench/sleep: test/fixtures/authors-sleep-seed1 not found');
-}
-
-function f32(path: string): Float32Array {
-  const b = readFileSync(path);
-  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
-}
-
-function controlNet(dir: string): Network {
-  return new Network({ sizes: [784, 1200, 1200, 10], output: 'relu', dropout: 0.2 }, [1, 2, 3].map((l) => f32(join(dir, `control_W${l}.f32`))));
-}
 
 /** The fixture network with its hidden layers k× wider (each hidden unit copied k times, outgoing weights / k). */
 function widened(net: Network, k: number): Network {

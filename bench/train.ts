@@ -19,14 +19,8 @@ import { addon } from '../src/native/binding.js';
 import { createNetwork, evaluate, recipeOptions, runtimeInfo, setGemm, setThreads, train } from '../src/index.js';
 import { loadMnist } from '../src/data/mnist.js';
 import { head } from '../src/data/dataset.js';
+import type { BenchRow } from './types.js';
 
-export interface BenchRow {
-  suite: string;
-  name: string;
-  seconds: number;
-  ratio?: number;
-  notes: string;
-}
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ARCH = [784, 1200, 1200, 10];
