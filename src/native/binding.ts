@@ -52,6 +52,42 @@ export interface Addon {
     layerOuts?: (Float32Array | null)[] | null,
     control?: NativeControl,
   ): Promise<void>;
+
+  // ---- engine: backprop, losses, training (native/addon/backprop_addon.cc, train_addon.cc) ----
+  /**
+   * Loss of a batch against targets (n × nL, one-hot or soft) and, into `out`, its
+   * gradients: dL/dx (n × n0), dL/dW_l, dL/db_l. Test mode unless opts.train (then dropout
+   * masks come from opts.seed/step). reduction 'sum' (default): row r of out.x is the
+   * gradient of that row's own loss. Resolves with the reduced loss.
+   */
+  gradients(
+    net: NativeNet,
+    x: Float32Array,
+    n: number,
+    targets: Float32Array,
+    opts: NativeGradientOptions,
+    out?: NativeGradientOutputs | null,
+    control?: NativeControl,
+  ): Promise<number>;
+}
+
+/** Loss functions of the engine: the paper's squared error, softmax cross-entropy on z_L. */
+export type NativeLoss = 'mse' | 'cross-entropy';
+
+export interface NativeGradientOptions {
+  loss: NativeLoss;
+  reduction?: 'sum' | 'mean';
+  train?: boolean;
+  dropout?: number;
+  inverted?: boolean;
+  seed?: number;
+  step?: number;
+}
+
+export interface NativeGradientOutputs {
+  x?: Float32Array | null;
+  weights?: (Float32Array | null)[] | null;
+  biases?: (Float32Array | null)[] | null;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
