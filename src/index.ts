@@ -35,3 +35,21 @@ export { rngBits, rngUniform, rngInt, permutation, RngStream } from './util/rng.
 // ONNX export/import and ONNX Runtime evaluation (src/model/onnx.ts, src/model/ort.ts).
 export { toOnnxBytes, saveOnnx, fromOnnxBytes, loadOnnx, importOnnx, ONNX_OPSET, type OnnxExportOptions, type OnnxImport } from './model/onnx.js';
 export { OrtModel, type OrtOptions } from './model/ort.js';
+
+// ---- sleep ----
+export { sleep, sleepBatch, type SleepOptions, type SleepStats, type SleepResult, type SpikeTrain } from './sleep/sleep.js';
+export {
+  PRESETS,
+  PRESET_NAMES,
+  getPreset,
+  resolveParameters,
+  validateParameters,
+  loadPresetFile,
+  type PresetName,
+  type SleepPreset,
+  type SleepParameters,
+  type SleepInput,
+  type Normalization,
+  type StdpGate,
+} from './sleep/presets.js';
+export { scaleFactors, layerMaxima, scaleChain, type ScaleFactors } from './sleep/normalize.js';
