@@ -53,3 +53,6 @@ export {
   type StdpGate,
 } from './sleep/presets.js';
 export { scaleFactors, layerMaxima, scaleChain, type ScaleFactors } from './sleep/normalize.js';
+
+// --- attacks, distortions (src/attacks) ---
+export * from './attacks/index.js';

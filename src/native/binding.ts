@@ -130,6 +130,57 @@ export interface Addon {
     params: NativeSleepParams[],
     control?: NativeControl,
   ): Promise<NativeSleepStats[]>;
+
+  // --- attacks and distortions (native/addon/attacks_addon.cc) ---
+  /** dX = ∂loss/∂x for labels y; loss per row into lossOut (optional). */
+  attackGradient(
+    net: NativeNet,
+    x: Float32Array,
+    n: number,
+    y: Int32Array,
+    loss: 'mse' | 'ce' | 'margin',
+    dX: Float32Array,
+    lossOut: Float32Array | null,
+    control?: NativeControl,
+  ): Promise<void>;
+  /** J (n × classes.length × d): ∂z_L[k]/∂x for each listed class. */
+  attackClassGrads(net: NativeNet, x: Float32Array, n: number, classes: number[], J: Float32Array, control?: NativeControl): Promise<void>;
+  /** One attack over a batch; out is (E ×) n × d; aux: deepfool iterations / square queries. */
+  attackRun(
+    kind: 'pgd' | 'deepfool' | 'jsma' | 'cw' | 'square',
+    net: NativeNet,
+    x: Float32Array,
+    n: number,
+    y: Int32Array,
+    opts: Record<string, number | boolean | string | number[]>,
+    out: Float32Array,
+    aux: Int32Array | null,
+    control?: NativeControl,
+  ): Promise<void>;
+  /** The paper's FGSM sweep: correct[e·n + r] = 1 where clip01(x + eps_e·sign(g)) is still classified y. */
+  fgsmSweep(
+    net: NativeNet,
+    x: Float32Array,
+    n: number,
+    y: Int32Array,
+    eps: number[],
+    loss: 'mse' | 'ce' | 'margin',
+    correct: Uint8Array,
+    control?: NativeControl,
+  ): Promise<void>;
+  distort(
+    kind: 'noise' | 'blur' | 'saltpepper' | 'contrast',
+    level: number,
+    x: Float32Array,
+    n: number,
+    d: number,
+    h: number,
+    w: number,
+    seed: number,
+    row0: number,
+    out: Float32Array,
+    control?: NativeControl,
+  ): Promise<void>;
 }
 
 /** Loss functions of the engine: the paper's squared error, softmax cross-entropy on z_L. */
@@ -149,6 +200,7 @@ export interface NativeGradientOutputs {
   x?: Float32Array | null;
   weights?: (Float32Array | null)[] | null;
   biases?: (Float32Array | null)[] | null;
+
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
