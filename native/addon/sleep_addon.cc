@@ -104,6 +104,13 @@ Napi::Object stats_to_js(Napi::Env env, const nrem::SleepStats& st) {
     per.Set(static_cast<uint32_t>(l), u);
   }
   o.Set("neuronSpikes", per);
+  Napi::Array mem = Napi::Array::New(env, st.membranes.size());
+  for (size_t l = 0; l < st.membranes.size(); ++l) {
+    auto f = Napi::Float32Array::New(env, st.membranes[l].size());
+    std::copy(st.membranes[l].begin(), st.membranes[l].end(), f.Data());
+    mem.Set(static_cast<uint32_t>(l), f);
+  }
+  o.Set("membranes", mem);
   auto tr = Napi::Float32Array::New(env, st.trace.size());
   std::copy(st.trace.begin(), st.trace.end(), tr.Data());
   o.Set("trace", tr);

@@ -149,8 +149,10 @@ void sleep_run(const NetView& net, const SleepParams& p, const SleepData& d, Sle
         for (int j = 0; j < fan_in; ++j)
           row[j] = prev.mask[j] ? sleep_potentiate(row[j], p.inc, p.gate, p.gate_width)
                                 : sleep_depress(row[j], p.dec, p.gate, p.gate_width);
-        float* colT = y.WT.data() + i;
-        for (int j = 0; j < fan_in; ++j) colT[static_cast<size_t>(j) * n] = row[j];
+        if (!y.WT.empty()) {  // else built from W when first needed
+          float* colT = y.WT.data() + i;
+          for (int j = 0; j < fan_in; ++j) colT[static_cast<size_t>(j) * n] = row[j];
+        }
         v[i] = 0.0f;
       }
       st.potentiation[l - 1] += y.count * prev.count;
@@ -165,6 +167,8 @@ void sleep_run(const NetView& net, const SleepParams& p, const SleepData& d, Sle
     }
   }
   rec.finish(net);
+  st.membranes.assign(L + 1, {});
+  for (int l = 1; l <= L; ++l) st.membranes[l] = ly[l].v;
   st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 

@@ -66,6 +66,7 @@ struct SleepStats {
   std::vector<uint64_t> changed;                      // L: weights whose final value differs
   std::vector<double> abs_change;                     // L: Σ |W_final - W_initial|
   std::vector<float> trace;                           // windows × (L+1): spikes / neuron / second
+  std::vector<std::vector<float>> membranes;          // L+1 × n_l: v at the end (layer 0 empty)
   std::vector<std::vector<int32_t>> raster_offsets;   // L+1 × (window+1)
   std::vector<std::vector<int32_t>> raster_indices;   // L+1
 };

@@ -92,6 +92,8 @@ void sleep_run_dense(const NetView& net, const SleepParams& p, const SleepData& 
     }
   }
   rec.finish(net);
+  st.membranes.assign(L + 1, {});
+  for (int l = 1; l <= L; ++l) st.membranes[l] = v[l];
   st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 

@@ -55,6 +55,8 @@ export interface SleepStats {
   spikes: number[];
   /** Spikes per neuron, per layer (input first). */
   neuronSpikes: Uint32Array[];
+  /** Membrane potentials at the end of the sleep, per layer (input layer: empty). */
+  membranes: Float32Array[];
   /** Neurons that fired at least once, per layer (input first). */
   neuronsFired: number[];
   /** STDP applications per weight layer: pre-synaptic spike (potentiation) or not (depression). */
@@ -189,6 +191,7 @@ function toStats(st: NativeSleepStats, p: Prepared, net: Network, t0: number): S
     layerMax: p.scale?.layerMax ?? [],
     spikes: st.spikes,
     neuronSpikes: st.neuronSpikes,
+    membranes: st.membranes,
     neuronsFired: st.neuronSpikes.map((a) => a.reduce((c, v) => c + (v > 0 ? 1 : 0), 0)),
     potentiation: st.potentiation,
     depression: st.depression,
