@@ -56,3 +56,22 @@ export { scaleFactors, layerMaxima, scaleChain, type ScaleFactors } from './slee
 
 // --- attacks, distortions (src/attacks) ---
 export * from './attacks/index.js';
+
+// ---- engine: training and evaluation ----
+export {
+  train,
+  evaluate,
+  createNetwork,
+  initWeights,
+  recipeOptions,
+  getRecipe,
+  RECIPES,
+  LOSSES,
+  type TrainOptions,
+  type TrainResult,
+  type EvalResult,
+  type Recipe,
+  type RecipeName,
+  type InitSpec,
+  type LossName,
+} from './train/train.js';
