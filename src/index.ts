@@ -75,3 +75,6 @@ export {
   type InitSpec,
   type LossName,
 } from './train/train.js';
+
+// ---- tune: sleep-parameter search (src/tune) ----
+export * from './tune/index.js';

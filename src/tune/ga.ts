@@ -9,6 +9,7 @@
  *       (else a copy of the first parent)
  *     mutation: each gene with prob. mutationRate (default 1/dim, at least one gene per
  *       child on average): gene += N(0, mutationSigma²); every gene clipped to [0, 1]
+ *     a child equal to a population member or an earlier child gets one more gene mutated
  *   the elites keep their known loss and are not evaluated again (the objective is
  *   deterministic: the tuner fixes the sleep seed and the validation noise).
  *
@@ -49,6 +50,11 @@ export interface GaState extends OptimizerState {
   options: Required<Omit<GaOptions, 'initial'>> & { initial: number[][] };
   generation: number;
   population: Member[];
+}
+
+function same(a: number[], b: number[]): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 export class GeneticAlgorithm implements Optimizer {
@@ -121,7 +127,13 @@ export class GeneticAlgorithm implements Optimizer {
           });
         } else child = [...a];
         for (let i = 0; i < dim; i++) if (r.uniform() < o.mutationRate) child[i] += o.mutationSigma * r.normal();
-        xs.push(child.map(clip01));
+        child = child.map(clip01);
+        // A copy of a known point would only repeat its evaluation: mutate one more gene.
+        for (let tries = 0; tries < 10 && (pop.some((m) => same(m.x, child)) || xs.some((x) => same(x, child))); tries++) {
+          const i = r.int(dim);
+          child[i] = clip01(child[i] + o.mutationSigma * r.normal());
+        }
+        xs.push(child);
       }
     }
     this.pending = xs;
