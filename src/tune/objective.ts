@@ -50,6 +50,9 @@ export function parseObjective(spec: string): ObjectiveTerm[] {
     expectOneOf(kind, 'objective term', OBJECTIVE_KINDS);
     const lv = kind === 'clean' ? Number(level ?? 0) : Number(level);
     if (kind !== 'clean' && level === undefined) throw new ValueError(`Expected a level for objective term ${kind} (e.g. ${kind}:0.3)`);
+    for (const [v, what] of [[level, 'level'], [weight, 'weight']] as const)
+      if (v !== undefined && !Number.isFinite(Number(v)))
+        throw new ValueError(`Expected a number as the ${what} of objective term ${kind} but received ${JSON.stringify(v)}`);
     const term: ObjectiveTerm = {
       kind: kind as ObjectiveKind,
       level: expectNumber(lv, `level of ${kind}`, 0, kind === 'saltpepper' || kind === 'contrast' ? 1 : Infinity),
