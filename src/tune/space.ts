@@ -9,6 +9,12 @@
  * exp(ln min + u·(ln max − ln min))  (log, the default: every range here spans decades);
  * steps is rounded to an integer. A categorical coordinate picks option ⌊u·k⌋ (u = 1: the last).
  * Every other field (dt, threshold, decay, gate …) comes from `base` (default: mnist-fgsm).
+ *
+ * Note: alphaScale and the betas are redundant. Layer l integrates alphaScale·factor_l·W s
+ * and fires at beta_l·threshold, so (alphaScale·c, beta·c) sleeps exactly like
+ * (alphaScale, beta). alphaScale is searched because the authors' search had it; pin it
+ * with bounds {alphaScale: {min: a, max: a}} (CLI: --bounds alphaScale=1:1) to drop the
+ * redundant direction.
  */
 import { ValueError } from '../errors.js';
 import { describe } from '../util/validate.js';
