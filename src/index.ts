@@ -37,6 +37,26 @@ export { toOnnxBytes, saveOnnx, fromOnnxBytes, loadOnnx, importOnnx, ONNX_OPSET,
 export { OrtModel, type OrtOptions } from './model/ort.js';
 // --- attacks, distortions (src/attacks) ---
 export * from './attacks/index.js';
+
+// ---- sleep ----
+export { sleep, sleepBatch, type SleepOptions, type SleepStats, type SleepResult, type SpikeTrain } from './sleep/sleep.js';
+export {
+  PRESETS,
+  PRESET_NAMES,
+  getPreset,
+  resolveParameters,
+  validateParameters,
+  loadPresetFile,
+  type PresetName,
+  type SleepPreset,
+  type SleepParameters,
+  type SleepInput,
+  type Normalization,
+  type StdpGate,
+} from './sleep/presets.js';
+export { scaleFactors, layerMaxima, scaleChain, type ScaleFactors } from './sleep/normalize.js';
+
+
 // ---- engine: training and evaluation ----
 export {
   train,
@@ -57,22 +77,5 @@ export {
 } from './train/train.js';
 // CUDA backend
 export { cudaInfo, resolveBackend, BACKENDS, type Backend, type BackendChoice, type CudaInfo } from './native/runtime.js';
-// --- attacks, distortions (src/attacks) ---
-export * from './attacks/index.js';
-// ---- sleep ----
-export { sleep, sleepBatch, type SleepOptions, type SleepStats, type SleepResult, type SpikeTrain } from './sleep/sleep.js';
-export {
-  PRESETS,
-  PRESET_NAMES,
-  getPreset,
-  resolveParameters,
-  validateParameters,
-  loadPresetFile,
-  type PresetName,
-  type SleepPreset,
-  type SleepParameters,
-  type SleepInput,
-  type Normalization,
-  type StdpGate,
-} from './sleep/presets.js';
-export { scaleFactors, layerMaxima, scaleChain, type ScaleFactors } from './sleep/normalize.js';
+// ---- tune: sleep-parameter search (src/tune) ----
+export * from './tune/index.js';

@@ -8,6 +8,7 @@ import { registerSleep } from './commands/sleep.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerAttack } from './commands/attack.js';
 import { registerDistort } from './commands/distort.js';
+import { registerTune } from './commands/tune.js';
 
 const program = new Command();
 program.name('nrem').description('Biologically inspired sleep for neural networks, and what it does to their robustness');
@@ -18,6 +19,7 @@ registerSleep(program);
 registerInspect(program);
 registerAttack(program);
 registerDistort(program);
+registerTune(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const e = err as Error & { code?: string };

@@ -1,0 +1,163 @@
+/**
+ * nrem tune --model m.onnx --dataset mnist --objective noise:0.3,fgsm:0.1 --budget 200
+ *           --algorithm ga|cmaes --out tuned.json [--json]
+ * Searches sleep parameters (src/tune/tune.ts); writes tuned.json (a preset file for
+ * `nrem sleep --preset tuned.json`), tuned.history.json and tuned.checkpoint.json. Run it
+ * again with the same --out after a kill or Ctrl-C and it continues from the last generation.
+ */
+import type { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import { ValueError } from '../../errors.js';
+import { loadDataset } from '../../data/index.js';
+import { loadOnnx } from '../../model/onnx.js';
+import { NORMALIZATIONS, PRESET_NAMES, SLEEP_INPUTS, type Normalization, type PresetName, type SleepInput } from '../../sleep/presets.js';
+import { parseBounds } from '../../tune/space.js';
+import { DEFAULT_OBJECTIVE } from '../../tune/objective.js';
+import { tune, type Algorithm, type TuneOptions } from '../../tune/tune.js';
+
+interface CliOptions {
+  model: string;
+  dataset: string;
+  quick?: boolean;
+  dataSeed: string;
+  objective: string;
+  penalty: string;
+  tolerance: string;
+  budget: string;
+  algorithm: string;
+  popSize?: string;
+  seed: string;
+  sleepSeed: string;
+  valSize?: string;
+  valSplit: string;
+  bounds?: string;
+  searchInput?: string;
+  searchNormalization?: string;
+  base: string;
+  baseline: string;
+  batch?: string;
+  out: string;
+  json?: boolean;
+}
+
+function list<T extends string>(s: string | undefined, options: readonly T[], name: string): T[] | undefined {
+  if (s === undefined) return undefined;
+  const v = s.split(',').map((x) => x.trim());
+  for (const x of v) if (!options.includes(x as T)) throw new ValueError(`Expected one of ${options.join(', ')} in ${name} but received ${JSON.stringify(x)}`);
+  return v as T[];
+}
+
+const int = (s: string | undefined) => (s === undefined ? undefined : Number(s));
+
+export function registerTune(program: Command): void {
+  program
+    .command('tune')
+    .description('search the sleep parameters of a network (genetic algorithm or CMA-ES) on held-out training rows')
+    .requiredOption('--model <file>', 'the .onnx network (a bias-free ReLU MLP)')
+    .option('--dataset <spec>', 'data set spec (its TRAINING split is used; the test split never)', 'mnist')
+    .option('--quick', 'use the seeded quick subset of the data set')
+    .option('--data-seed <n>', 'seed of the quick subset / generated data', '0')
+    .option('--objective <terms>', 'comma list of clean | noise:v | blur:σ | saltpepper:p | contrast:c | fgsm:ε [:weight]', DEFAULT_OBJECTIVE)
+    .option('--penalty <x>', 'score points lost per point of clean validation accuracy lost', '1')
+    .option('--tolerance <x>', 'clean accuracy loss (fraction) tolerated without penalty', '0')
+    .option('--budget <n>', 'candidates slept and scored', '200')
+    .option('--algorithm <name>', 'ga | cmaes', 'ga')
+    .option('--pop-size <n>', 'candidates per generation')
+    .option('--seed <n>', 'seed of the search and of the validation distortions', '0')
+    .option('--sleep-seed <n>', 'the one sleep seed of every candidate', '1')
+    .option('--val-size <n>', 'validation rows held out from the training set (default min(1000, n/5))')
+    .option('--val-split <how>', 'tail (the last rows) | stratified', 'tail')
+    .option('--bounds <list>', 'e.g. maxRate=5:1000,beta=0.5:100,beta3=1:50:lin,steps=500:30000')
+    .option('--search-input <list>', `also search the sleep input among ${SLEEP_INPUTS.join(', ')}`)
+    .option('--search-normalization <list>', `also search the normalisation among ${NORMALIZATIONS.join(', ')}`)
+    .option('--base <preset>', 'preset giving the fields that are not searched', 'mnist-fgsm')
+    .option('--baseline <preset|none>', 'preset scored alongside for comparison', 'mnist-fgsm')
+    .option('--batch <n>', 'sleeps per native call (default: a whole generation)')
+    .requiredOption('--out <file>', 'preset file to write (history and checkpoint beside it)')
+    .option('--json', 'print one JSON object')
+    .action(async (o: CliOptions) => {
+      const t0 = performance.now();
+      const net = await loadOnnx(o.model);
+      const split = await loadDataset(o.dataset, { quick: o.quick, seed: Number(o.dataSeed) });
+      const layers = net.layers;
+      const base = o.base as PresetName;
+      if (!PRESET_NAMES.includes(base)) throw new ValueError(`Expected one of ${PRESET_NAMES.join(', ')} for --base but received ${JSON.stringify(o.base)}`);
+      let baseline: TuneOptions['baseline'] = null;
+      if (o.baseline !== 'none') {
+        if (!PRESET_NAMES.includes(o.baseline as PresetName))
+          throw new ValueError(`Expected none or one of ${PRESET_NAMES.join(', ')} for --baseline but received ${JSON.stringify(o.baseline)}`);
+        baseline = o.baseline as PresetName;
+      }
+      const ac = new AbortController();
+      const onSig = () => ac.abort();
+      process.once('SIGINT', onSig);
+      process.once('SIGTERM', onSig);
+      const tty = !o.json && process.stderr.isTTY;
+      const bar = tty
+        ? new cliProgress.SingleBar({ format: 'tune [{bar}] {value}/{total} gen {gen} best {best} baseline {baseline}', stream: process.stderr }, cliProgress.Presets.shades_classic)
+        : null;
+      let started = false;
+      try {
+        const r = await tune(net, split, {
+          algorithm: o.algorithm as Algorithm,
+          budget: int(o.budget),
+          popSize: int(o.popSize),
+          seed: Number(o.seed),
+          sleepSeed: Number(o.sleepSeed),
+          objective: o.objective,
+          penalty: Number(o.penalty),
+          tolerance: Number(o.tolerance),
+          valSize: int(o.valSize),
+          valSplit: o.valSplit as 'tail' | 'stratified',
+          bounds: o.bounds ? parseBounds(o.bounds, layers) : undefined,
+          inputs: list<SleepInput>(o.searchInput, SLEEP_INPUTS, '--search-input'),
+          normalizations: list<Normalization>(o.searchNormalization, NORMALIZATIONS, '--search-normalization'),
+          base,
+          baseline,
+          batch: int(o.batch),
+          out: o.out,
+          signal: ac.signal,
+          onProgress: (p) => {
+            const fields = { gen: p.generation, best: Number(p.best).toFixed(4), baseline: Number.isNaN(Number(p.baseline)) ? '-' : Number(p.baseline).toFixed(4) };
+            if (bar) {
+              if (!started) bar.start(p.total, p.done, fields);
+              else bar.update(p.done, fields);
+              started = true;
+            } else if (!o.json) process.stderr.write(`tune: ${p.done}/${p.total} generation ${p.generation} best ${fields.best} baseline ${fields.baseline}\n`);
+          },
+        });
+        bar?.stop();
+        const h = r.history;
+        const summary = {
+          out: r.files?.preset,
+          history: r.files?.history,
+          checkpoint: r.files?.checkpoint,
+          algorithm: h.algorithm,
+          budget: h.budget,
+          evaluations: h.candidates.length,
+          evaluatedNow: r.evaluatedNow,
+          resumed: r.resumed,
+          generations: r.generations,
+          best: { evaluation: r.best.evaluation, score: r.best.score, terms: r.best.terms, parameters: r.best.parameters },
+          control: { score: h.control.score, terms: h.control.terms },
+          baseline: h.baseline ? { name: h.baseline.name, score: h.baseline.score, terms: h.baseline.terms } : null,
+          bestSoFar: h.candidates.map((c) => c.bestSoFar),
+          searchSeconds: h.seconds,
+          wallSeconds: (performance.now() - t0) / 1000,
+        };
+        if (o.json) console.log(JSON.stringify(summary));
+        else {
+          console.log(`best score ${r.best.score.toFixed(4)} (candidate ${r.best.evaluation} of ${h.candidates.length}) ${JSON.stringify(r.best.terms)}`);
+          console.log(`control ${h.control.score.toFixed(4)}${h.baseline ? `, ${h.baseline.name} ${h.baseline.score.toFixed(4)}` : ''}`);
+          console.log(`wrote ${r.files?.preset}, ${r.files?.history}`);
+        }
+      } catch (err) {
+        bar?.stop();
+        if (ac.signal.aborted) process.stderr.write(`nrem tune: interrupted; run the same command again (same --out) to continue from the last generation\n`);
+        throw err;
+      } finally {
+        process.off('SIGINT', onSig);
+        process.off('SIGTERM', onSig);
+      }
+    });
+}
