@@ -41,7 +41,8 @@ export function curveSpec(c: Curve, opts: { percentAxis?: boolean } = {}): VlSpe
     });
   }
   const labels = c.series.map((s) => NETWORK_LABELS[s.network]);
-  const color = { field: 'network', type: 'nominal', title: null, scale: colorScale(labels), sort: labels } as const;
+  const color = { field: 'network', type: 'nominal', title: null, scale: colorScale(labels), sort: labels, legend: { labelLimit: 220 } } as const;
+  const bandColor = { ...color, legend: null };
   const x = { field: 'x', type: 'quantitative', title: c.xLabel } as const;
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
@@ -50,7 +51,7 @@ export function curveSpec(c: Curve, opts: { percentAxis?: boolean } = {}): VlSpe
     height: 260,
     data: { values: rows },
     layer: [
-      { mark: { type: 'area', opacity: 0.15 }, encoding: { x, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' }, color } },
+      { mark: { type: 'area', opacity: 0.15 }, encoding: { x, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' }, color: bandColor } },
       {
         mark: { type: 'line', point: { size: 18 }, strokeWidth: 1.8 },
         encoding: {
@@ -87,7 +88,7 @@ export function barSpec(opts: {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: { text: opts.title, subtitle: opts.subtitle ?? 'mean ± sd over seeds' },
     data: { values },
-    facet: { column: { field: 'group', type: 'nominal', title: null } },
+    facet: { column: { field: 'group', type: 'nominal', title: null, sort: [...new Set(opts.rows.map((r) => r.group))] } },
     spec: {
       width: { step: 22 },
       height: 200,
@@ -97,7 +98,7 @@ export function barSpec(opts: {
           encoding: {
             x: { field: 'network', type: 'nominal', title: null, sort: labels, axis: { labels: false, ticks: false } },
             y,
-            color: { field: 'network', type: 'nominal', title: null, scale: colorScale(labels), sort: labels },
+            color: { field: 'network', type: 'nominal', title: null, scale: colorScale(labels), sort: labels, legend: { labelLimit: 220 } },
           },
         },
         {
