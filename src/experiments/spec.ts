@@ -143,7 +143,7 @@ function mnistFull(seeds: number): ExperimentSpec {
   return {
     name: 'paper-mnist',
     title: 'Sleep against adversarial attacks and distortions on MNIST (Tadros et al. 2020)',
-    data: 'mnist-full',
+    data: 'mnist',
     quick: false,
     subsetNote: 'full MNIST: 60,000 training and 10,000 test images (the paper\'s setting)',
     seeds: seedsOf(seeds),
