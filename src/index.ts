@@ -32,6 +32,10 @@ export {
 } from './data/index.js';
 export { rngBits, rngUniform, rngInt, permutation, RngStream } from './util/rng.js';
 
+// ONNX export/import and ONNX Runtime evaluation (src/model/onnx.ts, src/model/ort.ts).
+export { toOnnxBytes, saveOnnx, fromOnnxBytes, loadOnnx, importOnnx, ONNX_OPSET, type OnnxExportOptions, type OnnxImport } from './model/onnx.js';
+export { OrtModel, type OrtOptions } from './model/ort.js';
+
 // ---- reproduce: experiments, runner, report, defences ----
 export { builtinSpec, validateSpec, BUILTIN_SPECS, CUB200_HELP, type ExperimentSpec, type BuiltinOptions } from './experiments/spec.js';
 export { runExperiment, aggregate, type RunExperimentOptions } from './experiments/runner.js';

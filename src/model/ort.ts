@@ -1,0 +1,246 @@
+/**
+ * ONNX Runtime (onnxruntime-node, CPU) as a second, independent evaluator of a network or of
+ * any MLP .onnx file.
+ *
+ * Why a worker thread: onnxruntime-node's session.run() executes on the main thread (behind a
+ * setImmediate, onnxruntime issue #19611), so evaluating 10,000 digits would freeze the event
+ * loop — progress bars, timers and AbortSignals included. Each OrtModel therefore owns one
+ * node:worker_threads Worker that holds the InferenceSession; run() sends the inputs (a copy,
+ * transferred) and the worker evaluates them batch by batch, posting progress after each
+ * batch and checking a shared cancel flag (set by the AbortSignal) between batches. Calls on
+ * one OrtModel are queued, never interleaved. dispose() releases the session and ends the worker.
+ */
+import { createRequire } from 'node:module';
+import { readFile } from 'node:fs/promises';
+import { Worker } from 'node:worker_threads';
+import { AbortError, ArgumentError, BackendError, FormatError, ShapeError } from '../errors.js';
+import { expectFloat32Array, expectInt } from '../util/validate.js';
+import { throwIfAborted, type RunOptions } from '../util/control.js';
+import { argmaxRows, type Network } from './network.js';
+import { decodeModel, toOnnxBytes } from './onnx.js';
+import { num } from './onnx-proto.js';
+
+export interface OrtOptions {
+  /** Rows per session.run() call (default 1,000; a fixed batch dimension in the file wins). */
+  batch?: number;
+  /** ONNX Runtime intra-op threads (default: ONNX Runtime's choice). */
+  threads?: number;
+}
+
+// The worker, as CommonJS source: it needs no build step and runs the same from src/ and dist/.
+const WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const ort = require(workerData.ortPath);
+let session;
+(async () => {
+  try {
+    const o = { executionProviders: ['cpu'], graphOptimizationLevel: 'all' };
+    if (workerData.threads) o.intraOpNumThreads = workerData.threads;
+    session = await ort.InferenceSession.create(workerData.bytes, o);
+    parentPort.postMessage({ type: 'ready', inputNames: session.inputNames, outputNames: session.outputNames });
+  } catch (e) {
+    parentPort.postMessage({ type: 'error', message: String(e && e.message || e) });
+  }
+})();
+parentPort.on('message', async (m) => {
+  if (m.type === 'dispose') {
+    try { await session?.release(); } finally { parentPort.close(); }
+    return;
+  }
+  try {
+    const { x, n, rowShape, rowSize, batch, cancel, inputName, outputName } = m;
+    let out = null, width = 0;
+    for (let r = 0; r < n; r += batch) {
+      if (Atomics.load(cancel, 0)) { parentPort.postMessage({ id: m.id, aborted: true }); return; }
+      const k = Math.min(batch, n - r);
+      const t = new ort.Tensor('float32', x.subarray(r * rowSize, (r + k) * rowSize), [k, ...rowShape]);
+      const res = (await session.run({ [inputName]: t }))[outputName];
+      const y = res.data;
+      if (!out) { width = y.length / k; out = new Float32Array(n * width); }
+      out.set(y, r * width);
+      t.dispose?.(); res.dispose?.();
+      parentPort.postMessage({ id: m.id, progress: { phase: 'ort', done: r + k, total: n } });
+    }
+    parentPort.postMessage({ id: m.id, out, width }, out ? [out.buffer] : []);
+  } catch (e) {
+    parentPort.postMessage({ id: m.id, error: String(e && e.message || e) });
+  }
+});
+`;
+
+interface Reply {
+  id?: number;
+  type?: string;
+  message?: string;
+  out?: Float32Array;
+  width?: number;
+  error?: string;
+  aborted?: boolean;
+  progress?: { phase: string; done: number; total: number };
+  inputNames?: string[];
+  outputNames?: string[];
+}
+
+export class OrtModel {
+  /** Features per row (product of the input's non-batch dimensions). */
+  readonly inputSize: number;
+  /** Values per output row, or 0 until known (from the file or the first run). */
+  outputSize: number;
+  readonly inputName: string;
+  readonly outputName: string;
+  private readonly rowShape: number[];
+  private readonly batch: number;
+  private readonly fixedBatch: boolean;
+  private worker: Worker | null;
+  private queue: Promise<unknown> = Promise.resolve();
+  private nextId = 1;
+
+  private constructor(worker: Worker, info: { inputName: string; outputName: string; rowShape: number[]; outputSize: number; batch: number; fixedBatch: boolean }) {
+    this.worker = worker;
+    this.inputName = info.inputName;
+    this.outputName = info.outputName;
+    this.rowShape = info.rowShape;
+    this.inputSize = info.rowShape.reduce((a, b) => a * b, 1);
+    this.outputSize = info.outputSize;
+    this.batch = info.batch;
+    this.fixedBatch = info.fixedBatch;
+    worker.unref(); // an idle model never keeps the process alive
+  }
+
+  static async fromNetwork(net: Network, opts: OrtOptions = {}): Promise<OrtModel> {
+    return OrtModel.fromBytes(toOnnxBytes(net), 'network', opts);
+  }
+
+  static async fromFile(path: string, opts: OrtOptions = {}): Promise<OrtModel> {
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(path);
+    } catch (err) {
+      throw new FormatError(`${path}: cannot read (${(err as Error).message})`, { cause: err });
+    }
+    return OrtModel.fromBytes(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), path, opts);
+  }
+
+  static async fromBytes(bytes: Uint8Array, name = 'model.onnx', opts: OrtOptions = {}): Promise<OrtModel> {
+    const batchOpt = expectInt(opts.batch ?? 1000, 'batch', 1, 1 << 24);
+    if (opts.threads !== undefined) expectInt(opts.threads, 'threads', 1, 1024);
+    const g = decodeModel(bytes, name).graph!;
+    const inits = new Set((g.initializer ?? []).map((t) => t.name));
+    const input = (g.input ?? []).find((i) => !inits.has(i.name ?? ''));
+    const output = (g.output ?? [])[0];
+    if (!input || !output) throw new FormatError(`${name}: the graph needs an input and an output`);
+    const dims = (v: typeof input) => (v.type?.tensorType?.shape?.dim ?? []).map((d) => (d.dimParam ? null : d.dimValue != null ? num(d.dimValue) : null));
+    const inDims = dims(input);
+    const rowShape = inDims.slice(1);
+    if (inDims.length < 2 || rowShape.some((d) => d === null || d <= 0))
+      throw new FormatError(`${name}: input ${input.name} needs a known shape [batch, …] (found [${inDims.map((d) => d ?? '?').join(', ')}])`);
+    const fixedBatch = inDims[0];
+    const outDims = dims(output);
+    const outputSize = outDims.length >= 2 && outDims.slice(1).every((d) => d !== null) ? outDims.slice(1).reduce((a, b) => a! * b!, 1)! : 0;
+    const ortPath = createRequire(import.meta.url).resolve('onnxruntime-node');
+    const copy = bytes.slice();
+    const worker = new Worker(WORKER, { eval: true, workerData: { ortPath, bytes: copy, threads: opts.threads } });
+    const ready = await new Promise<Reply>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    }).catch((err: Error) => ({ type: 'error', message: err.message }) as Reply);
+    if (ready.type !== 'ready') {
+      await worker.terminate();
+      throw new FormatError(`${name}: ONNX Runtime cannot load the model (${ready.message})`);
+    }
+    return new OrtModel(worker, {
+      inputName: input.name ?? ready.inputNames![0],
+      outputName: output.name ?? ready.outputNames![0],
+      rowShape: rowShape as number[],
+      outputSize,
+      batch: fixedBatch && fixedBatch > 0 ? fixedBatch : batchOpt,
+      fixedBatch: !!fixedBatch && fixedBatch > 0,
+    });
+  }
+
+  /** Outputs for n rows of x (n × inputSize, row-major): a Float32Array of n × outputSize. */
+  run(x: Float32Array, n?: number, opts?: RunOptions): Promise<Float32Array> {
+    expectFloat32Array(x, 'x');
+    const rows = n ?? x.length / this.inputSize;
+    expectInt(rows, 'n', 0);
+    if (x.length !== rows * this.inputSize)
+      throw new ShapeError(`Expected x to hold ${rows} × ${this.inputSize} values but it holds ${x.length}`);
+    if (this.fixedBatch && rows % this.batch !== 0)
+      throw new ShapeError(`Expected a multiple of the model's fixed batch of ${this.batch} rows but received ${rows}`);
+    const worker = this.worker;
+    if (!worker) return Promise.reject(new ArgumentError('Expected a live OrtModel but it has been disposed'));
+    const job = this.queue.then(() => this.send(worker, x, rows, opts));
+    this.queue = job.catch(() => undefined);
+    return job;
+  }
+
+  private send(worker: Worker, x: Float32Array, n: number, opts?: RunOptions): Promise<Float32Array> {
+    throwIfAborted(opts?.signal);
+    if (n === 0) return Promise.resolve(new Float32Array(0));
+    const id = this.nextId++;
+    const cancel = new Int32Array(new SharedArrayBuffer(4));
+    const onAbort = () => Atomics.store(cancel, 0, 1);
+    opts?.signal?.addEventListener('abort', onAbort, { once: true });
+    const copy = x.slice();
+    const stack = new Error().stack;
+    return new Promise<Float32Array>((resolve, reject) => {
+      const fail = (e: Error) => {
+        if (stack) e.stack = `${e.name}: ${e.message}\n${stack.split('\n').slice(2).join('\n')}`;
+        reject(e);
+      };
+      const onError = (err: Error) => done(() => fail(new BackendError(`ONNX Runtime worker failed: ${err.message}`, { cause: err })));
+      const onMessage = (m: Reply) => {
+        if (m.id !== id) return;
+        if (m.progress) return opts?.onProgress?.(m.progress);
+        if (m.aborted) return done(() => fail(new AbortError()));
+        if (m.error !== undefined) return done(() => fail(new BackendError(`ONNX Runtime: ${m.error}`)));
+        done(() => {
+          if (this.outputSize === 0 && m.width) this.outputSize = m.width;
+          resolve(m.out!);
+        });
+      };
+      const done = (f: () => void) => {
+        worker.off('message', onMessage);
+        worker.off('error', onError);
+        worker.unref();
+        opts?.signal?.removeEventListener('abort', onAbort);
+        f();
+      };
+      worker.ref(); // keep the process alive while a run is in flight
+      worker.on('message', onMessage);
+      worker.on('error', onError);
+      worker.postMessage(
+        { id, x: copy, n, rowShape: this.rowShape, rowSize: this.inputSize, batch: this.batch, cancel, inputName: this.inputName, outputName: this.outputName },
+        [copy.buffer],
+      );
+    });
+  }
+
+  /** Predicted class per row (argmax; ties to the lowest index, as Network.predict). */
+  async predict(x: Float32Array, n?: number, opts?: RunOptions): Promise<Int32Array> {
+    const y = await this.run(x, n, opts);
+    const rows = n ?? x.length / this.inputSize;
+    return argmaxRows(y, rows ? y.length / rows : 1);
+  }
+
+  /** Fraction of rows predicted as their label. */
+  async accuracy(x: Float32Array, labels: ArrayLike<number>, opts?: RunOptions): Promise<number> {
+    const p = await this.predict(x, labels.length, opts);
+    let ok = 0;
+    for (let i = 0; i < p.length; i++) if (p[i] === labels[i]) ok++;
+    return p.length ? ok / p.length : 0;
+  }
+
+  /** Releases the session and ends the worker (waits for queued runs). */
+  async dispose(): Promise<void> {
+    const worker = this.worker;
+    if (!worker) return;
+    this.worker = null;
+    await this.queue;
+    const exited = new Promise((r) => worker.once('exit', r));
+    worker.postMessage({ type: 'dispose' });
+    const t = setTimeout(() => void worker.terminate(), 2000);
+    await exited;
+    clearTimeout(t);
+  }
+}
