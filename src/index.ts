@@ -46,3 +46,21 @@ export { makeReporter, type RunEvent, type Reporter } from './experiments/progre
 export type { Ops, LoadedData, SleepStats, PerturbationStats, FinetuneKind } from './experiments/ops.js';
 export { realOps } from './experiments/ops-real.js';
 export { writeReport, answers, reportBlocks } from './report/report.js';
+
+// ---- sleep ----
+export { sleep, sleepBatch, type SleepOptions, type SleepStats, type SleepResult, type SpikeTrain } from './sleep/sleep.js';
+export {
+  PRESETS,
+  PRESET_NAMES,
+  getPreset,
+  resolveParameters,
+  validateParameters,
+  loadPresetFile,
+  type PresetName,
+  type SleepPreset,
+  type SleepParameters,
+  type SleepInput,
+  type Normalization,
+  type StdpGate,
+} from './sleep/presets.js';
+export { scaleFactors, layerMaxima, scaleChain, type ScaleFactors } from './sleep/normalize.js';

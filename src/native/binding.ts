@@ -39,6 +39,52 @@ export interface NativeInfo {
   cudaCompiled: boolean;
 }
 
+// ---- sleep (native/addon/sleep_addon.cc) ----
+
+/** Sleep parameters as the addon reads them (native/core/sleep.h SleepParams). */
+export interface NativeSleepParams {
+  steps: number;
+  dt: number;
+  maxRate: number;
+  inc: number;
+  dec: number;
+  threshold: number;
+  decay: number;
+  inhibition: number;
+  dc: number;
+  /** One current scale per layer: alpha_scale × the layer's scale factor. */
+  alpha: number[];
+  beta: number[];
+  gate: 'release' | 'sigmoid' | 'none';
+  gateWidth: number;
+  seed: number;
+  maskSize: number;
+  traceEvery: number;
+  rasterFrom: number;
+  rasterTo: number;
+}
+
+/** The sleep input: analogue rows (sequence, mean, masked-mean) or recorded input spikes. */
+export type NativeSleepData =
+  | { mode: 'sequence' | 'mean' | 'masked-mean'; x: Float32Array; n: number; imageH?: number; imageW?: number }
+  | { mode: 'replay'; replayOffsets: Int32Array; replayIndices: Int32Array };
+
+export interface NativeSleepStats {
+  steps: number;
+  seconds: number;
+  /** L+1 entries, input layer first. */
+  spikes: number[];
+  neuronSpikes: Uint32Array[];
+  potentiation: number[];
+  depression: number[];
+  changed: number[];
+  absChange: number[];
+  /** windows × (L+1) firing rates in Hz. */
+  trace: Float32Array;
+  rasterOffsets?: Int32Array[];
+  rasterIndices?: Int32Array[];
+}
+
 export interface Addon {
   info(): NativeInfo;
   setThreads(n: number): void;
@@ -52,6 +98,20 @@ export interface Addon {
     layerOuts?: (Float32Array | null)[] | null,
     control?: NativeControl,
   ): Promise<void>;
+  // ---- sleep (native/addon/sleep_addon.cc): the weights of net are modified in place ----
+  sleepRun(
+    net: NativeNet,
+    data: NativeSleepData,
+    params: NativeSleepParams,
+    engine: 'event' | 'dense',
+    control?: NativeControl,
+  ): Promise<NativeSleepStats>;
+  sleepBatch(
+    nets: NativeNet[],
+    data: NativeSleepData,
+    params: NativeSleepParams[],
+    control?: NativeControl,
+  ): Promise<NativeSleepStats[]>;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -1,0 +1,213 @@
+// Bindings of the sleep: sleepRun (one sleep, event or dense engine) and sleepBatch
+// (K sleeps over the pool). Options are copied into C++ structs before the worker runs;
+// the network's weight arrays are modified in place (the TypeScript side passes copies).
+#include <memory>
+
+#include "../core/sleep.h"
+#include "convert.h"
+#include "registry.h"
+#include "task.h"
+
+namespace nrem_addon {
+namespace {
+
+using nrem::require;
+
+nrem::SleepParams get_params(const Napi::Value& v, const std::string& where) {
+  require(v.IsObject(), "ERR_ARGUMENT", "Expected an object for " + where);
+  auto o = v.As<Napi::Object>();
+  nrem::SleepParams p;
+  p.steps = get_int(o, "steps", where);
+  p.dt = static_cast<float>(get_number(o, "dt", where));
+  p.max_rate = static_cast<float>(get_number(o, "maxRate", where));
+  p.inc = static_cast<float>(get_number(o, "inc", where));
+  p.dec = static_cast<float>(get_number(o, "dec", where));
+  p.threshold = static_cast<float>(get_number(o, "threshold", where));
+  p.decay = static_cast<float>(get_number(o, "decay", where));
+  p.inhibition = static_cast<float>(get_number_or(o, "inhibition", 0, where));
+  p.dc = static_cast<float>(get_number_or(o, "dc", 0, where));
+  for (double a : get_number_array(o, "alpha", where)) p.alpha.push_back(static_cast<float>(a));
+  for (double b : get_number_array(o, "beta", where)) p.beta.push_back(static_cast<float>(b));
+  std::string gate = get_string(o, "gate", where);
+  if (gate == "release")
+    p.gate = nrem::SleepGate::Release;
+  else if (gate == "sigmoid")
+    p.gate = nrem::SleepGate::Sigmoid;
+  else if (gate == "none")
+    p.gate = nrem::SleepGate::None;
+  else
+    throw nrem::Error("ERR_VALUE", "Unknown STDP gate '" + gate + "' (expected release, sigmoid or none)");
+  p.gate_width = static_cast<float>(get_number_or(o, "gateWidth", 0.001, where));
+  p.seed = get_seed(o, "seed", where);
+  p.mask_size = static_cast<int>(get_int_or(o, "maskSize", 10, where));
+  p.trace_every = get_int_or(o, "traceEvery", 0, where);
+  p.raster_from = get_int_or(o, "rasterFrom", 0, where);
+  p.raster_to = get_int_or(o, "rasterTo", 0, where);
+  return p;
+}
+
+nrem::SleepData get_data(const Napi::Value& v, int n0, std::vector<Napi::Value>& keep) {
+  require(v.IsObject(), "ERR_ARGUMENT", "Expected an object for data");
+  auto o = v.As<Napi::Object>();
+  nrem::SleepData d;
+  std::string mode = get_string(o, "mode", "data");
+  if (mode == "replay") {
+    d.mode = nrem::SleepInputMode::Replay;
+    I32 off = get_i32(get_field(o, "replayOffsets", "data"), "data.replayOffsets");
+    I32 ind = get_i32(get_field(o, "replayIndices", "data"), "data.replayIndices");
+    require(off.length >= 1, "ERR_SHAPE", "data.replayOffsets needs steps + 1 entries");
+    d.replay_offsets = off.data;
+    d.replay_steps = off.length - 1;
+    d.replay_indices = ind.data;
+    d.replay_count = ind.length;
+    keep.push_back(o.Get("replayOffsets"));
+    keep.push_back(o.Get("replayIndices"));
+    return d;
+  }
+  if (mode == "sequence")
+    d.mode = nrem::SleepInputMode::Sequence;
+  else if (mode == "mean")
+    d.mode = nrem::SleepInputMode::Mean;
+  else if (mode == "masked-mean")
+    d.mode = nrem::SleepInputMode::MaskedMean;
+  else
+    throw nrem::Error("ERR_VALUE", "Unknown sleep input '" + mode + "'");
+  int64_t n = get_int(o, "n", "data");
+  require(n > 0, "ERR_SHAPE", "the sleep input needs at least one row");
+  F32 x = get_f32(get_field(o, "x", "data"), "data.x", n * n0);
+  d.x = x.data;
+  d.n = static_cast<size_t>(n);
+  d.image_h = static_cast<int>(get_int_or(o, "imageH", 0, "data"));
+  d.image_w = static_cast<int>(get_int_or(o, "imageW", 0, "data"));
+  keep.push_back(o.Get("x"));
+  return d;
+}
+
+Napi::Object stats_to_js(Napi::Env env, const nrem::SleepStats& st) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("steps", static_cast<double>(st.steps));
+  o.Set("seconds", st.seconds);
+  auto arr = [&](const auto& vec) {
+    Napi::Array a = Napi::Array::New(env, vec.size());
+    for (size_t i = 0; i < vec.size(); ++i) a.Set(static_cast<uint32_t>(i), static_cast<double>(vec[i]));
+    return a;
+  };
+  o.Set("spikes", arr(st.spikes));
+  o.Set("potentiation", arr(st.potentiation));
+  o.Set("depression", arr(st.depression));
+  o.Set("changed", arr(st.changed));
+  o.Set("absChange", arr(st.abs_change));
+  Napi::Array per = Napi::Array::New(env, st.neuron_spikes.size());
+  for (size_t l = 0; l < st.neuron_spikes.size(); ++l) {
+    auto u = Napi::Uint32Array::New(env, st.neuron_spikes[l].size());
+    std::copy(st.neuron_spikes[l].begin(), st.neuron_spikes[l].end(), u.Data());
+    per.Set(static_cast<uint32_t>(l), u);
+  }
+  o.Set("neuronSpikes", per);
+  auto tr = Napi::Float32Array::New(env, st.trace.size());
+  std::copy(st.trace.begin(), st.trace.end(), tr.Data());
+  o.Set("trace", tr);
+  if (!st.raster_offsets.empty()) {
+    Napi::Array offs = Napi::Array::New(env, st.raster_offsets.size());
+    Napi::Array inds = Napi::Array::New(env, st.raster_indices.size());
+    for (size_t l = 0; l < st.raster_offsets.size(); ++l) {
+      auto a = Napi::Int32Array::New(env, st.raster_offsets[l].size());
+      std::copy(st.raster_offsets[l].begin(), st.raster_offsets[l].end(), a.Data());
+      offs.Set(static_cast<uint32_t>(l), a);
+      auto b = Napi::Int32Array::New(env, st.raster_indices[l].size());
+      std::copy(st.raster_indices[l].begin(), st.raster_indices[l].end(), b.Data());
+      inds.Set(static_cast<uint32_t>(l), b);
+    }
+    o.Set("rasterOffsets", offs);
+    o.Set("rasterIndices", inds);
+  }
+  return o;
+}
+
+nrem::SleepHooks make_hooks(const ProgressFn& progress, const Cancel& cancel, double total) {
+  nrem::SleepHooks h;
+  h.every = 1024;
+  h.cancelled = [&cancel]() { return cancel.requested(); };
+  h.progress = [&progress, total](int64_t done) {
+    Progress p;
+    p.phase = "sleep";
+    p.done = static_cast<double>(done);
+    p.total = total;
+    progress(p);
+  };
+  return h;
+}
+
+// sleepRun(net, data, params, engine: "event"|"dense", control?) → Promise<stats>
+Napi::Value SleepRun(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    auto net = std::make_shared<nrem::NetView>(get_net(info[0], "net"));
+    std::vector<Napi::Value> keep{info[0]};
+    auto data = std::make_shared<nrem::SleepData>(get_data(info[1], net->inputs(), keep));
+    auto params = std::make_shared<nrem::SleepParams>(get_params(info[2], "params"));
+    require(info[3].IsString(), "ERR_ARGUMENT", "Expected a string for engine");
+    const std::string engine = info[3].As<Napi::String>().Utf8Value();
+    require(engine == "event" || engine == "dense", "ERR_VALUE", "engine must be event or dense");
+    nrem::sleep_validate(*net, *params, *data);
+    auto stats = std::make_shared<nrem::SleepStats>();
+    const bool dense = engine == "dense";
+    return start_task(
+        env,
+        [net, data, params, stats, dense](const ProgressFn& progress, const Cancel& cancel) {
+          auto hooks = make_hooks(progress, cancel, static_cast<double>(params->steps));
+          if (dense)
+            nrem::sleep_run_dense(*net, *params, *data, *stats, hooks);
+          else
+            nrem::sleep_run(*net, *params, *data, *stats, hooks);
+        },
+        [stats](Napi::Env e) -> Napi::Value { return stats_to_js(e, *stats); }, keep,
+        info.Length() > 4 ? info[4] : env.Undefined());
+  });
+}
+
+// sleepBatch(nets: net[], data, params: params[], control?) → Promise<stats[]>
+Napi::Value SleepBatch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    require(info[0].IsArray() && info[2].IsArray(), "ERR_ARGUMENT", "Expected arrays of networks and parameters");
+    auto na = info[0].As<Napi::Array>();
+    auto pa = info[2].As<Napi::Array>();
+    require(na.Length() == pa.Length() && na.Length() > 0, "ERR_SHAPE",
+            "Expected as many networks as parameter sets (at least one)");
+    auto nets = std::make_shared<std::vector<nrem::NetView>>();
+    auto params = std::make_shared<std::vector<nrem::SleepParams>>();
+    std::vector<Napi::Value> keep{info[0]};
+    double total = 0;
+    for (uint32_t k = 0; k < na.Length(); ++k) {
+      nets->push_back(get_net(na.Get(k), "nets[" + std::to_string(k) + "]"));
+      params->push_back(get_params(pa.Get(k), "params[" + std::to_string(k) + "]"));
+      require(nets->back().sizes == nets->front().sizes, "ERR_SHAPE", "every network of a batch needs the same sizes");
+      total += static_cast<double>(params->back().steps);
+    }
+    auto data = std::make_shared<nrem::SleepData>(get_data(info[1], nets->front().inputs(), keep));
+    for (size_t k = 0; k < nets->size(); ++k) nrem::sleep_validate((*nets)[k], (*params)[k], *data);
+    auto stats = std::make_shared<std::vector<nrem::SleepStats>>();
+    return start_task(
+        env,
+        [nets, data, params, stats, total](const ProgressFn& progress, const Cancel& cancel) {
+          auto hooks = make_hooks(progress, cancel, total);
+          nrem::sleep_batch(*nets, *params, *data, *stats, hooks);
+        },
+        [stats](Napi::Env e) -> Napi::Value {
+          Napi::Array a = Napi::Array::New(e, stats->size());
+          for (size_t k = 0; k < stats->size(); ++k) a.Set(static_cast<uint32_t>(k), stats_to_js(e, (*stats)[k]));
+          return a;
+        },
+        keep, info.Length() > 3 ? info[3] : env.Undefined());
+  });
+}
+
+void Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("sleepRun", Napi::Function::New(env, SleepRun));
+  exports.Set("sleepBatch", Napi::Function::New(env, SleepBatch));
+}
+
+}  // namespace
+NREM_ADDON_MODULE(Init);
+}  // namespace nrem_addon

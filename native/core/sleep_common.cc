@@ -1,0 +1,196 @@
+// Parts of the sleep shared by both engines: validation, the input source (sequence,
+// mean, masked mean), the recorder of counters / trace / raster / changed weights, and
+// the batch driver.
+#include <algorithm>
+#include <cmath>
+#include <mutex>
+#include <string>
+
+#include "sleep.h"
+#include "thread_pool.h"
+
+namespace nrem {
+
+namespace {
+bool finite(float x) { return std::isfinite(x); }
+std::string num(double x) { return std::to_string(x); }
+}  // namespace
+
+void sleep_validate(const NetView& net, const SleepParams& p, const SleepData& d) {
+  net.validate();
+  const int L = net.layers();
+  for (int l = 0; l < L; ++l)
+    require(net.b[l] == nullptr, "ERR_UNSUPPORTED", "sleep needs a network without biases (layer " +
+                                                        std::to_string(l + 1) + " has one)");
+  require(p.steps > 0, "ERR_VALUE", "steps must be > 0, got " + std::to_string(p.steps));
+  require(static_cast<int>(p.alpha.size()) == L, "ERR_SHAPE",
+          "alpha needs " + std::to_string(L) + " values (one per layer), got " + std::to_string(p.alpha.size()));
+  require(static_cast<int>(p.beta.size()) == L, "ERR_SHAPE",
+          "beta needs " + std::to_string(L) + " values (one per layer), got " + std::to_string(p.beta.size()));
+  for (int l = 0; l < L; ++l) {
+    require(finite(p.alpha[l]) && p.alpha[l] > 0, "ERR_VALUE", "alpha must be positive and finite");
+    require(finite(p.beta[l]) && p.beta[l] > 0, "ERR_VALUE", "beta must be positive and finite");
+  }
+  require(finite(p.dt) && p.dt > 0, "ERR_VALUE", "dt must be > 0, got " + num(p.dt));
+  require(finite(p.max_rate) && p.max_rate >= 0, "ERR_VALUE", "maxRate must be >= 0, got " + num(p.max_rate));
+  require(finite(p.inc) && p.inc >= 0, "ERR_VALUE", "inc must be >= 0, got " + num(p.inc));
+  require(finite(p.dec) && p.dec >= 0, "ERR_VALUE", "dec must be >= 0, got " + num(p.dec));
+  require(finite(p.threshold) && p.threshold > 0, "ERR_VALUE", "threshold must be > 0, got " + num(p.threshold));
+  require(finite(p.decay) && p.decay >= 0 && p.decay <= 1, "ERR_VALUE", "decay must be in [0, 1], got " + num(p.decay));
+  require(finite(p.inhibition) && p.inhibition >= 0, "ERR_VALUE", "inhibition must be >= 0");
+  require(finite(p.dc), "ERR_VALUE", "dc must be finite");
+  require(finite(p.gate_width) && p.gate_width > 0, "ERR_VALUE", "gateWidth must be > 0");
+  require(p.trace_every >= 0, "ERR_VALUE", "traceEvery must be >= 0");
+  require(p.raster_from >= 0 && p.raster_to >= p.raster_from && p.raster_to <= p.steps, "ERR_VALUE",
+          "raster window must satisfy 0 <= from <= to <= steps");
+  const int n0 = net.inputs();
+  if (d.mode == SleepInputMode::Replay) {
+    require(d.replay_offsets && d.replay_steps >= static_cast<size_t>(p.steps), "ERR_SHAPE",
+            "the replayed input holds " + std::to_string(d.replay_steps) + " steps, fewer than steps = " +
+                std::to_string(p.steps));
+    require(d.replay_offsets[0] == 0, "ERR_VALUE", "replay offsets must start at 0");
+    for (size_t t = 0; t < d.replay_steps; ++t)
+      require(d.replay_offsets[t + 1] >= d.replay_offsets[t], "ERR_VALUE", "replay offsets must not decrease");
+    require(static_cast<size_t>(d.replay_offsets[d.replay_steps]) <= d.replay_count, "ERR_SHAPE",
+            "replay offsets point past the end of the indices");
+    for (size_t k = 0; k < static_cast<size_t>(d.replay_offsets[d.replay_steps]); ++k)
+      require(d.replay_indices[k] >= 0 && d.replay_indices[k] < n0, "ERR_VALUE",
+              "replay index " + std::to_string(d.replay_indices[k]) + " is outside 0.." + std::to_string(n0 - 1));
+  } else {
+    require(d.x && d.n > 0, "ERR_SHAPE", "the sleep input needs at least one row");
+    if (d.mode == SleepInputMode::MaskedMean) {
+      require(d.image_h > 0 && d.image_w > 0 && d.image_h * d.image_w == n0, "ERR_SHAPE",
+              "masked-mean input needs image data (height × width = input size)");
+      require(p.mask_size > 0 && p.mask_size <= std::min(d.image_h, d.image_w), "ERR_VALUE",
+              "maskSize must be in 1..min(height, width)");
+    }
+  }
+}
+
+SleepInputSource::SleepInputSource(const SleepParams& p, const SleepData& d, int n0) : p_(p), d_(d), n0_(n0) {
+  if (d.mode == SleepInputMode::Mean || d.mode == SleepInputMode::MaskedMean) {
+    // Mean in double, in row order, then rounded once.
+    std::vector<double> acc(n0, 0.0);
+    for (size_t r = 0; r < d.n; ++r)
+      for (int j = 0; j < n0; ++j) acc[j] += d.x[r * n0 + j];
+    mean_.resize(n0);
+    for (int j = 0; j < n0; ++j) mean_[j] = static_cast<float>(acc[j] / static_cast<double>(d.n));
+    masked_.assign(n0, 0.0f);
+  }
+}
+
+const float* SleepInputSource::at(int64_t step) {
+  switch (d_.mode) {
+    case SleepInputMode::Sequence:
+      return d_.x + (static_cast<size_t>(step) % d_.n) * n0_;
+    case SleepInputMode::Mean:
+      return mean_.data();
+    case SleepInputMode::MaskedMean: {
+      // A k×k window at a random position (top-left uniform over valid positions).
+      const int k = p_.mask_size, H = d_.image_h, W = d_.image_w;
+      const int r0 = std::min(H - k, static_cast<int>(rng_uniform(p_.seed, kStreamSleepWindow, step, 0) * (H - k + 1)));
+      const int c0 = std::min(W - k, static_cast<int>(rng_uniform(p_.seed, kStreamSleepWindow, step, 1) * (W - k + 1)));
+      std::fill(masked_.begin(), masked_.end(), 0.0f);
+      for (int r = r0; r < r0 + k; ++r)
+        for (int c = c0; c < c0 + k; ++c) masked_[r * W + c] = mean_[r * W + c];
+      return masked_.data();
+    }
+    default:
+      return nullptr;
+  }
+}
+
+SleepRecorder::SleepRecorder(const NetView& net, const SleepParams& p, SleepStats& st)
+    : p_(p), st_(st), L_(net.layers()), sizes_(net.sizes) {
+  st = SleepStats{};
+  st.spikes.assign(L_ + 1, 0);
+  st.neuron_spikes.resize(L_ + 1);
+  for (int l = 0; l <= L_; ++l) st.neuron_spikes[l].assign(sizes_[l], 0);
+  st.potentiation.assign(L_, 0);
+  st.depression.assign(L_, 0);
+  st.changed.assign(L_, 0);
+  st.abs_change.assign(L_, 0.0);
+  window_.assign(L_ + 1, 0);
+  if (p.raster_to > p.raster_from) {
+    st.raster_offsets.assign(L_ + 1, std::vector<int32_t>{0});
+    st.raster_indices.resize(L_ + 1);
+  }
+  saved_at_.resize(L_ + 1);
+  saved_.resize(L_ + 1);
+  saved_rows_.resize(L_ + 1);
+}
+
+void SleepRecorder::layer_spikes(int l, int64_t step, const int32_t* idx, size_t count) {
+  st_.spikes[l] += count;
+  window_[l] += count;
+  auto& per = st_.neuron_spikes[l];
+  for (size_t k = 0; k < count; ++k) per[idx[k]]++;
+  if (step >= p_.raster_from && step < p_.raster_to) {
+    auto& ind = st_.raster_indices[l];
+    ind.insert(ind.end(), idx, idx + count);
+  }
+}
+
+void SleepRecorder::end_step(int64_t step) {
+  if (step >= p_.raster_from && step < p_.raster_to)
+    for (int l = 0; l <= L_; ++l) st_.raster_offsets[l].push_back(static_cast<int32_t>(st_.raster_indices[l].size()));
+  if (p_.trace_every > 0 && (step + 1) % p_.trace_every == 0) {
+    for (int l = 0; l <= L_; ++l) {
+      st_.trace.push_back(static_cast<float>(static_cast<double>(window_[l]) /
+                                             (static_cast<double>(sizes_[l]) * p_.trace_every * p_.dt)));
+      window_[l] = 0;
+    }
+  }
+  st_.steps = step + 1;
+}
+
+void SleepRecorder::save_row(int l, int row, const float* w, int fan_in) {
+  auto& at = saved_at_[l];
+  if (at.empty()) at.assign(sizes_[l], -1);
+  if (at[row] >= 0) return;
+  at[row] = static_cast<int32_t>(saved_[l].size());
+  saved_[l].insert(saved_[l].end(), w, w + fan_in);
+  saved_rows_[l].push_back(row);
+}
+
+void SleepRecorder::finish(const NetView& net) {
+  for (int l = 1; l <= L_; ++l) {
+    const int fan_in = sizes_[l - 1];
+    for (int row : saved_rows_[l]) {
+      const float* before = saved_[l].data() + saved_at_[l][row];
+      const float* after = net.W[l - 1] + static_cast<size_t>(row) * fan_in;
+      for (int j = 0; j < fan_in; ++j)
+        if (after[j] != before[j]) {
+          st_.changed[l - 1]++;
+          st_.abs_change[l - 1] += std::fabs(static_cast<double>(after[j]) - before[j]);
+        }
+    }
+  }
+}
+
+void sleep_batch(const std::vector<NetView>& nets, const std::vector<SleepParams>& ps, const SleepData& d,
+                 std::vector<SleepStats>& st, const SleepHooks& hooks) {
+  require(nets.size() == ps.size(), "ERR_SHAPE", "one network copy per parameter set");
+  for (size_t k = 0; k < nets.size(); ++k) sleep_validate(nets[k], ps[k], d);
+  st.assign(nets.size(), SleepStats{});
+  std::mutex mu;
+  std::vector<int64_t> done(nets.size(), 0);
+  pool().parallel_for(nets.size(), 1, [&](size_t b, size_t e) {
+    for (size_t k = b; k < e; ++k) {
+      SleepHooks h;
+      h.every = hooks.every;
+      h.cancelled = hooks.cancelled;
+      if (hooks.progress)
+        h.progress = [&, k](int64_t n) {
+          std::lock_guard<std::mutex> lock(mu);
+          done[k] = n;
+          int64_t total = 0;
+          for (int64_t x : done) total += x;
+          hooks.progress(total);
+        };
+      sleep_run(nets[k], ps[k], d, st[k], h);
+    }
+  });
+}
+
+}  // namespace nrem

@@ -1,0 +1,253 @@
+/**
+ * sleep(net, data, opts): the sleep phase of Tadros et al. (ICLR 2020) on a bias-free
+ * ReLU MLP (sleep-algorithm.md). The network's weights drive an integrate-and-fire network
+ * with STDP; the modified weights come back in a Network of the same shape (no rescaling:
+ * the scale factors multiply only the spiking current), ready to evaluate or export.
+ * The simulation runs in the native event-driven engine (native/core/sleep.cc).
+ */
+import { addon, type NativeSleepData, type NativeSleepParams, type NativeSleepStats } from '../native/binding.js';
+import { ArgumentError, ShapeError, UnsupportedError, ValueError } from '../errors.js';
+import { Network } from '../model/network.js';
+import type { Dataset } from '../data/dataset.js';
+import { runNative, throwIfAborted, type RunOptions } from '../util/control.js';
+import { describe, expectSeed } from '../util/validate.js';
+import { resolveParameters, type PresetName, type SleepParameters } from './presets.js';
+import { scaleFactors as computeScaleFactors, type ScaleFactors } from './normalize.js';
+
+/** Recorded input spikes: the spikes of step t are indices[offsets[t] .. offsets[t+1]). */
+export interface SpikeTrain {
+  offsets: ArrayLike<number>;
+  indices: ArrayLike<number>;
+}
+
+export interface SleepOptions extends RunOptions, Partial<SleepParameters> {
+  /** Preset name or parameter object the other fields override (default "mnist-fgsm"). */
+  preset?: PresetName | Partial<SleepParameters>;
+  seed?: number;
+  /** Scale factors to use instead of computing them from the data (alpha_l = alphaScale · factor_l). */
+  scaleFactors?: number[];
+  /** Feed these input spikes instead of drawing them (the golden replay). */
+  replay?: SpikeTrain;
+  /** Record a raster of every layer for steps [from, to). */
+  raster?: { from: number; to: number };
+  /** Sample firing rates every this many steps (default steps / 100, at least 1). */
+  traceEvery?: number;
+  /** "event" (default) or "dense" (the plain per-step reference, slow). */
+  engine?: 'event' | 'dense';
+  /** Modify `net` itself instead of a copy. */
+  inPlace?: boolean;
+}
+
+export interface SleepStats {
+  steps: number;
+  /** Seconds of the simulation itself. */
+  seconds: number;
+  /** Seconds of the whole call (normalisation included). */
+  wallSeconds: number;
+  seed: number;
+  parameters: SleepParameters;
+  /** factor_l and alpha_l = alphaScale · factor_l, one per weight layer. */
+  scaleFactors: number[];
+  alpha: number[];
+  /** s_l of the normalisation (empty when scaleFactors were given). */
+  layerMax: number[];
+  /** Spikes per layer, input layer first (L + 1 entries). */
+  spikes: number[];
+  /** Spikes per neuron, per layer (input first). */
+  neuronSpikes: Uint32Array[];
+  /** Neurons that fired at least once, per layer (input first). */
+  neuronsFired: number[];
+  /** STDP applications per weight layer: pre-synaptic spike (potentiation) or not (depression). */
+  potentiation: number[];
+  depression: number[];
+  /** Weights whose value differs after the sleep, per weight layer. */
+  weightsChanged: number[];
+  /** Mean |ΔW| over all weights of the layer. */
+  meanAbsChange: number[];
+  /** Firing rate (Hz) per layer, sampled every `every` steps: rates[w·(L+1) + l]. */
+  rateTrace: { every: number; rates: Float32Array };
+  raster?: { from: number; to: number; offsets: Int32Array[]; indices: Int32Array[] };
+}
+
+export interface SleepResult {
+  network: Network;
+  stats: SleepStats;
+}
+
+type SleepData = Dataset | Float32Array;
+
+function checkNetwork(net: unknown): Network {
+  if (!(net instanceof Network)) throw new ArgumentError(`Expected a Network for net but received ${describe(net)}`);
+  if (net.output === 'softmax')
+    throw new UnsupportedError('sleep needs a ReLU MLP: the output layer is softmax (relu or linear expected)');
+  net.biases.forEach((b, l) => {
+    if (b && b.some((v) => v !== 0))
+      throw new UnsupportedError(`sleep needs a ReLU MLP without biases (the paper's networks have none); layer ${l + 1} has biases`);
+  });
+  net.checkFinite();
+  return net;
+}
+
+function dataRows(net: Network, data: SleepData): { x: Float32Array; n: number; shape?: [number, number] } {
+  const x = data instanceof Float32Array ? data : (data as Dataset)?.x;
+  if (!(x instanceof Float32Array)) throw new ArgumentError(`Expected a Dataset or Float32Array for data but received ${describe(data)}`);
+  const n = net.checkInputs(x, 'data');
+  if (n === 0) throw new ShapeError('Expected at least one data row for the sleep input');
+  return { x, n, shape: data instanceof Float32Array ? undefined : (data as Dataset).shape };
+}
+
+function toInt32(a: ArrayLike<number>, name: string): Int32Array {
+  if (a instanceof Int32Array) return a;
+  if (!a || typeof a.length !== 'number') throw new ArgumentError(`Expected an array of integers for ${name} but received ${describe(a)}`);
+  return Int32Array.from(a);
+}
+
+interface Prepared {
+  params: SleepParameters;
+  native: NativeSleepParams;
+  seed: number;
+  scale: ScaleFactors | null;
+  factors: number[];
+}
+
+async function prepare(net: Network, rows: { x: Float32Array; n: number }, opts: SleepOptions, cache: Map<string, ScaleFactors>): Promise<Prepared> {
+  const { preset, seed: s, scaleFactors: given, replay, raster, traceEvery, engine, inPlace, onProgress, signal, ...overrides } = opts;
+  void replay, engine, inPlace, onProgress, signal;
+  const params = resolveParameters(preset, overrides, net.layers);
+  const seed = expectSeed(s ?? 0);
+  let scale: ScaleFactors | null = null;
+  let factors: number[];
+  if (given !== undefined) {
+    if (!Array.isArray(given) || given.length !== net.layers)
+      throw new ShapeError(`Expected ${net.layers} values for scaleFactors but received ${describe(given)}`);
+    given.forEach((f, i) => {
+      if (typeof f !== 'number' || !(f > 0) || !Number.isFinite(f))
+        throw new ValueError(`Expected a positive finite number for scaleFactors[${i}] but received ${describe(f)}`);
+    });
+    factors = [...given];
+  } else {
+    const key = `${params.normalization}/${params.percentile}`;
+    scale = cache.get(key) ?? null;
+    if (!scale) {
+      scale = await computeScaleFactors(net, rows.x, params.normalization, { percentile: params.percentile, signal, onProgress });
+      cache.set(key, scale);
+    }
+    factors = scale.factors;
+  }
+  const every = traceEvery ?? Math.max(1, Math.floor(params.steps / 100));
+  if (!Number.isInteger(every) || every < 1) throw new ValueError(`Expected an integer >= 1 for traceEvery but received ${describe(every)}`);
+  const from = raster?.from ?? 0;
+  const to = raster?.to ?? 0;
+  if (raster && (!Number.isInteger(from) || !Number.isInteger(to) || from < 0 || to < from || to > params.steps))
+    throw new ValueError(`Expected 0 <= raster.from <= raster.to <= steps (${params.steps}) but received ${from}..${to}`);
+  const native: NativeSleepParams = {
+    steps: params.steps,
+    dt: params.dt,
+    maxRate: params.maxRate,
+    inc: params.inc,
+    dec: params.dec,
+    threshold: params.threshold,
+    decay: params.decay,
+    inhibition: params.inhibition,
+    dc: params.dc,
+    alpha: factors.map((f) => params.alphaScale * f),
+    beta: params.beta,
+    gate: params.stdpGate,
+    gateWidth: params.gateWidth,
+    seed,
+    maskSize: params.maskSize,
+    traceEvery: every,
+    rasterFrom: from,
+    rasterTo: to,
+  };
+  return { params, native, seed, scale, factors };
+}
+
+function nativeData(rows: { x: Float32Array; n: number; shape?: [number, number] }, params: SleepParameters, replay?: SpikeTrain): NativeSleepData {
+  if (replay) {
+    const offsets = toInt32(replay.offsets, 'replay.offsets');
+    const indices = toInt32(replay.indices, 'replay.indices');
+    if (offsets.length < params.steps + 1)
+      throw new ShapeError(`Expected replay.offsets to hold steps + 1 = ${params.steps + 1} entries but it holds ${offsets.length}`);
+    return { mode: 'replay', replayOffsets: offsets, replayIndices: indices };
+  }
+  if (params.input === 'masked-mean' && !rows.shape)
+    throw new ShapeError('The masked-mean sleep input needs image data (a Dataset with a shape)');
+  return { mode: params.input, x: rows.x, n: rows.n, imageH: rows.shape?.[0], imageW: rows.shape?.[1] };
+}
+
+function toStats(st: NativeSleepStats, p: Prepared, net: Network, t0: number): SleepStats {
+  const L = net.layers;
+  return {
+    steps: st.steps,
+    seconds: st.seconds,
+    wallSeconds: (performance.now() - t0) / 1000,
+    seed: p.seed,
+    parameters: p.params,
+    scaleFactors: p.factors,
+    alpha: p.native.alpha,
+    layerMax: p.scale?.layerMax ?? [],
+    spikes: st.spikes,
+    neuronSpikes: st.neuronSpikes,
+    neuronsFired: st.neuronSpikes.map((a) => a.reduce((c, v) => c + (v > 0 ? 1 : 0), 0)),
+    potentiation: st.potentiation,
+    depression: st.depression,
+    weightsChanged: st.changed,
+    meanAbsChange: st.absChange.map((s, l) => s / (net.sizes[l] * net.sizes[l + 1])),
+    rateTrace: { every: p.native.traceEvery, rates: st.trace },
+    raster:
+      st.rasterOffsets && st.rasterIndices
+        ? { from: p.native.rasterFrom, to: p.native.rasterTo, offsets: st.rasterOffsets, indices: st.rasterIndices }
+        : undefined,
+  };
+  void L;
+}
+
+function nativeNet(net: Network) {
+  return { ...net.native(), biases: net.biases.map(() => null) };
+}
+
+/**
+ * Sleeps a copy of `net` (or `net` itself with inPlace) on `data` (its rows are the sleep
+ * input; they also give the scale factors unless scaleFactors is set). Progress events:
+ * phase "normalize" then "sleep"; an aborted signal rejects with AbortError.
+ */
+export async function sleep(net: Network, data: SleepData, opts: SleepOptions = {}): Promise<SleepResult> {
+  const t0 = performance.now();
+  checkNetwork(net);
+  const rows = dataRows(net, data);
+  const p = await prepare(net, rows, opts, new Map());
+  const nd = nativeData(rows, p.params, opts.replay);
+  const engine = opts.engine ?? 'event';
+  if (engine !== 'event' && engine !== 'dense') throw new ValueError(`Expected one of event, dense for engine but received ${describe(engine)}`);
+  throwIfAborted(opts.signal);
+  const out = opts.inPlace ? net : net.clone();
+  const st = await runNative(opts, (c) => addon().sleepRun(nativeNet(out), nd, p.native, engine, c));
+  return { network: out, stats: toStats(st, p, net, t0) };
+}
+
+/**
+ * K independent sleeps of copies of `net` on the same data, one per options object
+ * (different seeds or parameters), run in one native call over all cores. Progress and
+ * abort come from the first options object. Replay and the dense engine are not offered here.
+ */
+export async function sleepBatch(net: Network, data: SleepData, optsList: SleepOptions[]): Promise<SleepResult[]> {
+  const t0 = performance.now();
+  checkNetwork(net);
+  if (!Array.isArray(optsList) || optsList.length === 0)
+    throw new ArgumentError(`Expected a non-empty array of options for optsList but received ${describe(optsList)}`);
+  const rows = dataRows(net, data);
+  const cache = new Map<string, ScaleFactors>();
+  const prepared: Prepared[] = [];
+  for (const o of optsList) {
+    if (o.replay || (o.engine && o.engine !== 'event')) throw new UnsupportedError('sleepBatch runs the event engine on drawn input only');
+    prepared.push(await prepare(net, rows, o, cache));
+  }
+  const inputs = new Set(prepared.map((p) => p.params.input));
+  if (inputs.size > 1) throw new ValueError('Every sleep of a batch needs the same input kind');
+  const nd = nativeData(rows, prepared[0].params);
+  const copies = prepared.map(() => net.clone());
+  const ctl = optsList[0];
+  const stats = await runNative(ctl, (c) => addon().sleepBatch(copies.map(nativeNet), nd, prepared.map((p) => p.native), c));
+  return stats.map((st, k) => ({ network: copies[k], stats: toStats(st, prepared[k], net, t0) }));
+}
