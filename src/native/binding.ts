@@ -112,6 +112,93 @@ export interface Addon {
     params: NativeSleepParams[],
     control?: NativeControl,
   ): Promise<NativeSleepStats[]>;
+
+  // ---- engine: backprop, losses, training (native/addon/backprop_addon.cc, train_addon.cc) ----
+  /**
+   * Loss of a batch against targets (n × nL, one-hot or soft) and, into `out`, its
+   * gradients: dL/dx (n × n0), dL/dW_l, dL/db_l. Test mode unless opts.train (then dropout
+   * masks come from opts.seed/step). reduction 'sum' (default): row r of out.x is the
+   * gradient of that row's own loss. Resolves with the reduced loss.
+   */
+  gradients(
+    net: NativeNet,
+    x: Float32Array,
+    n: number,
+    targets: Float32Array,
+    opts: NativeGradientOptions,
+    out?: NativeGradientOutputs | null,
+    control?: NativeControl,
+  ): Promise<number>;
+  // --- attacks and distortions (native/addon/attacks_addon.cc) ---
+  /** dX = ∂loss/∂x for labels y; loss per row into lossOut (optional). */
+  attackGradient(
+    net: NativeNet,
+    x: Float32Array,
+    n: number,
+    y: Int32Array,
+    loss: 'mse' | 'ce' | 'margin',
+    dX: Float32Array,
+    lossOut: Float32Array | null,
+    control?: NativeControl,
+  ): Promise<void>;
+  /** J (n × classes.length × d): ∂z_L[k]/∂x for each listed class. */
+  attackClassGrads(net: NativeNet, x: Float32Array, n: number, classes: number[], J: Float32Array, control?: NativeControl): Promise<void>;
+  /** One attack over a batch; out is (E ×) n × d; aux: deepfool iterations / square queries. */
+  attackRun(
+    kind: 'pgd' | 'deepfool' | 'jsma' | 'cw' | 'square',
+    net: NativeNet,
+    x: Float32Array,
+    n: number,
+    y: Int32Array,
+    opts: Record<string, number | boolean | string | number[]>,
+    out: Float32Array,
+    aux: Int32Array | null,
+    control?: NativeControl,
+  ): Promise<void>;
+  /** The paper's FGSM sweep: correct[e·n + r] = 1 where clip01(x + eps_e·sign(g)) is still classified y. */
+  fgsmSweep(
+    net: NativeNet,
+    x: Float32Array,
+    n: number,
+    y: Int32Array,
+    eps: number[],
+    loss: 'mse' | 'ce' | 'margin',
+    correct: Uint8Array,
+    control?: NativeControl,
+  ): Promise<void>;
+  distort(
+    kind: 'noise' | 'blur' | 'saltpepper' | 'contrast',
+    level: number,
+    x: Float32Array,
+    n: number,
+    d: number,
+    h: number,
+    w: number,
+    seed: number,
+    row0: number,
+    out: Float32Array,
+    control?: NativeControl,
+  ): Promise<void>;
+}
+
+/** Loss functions of the engine: the paper's squared error, softmax cross-entropy on z_L. */
+export type NativeLoss = 'mse' | 'cross-entropy';
+
+export interface NativeGradientOptions {
+  loss: NativeLoss;
+  reduction?: 'sum' | 'mean';
+  train?: boolean;
+  dropout?: number;
+  inverted?: boolean;
+  seed?: number;
+  step?: number;
+}
+
+export interface NativeGradientOutputs {
+  x?: Float32Array | null;
+  weights?: (Float32Array | null)[] | null;
+  biases?: (Float32Array | null)[] | null;
+
 }
 
 const here = dirname(fileURLToPath(import.meta.url));

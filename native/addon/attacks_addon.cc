@@ -1,0 +1,286 @@
+// Bindings: attacks and distortions (native/core/{gradients,pgd,deepfool,jsma,cw,square,distort}.h).
+//   attackGradient(net, x, n, y, loss, dX, lossOut|null, control?) → Promise<void>
+//   attackClassGrads(net, x, n, classes: number[], J, control?) → Promise<void>
+//   attackRun(kind, net, x, n, y, opts, out, aux|null, control?) → Promise<void>
+//     kind: "pgd" | "deepfool" | "jsma" | "cw" | "square"; out: (E ×) n × d;
+//     aux (Int32Array): deepfool iterations (n), square queries (E × n); jsma: y is the
+//     target array, in/out (−1 → second most likely class)
+//   fgsmSweep(net, x, n, y, eps: number[], loss, correct: Uint8Array (E × n), control?)
+//   distort(kind, level, x, n, d, h, w, seed, row0, out, control?)
+#include <memory>
+
+#include "../core/cw.h"
+#include "../core/deepfool.h"
+#include "../core/distort.h"
+#include "../core/gradients.h"
+#include "../core/jsma.h"
+#include "../core/pgd.h"
+#include "../core/square.h"
+#include "convert.h"
+#include "registry.h"
+#include "task.h"
+
+namespace nrem_addon {
+namespace {
+
+using nrem::require;
+
+int64_t get_n(const Napi::Value& v) {
+  require(v.IsNumber(), "ERR_ARGUMENT", "Expected a number for n");
+  int64_t n = v.As<Napi::Number>().Int64Value();
+  require(n >= 0, "ERR_VALUE", "n must be >= 0");
+  return n;
+}
+
+std::vector<float> get_floats(const Napi::Object& o, const char* key, const std::string& where) {
+  std::vector<float> out;
+  for (double d : get_number_array(o, key, where)) out.push_back(static_cast<float>(d));
+  return out;
+}
+
+// A throttled progress + cancellation callback for the core's Tick.
+nrem::Tick make_tick(const char* phase, const ProgressFn& progress, const Cancel& cancel) {
+  auto last = std::make_shared<double>(-1.0);
+  std::string ph(phase);
+  return [ph, &progress, &cancel, last](double done, double total) {
+    cancel.check();
+    if (total <= 0) return;
+    if (done - *last >= total / 200 || done >= total) {
+      *last = done;
+      Progress p;
+      p.phase = ph;
+      p.done = done;
+      p.total = total;
+      progress(p);
+    }
+  };
+}
+
+Napi::Value Undef(Napi::Env e) { return e.Undefined(); }
+
+Napi::Value AttackGradient(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    auto model = std::make_shared<nrem::AttackModel>(get_net(info[0], "net"));
+    const int64_t n = get_n(info[2]);
+    F32 x = get_f32(info[1], "x", n * model->inputs());
+    I32 y = get_i32(info[3], "y", n);
+    require(info[4].IsString(), "ERR_ARGUMENT", "Expected a string for loss");
+    auto loss = nrem::parse_attack_loss(info[4].As<Napi::String>().Utf8Value());
+    F32 dx = get_f32(info[5], "dX", n * model->inputs());
+    float* lo = nullptr;
+    std::vector<Napi::Value> keep{info[0], info[1], info[3], info[5]};
+    if (!info[6].IsNull() && !info[6].IsUndefined()) {
+      lo = get_f32(info[6], "lossOut", n).data;
+      keep.push_back(info[6]);
+    }
+    const float* xd = x.data;
+    const int32_t* yd = y.data;
+    float* dxd = dx.data;
+    return start_task(
+        env,
+        [=](const ProgressFn&, const Cancel& cancel) {
+          cancel.check();
+          nrem::input_gradient(*model, loss, xd, yd, static_cast<size_t>(n), dxd, lo);
+        },
+        Undef, keep, info.Length() > 7 ? info[7] : env.Undefined());
+  });
+}
+
+Napi::Value AttackClassGrads(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    auto model = std::make_shared<nrem::AttackModel>(get_net(info[0], "net"));
+    const int64_t n = get_n(info[2]);
+    F32 x = get_f32(info[1], "x", n * model->inputs());
+    require(info[3].IsArray(), "ERR_ARGUMENT", "Expected an array for classes");
+    std::vector<int> classes;
+    auto arr = info[3].As<Napi::Array>();
+    for (uint32_t i = 0; i < arr.Length(); ++i) {
+      Napi::Value v = arr.Get(i);
+      require(v.IsNumber(), "ERR_ARGUMENT", "Expected numbers in classes");
+      int k = v.As<Napi::Number>().Int32Value();
+      require(k >= 0 && k < model->outputs(), "ERR_VALUE", "class " + std::to_string(k) + " is out of range");
+      classes.push_back(k);
+    }
+    F32 J = get_f32(info[4], "J", n * static_cast<int64_t>(classes.size()) * model->inputs());
+    const float* xd = x.data;
+    float* jd = J.data;
+    return start_task(
+        env, [=](const ProgressFn&, const Cancel&) { model->class_grads(xd, static_cast<size_t>(n), classes, jd); },
+        Undef, {info[0], info[1], info[4]}, info.Length() > 5 ? info[5] : env.Undefined());
+  });
+}
+
+Napi::Value AttackRun(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    require(info[0].IsString(), "ERR_ARGUMENT", "Expected a string for kind");
+    const std::string kind = info[0].As<Napi::String>().Utf8Value();
+    auto model = std::make_shared<nrem::AttackModel>(get_net(info[1], "net"));
+    const int64_t n = get_n(info[3]);
+    const int64_t d = model->inputs();
+    F32 x = get_f32(info[2], "x", n * d);
+    I32 y = get_i32(info[4], "y", n);
+    require(info[5].IsObject(), "ERR_ARGUMENT", "Expected an object for opts");
+    auto o = info[5].As<Napi::Object>();
+    const std::string w = "opts";
+    std::vector<Napi::Value> keep{info[1], info[2], info[4], info[7]};
+    const float* xd = x.data;
+    int32_t* yd = y.data;
+    const size_t rows = static_cast<size_t>(n);
+    auto aux_of = [&](long len) -> int32_t* {
+      if (info[8].IsNull() || info[8].IsUndefined()) return nullptr;
+      keep.push_back(info[8]);
+      return get_i32(info[8], "aux", len).data;
+    };
+    ExecFn exec;
+    if (kind == "pgd") {
+      nrem::PgdOptions p;
+      p.l2 = get_bool_or(o, "l2", false, w);
+      p.eps = get_floats(o, "epsilons", w);
+      p.step = static_cast<float>(get_number_or(o, "step", -1, w));
+      p.rel_step = static_cast<float>(get_number_or(o, "relStep", 0.025, w));
+      p.steps = static_cast<int>(get_int_or(o, "steps", 40, w));
+      p.random_start = get_bool_or(o, "randomStart", true, w);
+      p.restarts = static_cast<int>(get_int_or(o, "restarts", 1, w));
+      p.early_stop = get_bool_or(o, "earlyStop", true, w);
+      p.targeted = get_bool_or(o, "targeted", false, w);
+      p.loss = nrem::parse_attack_loss(has_field(o, "loss") ? get_string(o, "loss", w) : "ce");
+      p.seed = get_seed(o, "seed", w);
+      p.row0 = static_cast<uint64_t>(get_int_or(o, "row0", 0, w));
+      p.batch = static_cast<size_t>(get_int_or(o, "batch", 500, w));
+      float* out = get_f32(info[7], "out", static_cast<long>(p.eps.size()) * n * d).data;
+      exec = [=](const ProgressFn& pr, const Cancel& c) {
+        nrem::pgd_attack(*model, xd, yd, rows, p, out, make_tick("pgd", pr, c));
+      };
+    } else if (kind == "deepfool") {
+      nrem::DeepFoolOptions p;
+      p.overshoot = static_cast<float>(get_number_or(o, "overshoot", 0.02, w));
+      p.max_iter = static_cast<int>(get_int_or(o, "maxIterations", 100, w));
+      p.candidates = static_cast<int>(get_int_or(o, "candidates", 0, w));
+      p.batch = static_cast<size_t>(get_int_or(o, "batch", 256, w));
+      float* out = get_f32(info[7], "out", n * d).data;
+      int32_t* it = aux_of(static_cast<long>(n));
+      exec = [=](const ProgressFn& pr, const Cancel& c) {
+        nrem::deepfool_attack(*model, xd, yd, rows, p, out, it, make_tick("deepfool", pr, c));
+      };
+    } else if (kind == "jsma") {
+      nrem::JsmaOptions p;
+      p.theta = static_cast<float>(get_number_or(o, "theta", 0.1, w));
+      p.max_changes = static_cast<int>(get_int_or(o, "maxChanges", 7, w));
+      p.max_iter = static_cast<int>(get_int_or(o, "maxIterations", 500, w));
+      p.pairs = get_bool_or(o, "pairs", true, w);
+      p.batch = static_cast<size_t>(get_int_or(o, "batch", 128, w));
+      require(p.max_changes <= 255, "ERR_VALUE", "maxChanges must be <= 255");
+      float* out = get_f32(info[7], "out", n * d).data;
+      exec = [=](const ProgressFn& pr, const Cancel& c) {
+        nrem::jsma_attack(*model, xd, yd, rows, p, out, make_tick("jsma", pr, c));
+      };
+    } else if (kind == "cw") {
+      nrem::CwOptions p;
+      p.search_steps = static_cast<int>(get_int_or(o, "searchSteps", 5, w));
+      p.max_iter = static_cast<int>(get_int_or(o, "maxIterations", 100, w));
+      p.lr = static_cast<float>(get_number_or(o, "lr", 5e-3, w));
+      p.c0 = static_cast<float>(get_number_or(o, "initialConst", 0.01, w));
+      p.kappa = static_cast<float>(get_number_or(o, "confidence", 0, w));
+      p.batch = static_cast<size_t>(get_int_or(o, "batch", 256, w));
+      float* out = get_f32(info[7], "out", n * d).data;
+      exec = [=](const ProgressFn& pr, const Cancel& c) {
+        nrem::cw_attack(*model, xd, yd, rows, p, out, make_tick("cw", pr, c));
+      };
+    } else if (kind == "square") {
+      nrem::SquareOptions p;
+      p.eps = get_floats(o, "epsilons", w);
+      p.max_queries = static_cast<int>(get_int_or(o, "maxQueries", 1000, w));
+      p.p_init = static_cast<float>(get_number_or(o, "pInit", 0.8, w));
+      p.h = static_cast<int>(get_int_or(o, "h", 0, w));
+      p.w = static_cast<int>(get_int_or(o, "w", 0, w));
+      p.c = static_cast<int>(get_int_or(o, "c", 1, w));
+      p.seed = get_seed(o, "seed", w);
+      p.row0 = static_cast<uint64_t>(get_int_or(o, "row0", 0, w));
+      p.batch = static_cast<size_t>(get_int_or(o, "batch", 1000, w));
+      float* out = get_f32(info[7], "out", static_cast<long>(p.eps.size()) * n * d).data;
+      int32_t* q = aux_of(static_cast<long>(p.eps.size()) * n);
+      exec = [=](const ProgressFn& pr, const Cancel& c) {
+        nrem::square_attack(*model, xd, yd, rows, p, out, q, make_tick("square", pr, c));
+      };
+    } else {
+      throw nrem::Error("ERR_VALUE", "Unknown attack '" + kind + "'");
+    }
+    return start_task(env, exec, Undef, keep, info.Length() > 9 ? info[9] : env.Undefined());
+  });
+}
+
+Napi::Value FgsmSweep(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    auto model = std::make_shared<nrem::AttackModel>(get_net(info[0], "net"));
+    const int64_t n = get_n(info[2]);
+    F32 x = get_f32(info[1], "x", n * model->inputs());
+    I32 y = get_i32(info[3], "y", n);
+    require(info[4].IsArray(), "ERR_ARGUMENT", "Expected an array for eps");
+    std::vector<float> eps;
+    auto arr = info[4].As<Napi::Array>();
+    for (uint32_t i = 0; i < arr.Length(); ++i) {
+      Napi::Value v = arr.Get(i);
+      require(v.IsNumber(), "ERR_ARGUMENT", "Expected numbers in eps");
+      eps.push_back(v.As<Napi::Number>().FloatValue());
+    }
+    require(info[5].IsString(), "ERR_ARGUMENT", "Expected a string for loss");
+    auto loss = nrem::parse_attack_loss(info[5].As<Napi::String>().Utf8Value());
+    require(info[6].IsTypedArray() && info[6].As<Napi::TypedArray>().TypedArrayType() == napi_uint8_array,
+            "ERR_ARGUMENT", "Expected Uint8Array for correct");
+    auto c = info[6].As<Napi::Uint8Array>();
+    require(c.ElementLength() == eps.size() * static_cast<size_t>(n), "ERR_SHAPE", "correct must hold eps × n values");
+    const float* xd = x.data;
+    const int32_t* yd = y.data;
+    uint8_t* cd = c.Data();
+    return start_task(
+        env,
+        [=](const ProgressFn& pr, const Cancel& cancel) {
+          nrem::fgsm_sweep(*model, loss, xd, yd, static_cast<size_t>(n), eps, cd, make_tick("fgsm-sweep", pr, cancel));
+        },
+        Undef, {info[0], info[1], info[3], info[6]}, info.Length() > 7 ? info[7] : env.Undefined());
+  });
+}
+
+Napi::Value Distort(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    require(info[0].IsString(), "ERR_ARGUMENT", "Expected a string for kind");
+    auto kind = nrem::parse_distortion(info[0].As<Napi::String>().Utf8Value());
+    require(info[1].IsNumber(), "ERR_ARGUMENT", "Expected a number for level");
+    const float level = info[1].As<Napi::Number>().FloatValue();
+    const int64_t n = get_n(info[3]);
+    for (int i = 4; i <= 8; ++i) require(info[i].IsNumber(), "ERR_ARGUMENT", "Expected numbers for d, h, w, seed, row0");
+    const int d = info[4].As<Napi::Number>().Int32Value(), h = info[5].As<Napi::Number>().Int32Value(),
+              wd = info[6].As<Napi::Number>().Int32Value();
+    require(d > 0, "ERR_VALUE", "d must be > 0");
+    const uint64_t seed = static_cast<uint64_t>(info[7].As<Napi::Number>().Int64Value());
+    const uint64_t row0 = static_cast<uint64_t>(info[8].As<Napi::Number>().Int64Value());
+    F32 x = get_f32(info[2], "x", n * d);
+    F32 out = get_f32(info[9], "out", n * d);
+    const float* xd = x.data;
+    float* od = out.data;
+    return start_task(
+        env,
+        [=](const ProgressFn&, const Cancel& c) {
+          c.check();
+          nrem::distort(kind, level, xd, static_cast<size_t>(n), d, h, wd, seed, row0, od);
+        },
+        Undef, {info[2], info[9]}, info.Length() > 10 ? info[10] : env.Undefined());
+  });
+}
+
+void Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("attackGradient", Napi::Function::New(env, AttackGradient));
+  exports.Set("attackClassGrads", Napi::Function::New(env, AttackClassGrads));
+  exports.Set("attackRun", Napi::Function::New(env, AttackRun));
+  exports.Set("fgsmSweep", Napi::Function::New(env, FgsmSweep));
+  exports.Set("distort", Napi::Function::New(env, Distort));
+}
+
+}  // namespace
+NREM_ADDON_MODULE(Init);
+}  // namespace nrem_addon

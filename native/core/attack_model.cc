@@ -1,0 +1,108 @@
+#include "attack_model.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "thread_pool.h"
+
+namespace nrem {
+
+AttackModel::AttackModel(const NetView& net) : net_(net), lin_(net) {
+  net_.validate();
+  lin_.out = OutputAct::Linear;
+}
+
+void AttackModel::logits(const float* X, size_t n, float* Z) const { forward(lin_, X, n, Z); }
+
+void AttackModel::outputs_from_logits(const float* Z, size_t n, float* A) const {
+  const int K = outputs();
+  for (size_t r = 0; r < n; ++r) {
+    const float* z = Z + r * K;
+    float* a = A + r * K;
+    switch (net_.out) {
+      case OutputAct::Relu:
+        for (int k = 0; k < K; ++k) a[k] = z[k] > 0.0f ? z[k] : 0.0f;
+        break;
+      case OutputAct::Linear:
+        std::copy(z, z + K, a);
+        break;
+      case OutputAct::Softmax: {
+        const float T = net_.temperature;
+        float mx = z[0] / T;
+        for (int k = 1; k < K; ++k) mx = std::max(mx, z[k] / T);
+        float s = 0.0f;
+        for (int k = 0; k < K; ++k) s += (a[k] = std::exp(z[k] / T - mx));
+        for (int k = 0; k < K; ++k) a[k] /= s;
+        break;
+      }
+    }
+  }
+}
+
+void AttackModel::predict_from_logits(const float* Z, size_t n, int32_t* pred) const {
+  const int K = outputs();
+  std::vector<float> a(static_cast<size_t>(K));
+  for (size_t r = 0; r < n; ++r) {
+    outputs_from_logits(Z + r * K, 1, a.data());
+    int best = 0;
+    for (int k = 1; k < K; ++k)
+      if (a[k] > a[best]) best = k;
+    pred[r] = best;
+  }
+}
+
+void AttackModel::predict(const float* X, size_t n, int32_t* pred) const {
+  std::vector<float> z(n * outputs());
+  logits(X, n, z.data());
+  predict_from_logits(z.data(), n, pred);
+}
+
+void AttackModel::input_grad(const float* X, size_t n, const LossGradFn& dloss, float* dX, float* Z) const {
+  if (n == 0) return;
+  ForwardCache cache;
+  forward_cached(net_, X, n, false, DropoutSpec{}, cache);
+  const int L = net_.layers();
+  std::vector<float> g(n * outputs());
+  dloss(cache.z[L].data(), cache.a[L].data(), n, g.data());
+  if (Z) std::copy(cache.z[L].begin(), cache.z[L].begin() + n * outputs(), Z);
+  backward(net_, cache, g.data(), nullptr, nullptr, dX);
+}
+
+void AttackModel::weighted_grad(const float* X, size_t n, const float* C, float* dX, float* Z) const {
+  const int K = outputs();
+  input_grad(
+      X, n, [C, K](const float*, const float*, size_t rows, float* G) { std::copy(C, C + rows * K, G); }, dX, Z);
+}
+
+void AttackModel::multi_grad(const float* X, size_t n, const std::vector<const float*>& Cs,
+                             const std::vector<float*>& dXs, float* Z) const {
+  if (n == 0) return;
+  const int K = outputs(), L = net_.layers();
+  ForwardCache cache;
+  forward_cached(net_, X, n, false, DropoutSpec{}, cache);
+  if (Z) std::copy(cache.z[L].begin(), cache.z[L].begin() + n * K, Z);
+  std::vector<float> g(n * K);
+  for (size_t i = 0; i < Cs.size(); ++i) {
+    std::copy(Cs[i], Cs[i] + n * K, g.begin());
+    backward(net_, cache, g.data(), nullptr, nullptr, dXs[i]);
+  }
+}
+
+void AttackModel::class_grads(const float* X, size_t n, const std::vector<int>& classes, float* J, float* Z) const {
+  if (n == 0) return;
+  const int K = outputs(), d = inputs();
+  const size_t C = classes.size();
+  std::vector<std::vector<float>> cs(C, std::vector<float>(n * K, 0.0f)), dx(C, std::vector<float>(n * d));
+  std::vector<const float*> cp;
+  std::vector<float*> dp;
+  for (size_t c = 0; c < C; ++c) {
+    for (size_t r = 0; r < n; ++r) cs[c][r * K + classes[c]] = 1.0f;
+    cp.push_back(cs[c].data());
+    dp.push_back(dx[c].data());
+  }
+  multi_grad(X, n, cp, dp, Z);
+  for (size_t r = 0; r < n; ++r)
+    for (size_t c = 0; c < C; ++c) std::memcpy(J + (r * C + c) * d, dx[c].data() + r * d, sizeof(float) * d);
+}
+
+}  // namespace nrem

@@ -1,0 +1,139 @@
+// Forward pass with cache and backward pass: see backprop.h for the maths.
+#include "backprop.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "gemm.h"
+#include "rng.h"
+#include "thread_pool.h"
+
+namespace nrem {
+
+namespace {
+
+void softmax_rows(float* z, size_t n, int m, float temperature) {
+  pool().parallel_for(n, 16, [&](size_t b, size_t e) {
+    for (size_t r = b; r < e; ++r) {
+      float* row = z + r * m;
+      float mx = row[0] / temperature;
+      for (int j = 1; j < m; ++j) mx = std::max(mx, row[j] / temperature);
+      float s = 0.0f;
+      for (int j = 0; j < m; ++j) s += (row[j] = std::exp(row[j] / temperature - mx));
+      for (int j = 0; j < m; ++j) row[j] /= s;
+    }
+  });
+}
+
+}  // namespace
+
+void forward_cached(const NetView& net, const float* X, size_t n, bool train, const DropoutSpec& dropout,
+                    ForwardCache& c) {
+  const int L = net.layers();
+  require(dropout.p >= 0.0f && dropout.p < 1.0f, "ERR_VALUE", "dropout must be in [0, 1)");
+  c.n = n;
+  c.x = X;
+  c.train = train;
+  c.dropout = dropout;
+  const bool drop = train && dropout.p > 0.0f;
+  c.hidden_mult = train ? (drop && dropout.inverted ? 1.0f / (1.0f - dropout.p) : 1.0f) : net.hidden_scale;
+  c.a.resize(L + 1);
+  c.z.resize(L + 1);
+  c.mask.resize(L + 1);
+  for (int l = 1; l <= L; ++l) {
+    const int m = net.sizes[l], k = net.sizes[l - 1];
+    const size_t sz = n * static_cast<size_t>(m);
+    if (c.a[l].size() < sz) c.a[l].resize(sz);
+    if (c.z[l].size() < sz) c.z[l].resize(sz);
+    float* z = c.z[l].data();
+    float* a = c.a[l].data();
+    const float* in = c.input(l - 1);
+    const float* b = net.b[l - 1];
+    if (b)
+      for (size_t r = 0; r < n; ++r) std::copy(b, b + m, z + r * m);
+    sgemm(false, true, static_cast<int>(n), m, k, 1.0f, in, k, net.W[l - 1], k, b ? 1.0f : 0.0f, z, m);
+    if (l < L) {
+      const float s = c.hidden_mult;
+      uint8_t* mk = nullptr;
+      if (drop) {
+        if (c.mask[l].size() < sz) c.mask[l].resize(sz);
+        mk = c.mask[l].data();
+      }
+      const float p = dropout.p;
+      const uint64_t key_a = dropout.step * 256 + static_cast<uint64_t>(l);
+      pool().parallel_for(n, 8, [&](size_t rb, size_t re) {
+        for (size_t r = rb; r < re; ++r) {
+          const float* zr = z + r * m;
+          float* ar = a + r * m;
+          if (mk) {
+            uint8_t* mr = mk + r * m;
+            const uint64_t base = (dropout.row0 + r) * static_cast<uint64_t>(m);
+            for (int j = 0; j < m; ++j) {
+              const bool keep = rng_uniform(dropout.seed, kStreamDropout, key_a, base + j) >= p;
+              mr[j] = keep;
+              ar[j] = keep && zr[j] > 0.0f ? zr[j] * s : 0.0f;
+            }
+          } else {
+            for (int j = 0; j < m; ++j) ar[j] = zr[j] > 0.0f ? zr[j] * s : 0.0f;
+          }
+        }
+      });
+    } else {
+      switch (net.out) {
+        case OutputAct::Relu:
+          for (size_t i = 0; i < sz; ++i) a[i] = z[i] > 0.0f ? z[i] : 0.0f;
+          break;
+        case OutputAct::Linear:
+          std::copy(z, z + sz, a);
+          break;
+        case OutputAct::Softmax:
+          std::copy(z, z + sz, a);
+          softmax_rows(a, n, m, net.temperature);
+          break;
+      }
+    }
+  }
+}
+
+void backward(const NetView& net, ForwardCache& c, float* g, float* const* dW, float* const* db, float* dX) {
+  const int L = net.layers();
+  const size_t n = c.n;
+  require(static_cast<int>(c.a.size()) == L + 1, "ERR_ARGUMENT", "backward: the cache is not from this network");
+  size_t widest = 0;
+  for (int l = 1; l < L; ++l) widest = std::max(widest, static_cast<size_t>(net.sizes[l]));
+  if (c.g0.size() < n * widest) c.g0.resize(n * widest);
+  if (c.g1.size() < n * widest) c.g1.resize(n * widest);
+  float* cur = g;
+  for (int l = L; l >= 1; --l) {
+    const int m = net.sizes[l], k = net.sizes[l - 1];
+    const float* in = c.input(l - 1);
+    if (dW && dW[l - 1])
+      sgemm(true, false, m, k, static_cast<int>(n), 1.0f, cur, m, in, k, 0.0f, dW[l - 1], k);
+    if (db && db[l - 1]) {
+      float* out = db[l - 1];
+      const float* gc = cur;
+      pool().parallel_for(static_cast<size_t>(m), 64, [&](size_t jb, size_t je) {
+        for (size_t j = jb; j < je; ++j) out[j] = 0.0f;
+        for (size_t r = 0; r < n; ++r) {
+          const float* gr = gc + r * m;
+          for (size_t j = jb; j < je; ++j) out[j] += gr[j];
+        }
+      });
+    }
+    if (l > 1) {
+      float* next = (cur == c.g0.data()) ? c.g1.data() : c.g0.data();
+      sgemm(false, false, static_cast<int>(n), k, m, 1.0f, cur, m, net.W[l - 1], k, 0.0f, next, k);
+      const float* a = c.a[l - 1].data();
+      const float s = c.hidden_mult;
+      const size_t sz = n * static_cast<size_t>(k);
+      pool().parallel_for(sz, 4096, [&](size_t b, size_t e) {
+        for (size_t i = b; i < e; ++i) next[i] = a[i] > 0.0f ? next[i] * s : 0.0f;
+      });
+      cur = next;
+    } else if (dX) {
+      sgemm(false, false, static_cast<int>(n), k, m, 1.0f, cur, m, net.W[0], k, 0.0f, dX, k);
+    }
+  }
+}
+
+}  // namespace nrem

@@ -1,0 +1,198 @@
+#include "pgd.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "thread_pool.h"
+
+namespace nrem {
+namespace {
+
+inline float clip01(float v) { return v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v); }
+inline float sgn(float v) { return v > 0.0f ? 1.0f : (v < 0.0f ? -1.0f : 0.0f); }
+
+bool is_adv(int32_t pred, int32_t y, bool targeted) { return targeted ? pred == y : pred != y; }
+
+// One projected step on rows [0, A) of xa (A × d) around x0.
+void pgd_step(const PgdOptions& o, float eps, float alpha, float s, const float* x0, float* xa, const float* g,
+              size_t A, int d) {
+  pool().parallel_for(A, 8, [&](size_t b, size_t e) {
+    for (size_t r = b; r < e; ++r) {
+      const float* x = x0 + r * d;
+      float* v = xa + r * d;
+      const float* gr = g + r * d;
+      if (!o.l2) {
+        for (int j = 0; j < d; ++j) {
+          float t = v[j] + s * alpha * sgn(gr[j]);
+          t = std::min(std::max(t, x[j] - eps), x[j] + eps);
+          v[j] = clip01(t);
+        }
+      } else {
+        double gn = 0.0;
+        for (int j = 0; j < d; ++j) gn += static_cast<double>(gr[j]) * gr[j];
+        float inv = gn > 0.0 ? static_cast<float>(1.0 / std::sqrt(gn)) : 0.0f;
+        double dn = 0.0;
+        for (int j = 0; j < d; ++j) {
+          v[j] += s * alpha * gr[j] * inv;
+          float dl = v[j] - x[j];
+          dn += static_cast<double>(dl) * dl;
+        }
+        float sc = dn > static_cast<double>(eps) * eps ? static_cast<float>(eps / std::sqrt(dn)) : 1.0f;
+        for (int j = 0; j < d; ++j) v[j] = clip01(x[j] + (v[j] - x[j]) * sc);
+      }
+    }
+  });
+}
+
+void random_start(const PgdOptions& o, float eps, const float* x0, float* xa, const std::vector<size_t>& rows,
+                  size_t r0, uint64_t key_b0, int d) {
+  pool().parallel_for(rows.size(), 8, [&](size_t b, size_t e) {
+    for (size_t i = b; i < e; ++i) {
+      const uint64_t a = o.row0 + r0 + rows[i];
+      const float* x = x0 + i * d;
+      float* v = xa + i * d;
+      if (!o.l2) {
+        for (int j = 0; j < d; ++j)
+          v[j] = clip01(x[j] + eps * (2.0f * rng_uniform(o.seed, kStreamAttack, a, key_b0 + j) - 1.0f));
+      } else {
+        double nn = 0.0;
+        for (int j = 0; j < d; ++j) {
+          v[j] = rng_normal(o.seed, kStreamAttack, a, key_b0 + j);
+          nn += static_cast<double>(v[j]) * v[j];
+        }
+        float u = rng_uniform(o.seed, kStreamAttack, a, key_b0 + d);
+        float radius = eps * std::pow(u, 1.0f / d);
+        float sc = nn > 0 ? static_cast<float>(radius / std::sqrt(nn)) : 0.0f;
+        for (int j = 0; j < d; ++j) v[j] = clip01(x[j] + v[j] * sc);
+      }
+    }
+  });
+}
+
+}  // namespace
+
+void pgd_attack(const AttackModel& m, const float* X, const int32_t* y, size_t n, const PgdOptions& o, float* Xadv,
+                const Tick& tick) {
+  const int d = m.inputs(), K = m.outputs();
+  require(o.steps >= 1, "ERR_VALUE", "steps must be >= 1");
+  require(o.restarts >= 1, "ERR_VALUE", "restarts must be >= 1");
+  for (float e : o.eps) require(std::isfinite(e) && e >= 0, "ERR_VALUE", "epsilons must be finite and >= 0");
+  const size_t E = o.eps.size(), B = std::max<size_t>(1, o.batch);
+  const double total = static_cast<double>(E) * n * o.restarts * o.steps;
+  double done = 0;
+  const float s = o.targeted ? -1.0f : 1.0f;
+  std::vector<float> g0, z, xa, x0, g;
+  std::vector<int32_t> pred, ya;
+  for (size_t r0 = 0; r0 < n; r0 += B) {
+    const size_t b = std::min(B, n - r0);
+    const float* Xb = X + r0 * d;
+    // The first gradient does not depend on eps: computed once per batch.
+    g0.resize(b * d);
+    input_gradient(m, o.loss, Xb, y + r0, b, g0.data(), nullptr, nullptr, b);
+    for (size_t ei = 0; ei < E; ++ei) {
+      const float eps = o.eps[ei];
+      const float alpha = o.step >= 0 ? o.step : o.rel_step * eps;
+      float* out = Xadv + (ei * n + r0) * d;
+      std::vector<uint8_t> frozen(b, 0);
+      for (int rho = 0; rho < o.restarts; ++rho) {
+        std::vector<size_t> rows;
+        for (size_t r = 0; r < b; ++r)
+          if (!frozen[r]) rows.push_back(r);
+        if (rows.empty()) break;
+        size_t A = rows.size();
+        x0.resize(A * d);
+        xa.resize(A * d);
+        ya.resize(A);
+        for (size_t i = 0; i < A; ++i) {
+          std::memcpy(&x0[i * d], Xb + rows[i] * d, sizeof(float) * d);
+          ya[i] = y[r0 + rows[i]];
+        }
+        const bool rs = o.random_start;
+        if (rs)
+          random_start(o, eps, x0.data(), xa.data(), rows, r0, (static_cast<uint64_t>(ei) * o.restarts + rho) * (d + 1), d);
+        else
+          xa = x0;
+        for (int it = 0; it < o.steps; ++it) {
+          g.resize(A * d);
+          z.resize(A * K);
+          if (it == 0 && !rs) {
+            for (size_t i = 0; i < A; ++i) std::memcpy(&g[i * d], &g0[rows[i] * d], sizeof(float) * d);
+          } else {
+            input_gradient(m, o.loss, xa.data(), ya.data(), A, g.data(), nullptr, z.data(), A);
+            if (o.early_stop && it > 0) {
+              // Freeze rows that are already adversarial; compact the rest.
+              pred.resize(A);
+              m.predict_from_logits(z.data(), A, pred.data());
+              size_t w = 0;
+              for (size_t i = 0; i < A; ++i) {
+                if (is_adv(pred[i], ya[i], o.targeted)) {
+                  std::memcpy(out + rows[i] * d, &xa[i * d], sizeof(float) * d);
+                  frozen[rows[i]] = 1;
+                  continue;
+                }
+                if (w != i) {
+                  rows[w] = rows[i];
+                  ya[w] = ya[i];
+                  std::memcpy(&x0[w * d], &x0[i * d], sizeof(float) * d);
+                  std::memcpy(&xa[w * d], &xa[i * d], sizeof(float) * d);
+                  std::memcpy(&g[w * d], &g[i * d], sizeof(float) * d);
+                }
+                ++w;
+              }
+              done += static_cast<double>(A - w) * (o.steps - it);
+              A = w;
+              rows.resize(A);
+              if (A == 0) break;
+            }
+          }
+          pgd_step(o, eps, alpha, s, x0.data(), xa.data(), g.data(), A, d);
+          done += static_cast<double>(A);
+          tick(done, total);
+        }
+        // Rows still running: keep the last iterate; mark the adversarial ones.
+        if (A > 0) {
+          pred.resize(A);
+          m.predict(xa.data(), A, pred.data());
+          for (size_t i = 0; i < A; ++i) {
+            std::memcpy(out + rows[i] * d, &xa[i * d], sizeof(float) * d);
+            if (o.early_stop && is_adv(pred[i], ya[i], o.targeted)) frozen[rows[i]] = 1;
+          }
+        }
+        if (!o.early_stop) break;  // restarts need a success criterion to choose between runs
+      }
+    }
+  }
+  tick(total, total);
+}
+
+void fgsm_sweep(const AttackModel& m, AttackLoss loss, const float* X, const int32_t* y, size_t n,
+                const std::vector<float>& eps, uint8_t* correct, const Tick& tick, size_t batch) {
+  const int d = m.inputs(), K = m.outputs();
+  const size_t E = eps.size();
+  batch = std::max<size_t>(1, batch);
+  std::vector<float> g, xp, z;
+  std::vector<int32_t> pred;
+  for (size_t r0 = 0; r0 < n; r0 += batch) {
+    const size_t b = std::min(batch, n - r0);
+    const float* Xb = X + r0 * d;
+    g.resize(b * d);
+    input_gradient(m, loss, Xb, y + r0, b, g.data(), nullptr, nullptr, b);
+    for (size_t i = 0; i < b * d; ++i) g[i] = sgn(g[i]);
+    xp.resize(b * d);
+    z.resize(b * K);
+    pred.resize(b);
+    for (size_t ei = 0; ei < E; ++ei) {
+      const float e = eps[ei];
+      pool().parallel_for(b * d, 4096, [&](size_t s0, size_t s1) {
+        for (size_t i = s0; i < s1; ++i) xp[i] = clip01(Xb[i] + e * g[i]);
+      });
+      m.logits(xp.data(), b, z.data());
+      m.predict_from_logits(z.data(), b, pred.data());
+      for (size_t r = 0; r < b; ++r) correct[ei * n + r0 + r] = pred[r] == y[r0 + r] ? 1 : 0;
+      tick(static_cast<double>(r0) * E + static_cast<double>(b) * (ei + 1), static_cast<double>(n) * E);
+    }
+  }
+}
+
+}  // namespace nrem

@@ -1,0 +1,9 @@
+/** Attacks, the paper's FGSM sweep, distortions and their figures. */
+export { Attack, attack, restrict, perturbationNorms, type AttackTarget, type AttackNorm, type AttackCallOptions, type AttackResult } from './base.js';
+export { inputGradient, classGradients, ATTACK_LOSSES, type AttackLoss } from './gradients.js';
+export { PGD, FGSM, FGM, BIM, type PgdOptions } from './pgd.js';
+export { DeepFool, CarliniWagnerL2, JSMA, type DeepFoolOptions, type CarliniWagnerOptions, type JsmaOptions } from './minimal.js';
+export { SquareAttack, transferAttack, type SquareOptions } from './square.js';
+export { fgsmSweep, epsRange, type SweepResult } from './sweep.js';
+export { summarize, median, type AttackSummary, type EpsSummary } from './metrics.js';
+export { distort, evaluateDistortions, DISTORTIONS, type DistortionKind, type DistortOptions, type DistortionCurve } from './distortions.js';

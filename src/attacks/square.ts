@@ -1,0 +1,72 @@
+/**
+ * Square attack (L∞, score-based; native/core/square.h) and the transfer attack.
+ */
+import { addon } from '../native/binding.js';
+import { runNative } from '../util/control.js';
+import { expectInt, expectNumber } from '../util/validate.js';
+import { Attack, predictRows, toLabels, type AttackCallOptions, type AttackResult, type AttackTarget, type CraftContext, type Crafted } from './base.js';
+
+export interface SquareOptions {
+  maxQueries?: number;
+  pInit?: number;
+  /** Image shape [h, w] (channels 1). Default: square if d is a perfect square, else 1 × d. */
+  shape?: [number, number];
+  batch?: number;
+}
+
+export class SquareAttack extends Attack {
+  readonly name = 'square';
+  readonly norm = 'linf' as const;
+  readonly fixedEpsilon = true;
+  readonly options: Required<Omit<SquareOptions, 'shape'>> & { shape?: [number, number] };
+  lastQueries?: Int32Array;
+  constructor(o: SquareOptions = {}) {
+    super();
+    this.options = {
+      maxQueries: expectInt(o.maxQueries ?? 1000, 'maxQueries', 1, 1e7),
+      pInit: expectNumber(o.pInit ?? 0.8, 'pInit', Number.MIN_VALUE, 1),
+      shape: o.shape,
+      batch: expectInt(o.batch ?? 1000, 'batch', 1, 1 << 20),
+    };
+  }
+  protected async craft(net: AttackTarget, x: Float32Array, n: number, y: Int32Array, epsilons: number[], ctx: CraftContext): Promise<Crafted> {
+    const d = net.inputSize;
+    let [h, w] = this.options.shape ?? [0, 0];
+    if (!this.options.shape) {
+      const s = Math.round(Math.sqrt(d));
+      [h, w] = s * s === d ? [s, s] : [1, d];
+    }
+    const out = new Float32Array(epsilons.length * n * d);
+    const q = new Int32Array(epsilons.length * n);
+    const o = { epsilons, maxQueries: this.options.maxQueries, pInit: this.options.pInit, h, w, c: 1, seed: ctx.seed, batch: this.options.batch };
+    await runNative(ctx, (c) => addon().attackRun('square', net.native(), x, n, y, o, out, q, c));
+    this.lastQueries = q;
+    return { raw: epsilons.map((_, e) => out.subarray(e * n * d, (e + 1) * n * d)) };
+  }
+}
+
+/**
+ * Transfer attack: examples crafted on `source` with `attack`, evaluated on `target`.
+ * The returned result is the source's, with predictions and success re-evaluated on the target.
+ */
+export async function transferAttack(
+  source: AttackTarget,
+  target: AttackTarget,
+  x: Float32Array,
+  labels: ArrayLike<number>,
+  attack: Attack,
+  opts?: AttackCallOptions,
+): Promise<AttackResult & { sourceSuccess: Uint8Array[] }> {
+  const r = await attack.run(source, x, labels, opts);
+  const n = x.length / source.inputSize;
+  const y = toLabels(labels, n, target.outputSize);
+  const predictions: Int32Array[] = [];
+  for (const c of r.clipped) predictions.push(await predictRows(target, c, n, opts));
+  const success = predictions.map((p) => {
+    const s = new Uint8Array(n);
+    for (let i = 0; i < n; i++) s[i] = r.targets ? +(p[i] === r.targets[i]) : +(p[i] !== y[i]);
+    return s;
+  });
+  const clean = await predictRows(target, x, n, opts);
+  return { ...r, attack: `transfer(${r.attack})`, predictions, success, clean, sourceSuccess: r.success };
+}

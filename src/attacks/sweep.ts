@@ -1,0 +1,49 @@
+/**
+ * The paper's FGSM evaluation: ONE gradient per test example, then accuracy at every eps of
+ * a sweep (default 0 : 0.005 : 0.4, 81 points), all native (native/core/pgd.h fgsm_sweep).
+ */
+import { addon } from '../native/binding.js';
+import { runNative, type RunOptions } from '../util/control.js';
+import { expectNumber, expectOneOf } from '../util/validate.js';
+import { ShapeError, ValueError } from '../errors.js';
+import { toLabels, type AttackTarget } from './base.js';
+import { ATTACK_LOSSES, type AttackLoss } from './gradients.js';
+
+/** 0 : step : max, rounded to 1e-9 (the paper: 0 : 0.005 : 0.4 → 81 values). */
+export function epsRange(max = 0.4, step = 0.005): number[] {
+  const k = Math.round(max / step);
+  return Array.from({ length: k + 1 }, (_, i) => Math.round(i * step * 1e9) / 1e9);
+}
+
+export interface SweepResult {
+  loss: AttackLoss;
+  epsilons: number[];
+  /** Accuracy at each eps. */
+  accuracy: number[];
+  /** correct[e][i] = 1 where example i is still classified correctly at eps e. */
+  correct: Uint8Array[];
+  n: number;
+  seconds: number;
+}
+
+export async function fgsmSweep(
+  net: AttackTarget,
+  x: Float32Array,
+  labels: ArrayLike<number>,
+  opts: RunOptions & { epsilons?: number[]; loss?: AttackLoss } = {},
+): Promise<SweepResult> {
+  const t0 = performance.now();
+  const d = net.inputSize;
+  if (!(x instanceof Float32Array) || x.length % d !== 0) throw new ShapeError(`Expected x to be a Float32Array of n × ${d} values`);
+  const n = x.length / d;
+  const y = toLabels(labels, n, net.outputSize);
+  const loss = expectOneOf(opts.loss ?? 'mse', 'loss', ATTACK_LOSSES);
+  const eps = opts.epsilons ?? epsRange();
+  if (!Array.isArray(eps) || eps.length === 0) throw new ValueError('Expected a non-empty array for epsilons');
+  eps.forEach((e, i) => expectNumber(e, `epsilons[${i}]`, 0));
+  const flat = new Uint8Array(eps.length * n);
+  await runNative(opts, (c) => addon().fgsmSweep(net.native(), x, n, y, eps, loss, flat, c));
+  const correct = eps.map((_, e) => flat.subarray(e * n, (e + 1) * n));
+  const accuracy = correct.map((c) => (n ? c.reduce((s, v) => s + v, 0) / n : 0));
+  return { loss, epsilons: [...eps], accuracy, correct, n, seconds: (performance.now() - t0) / 1000 };
+}
