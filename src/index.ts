@@ -66,3 +66,21 @@ export {
 export { scaleFactors, layerMaxima, scaleChain, type ScaleFactors } from './sleep/normalize.js';
 // --- attacks, distortions (src/attacks) ---
 export * from './attacks/index.js';
+// ---- engine: training and evaluation ----
+export {
+  train,
+  evaluate,
+  createNetwork,
+  initWeights,
+  recipeOptions,
+  getRecipe,
+  RECIPES,
+  LOSSES,
+  type TrainOptions,
+  type TrainResult,
+  type EvalResult,
+  type Recipe,
+  type RecipeName,
+  type InitSpec,
+  type LossName,
+} from './train/train.js';

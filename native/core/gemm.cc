@@ -72,45 +72,154 @@ void sgemm(bool transA, bool transB, int M, int N, int K, float alpha, const flo
   sgemm_native(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
-// Own kernel. op(B) is packed once into a K×N row-major panel (kc rows at a time), then
-// every row of C is accumulated as c += a_ik · b_k over k in increasing order: the sum
-// order of an entry is fixed, whatever the threading (threads split rows of C).
+// Own kernel (after the GotoBLAS/BLIS scheme). For each block of NC columns and KC of
+// the inner dimension:
+//   pack op(B)[pc:pc+KC, jc:jc+NC] into NR-wide panels   Bp[q][k][0..NR)
+//   pack alpha·op(A)[:, pc:pc+KC] into MR-high panels    Ap[p][k][0..MR)   (zero padded)
+//   for every MR×NR tile of C (in parallel over tiles):  C_tile += Σ_k Ap[p][k] ⊗ Bp[q][k]
+// The micro-kernel keeps the tile in vector registers (GCC vector extensions: AVX-512 when
+// the build has it, else 256-bit) and adds products with separate mul and add (no FMA).
+// Each C entry is summed in increasing k, in blocks fixed by constants only, so results
+// do not depend on the thread count. C is scaled by beta first.
+namespace {
+
+#if defined(__AVX512F__)
+constexpr int VW = 16;
+constexpr int MR = 8;
+#else
+constexpr int VW = 8;
+constexpr int MR = 6;
+#endif
+constexpr int NR = 2 * VW;
+constexpr int KC = 256;
+constexpr int NC = 2048;  // multiple of NR
+
+typedef float vf __attribute__((vector_size(VW * sizeof(float)), aligned(sizeof(float))));
+
+inline vf loadv(const float* p) {
+  vf v;
+  std::memcpy(&v, p, sizeof(vf));
+  return v;
+}
+inline void storev(float* p, vf v) { std::memcpy(p, &v, sizeof(vf)); }
+
+// C (MR × NR at stride ldc) += Σ_k Ap[k][·] ⊗ Bp[k][·]
+inline void micro_kernel(int kc, const float* __restrict Ap, const float* __restrict Bp, float* C, int ldc) {
+  vf c0[MR], c1[MR];
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i) {
+    c0[i] = loadv(C + static_cast<size_t>(i) * ldc);
+    c1[i] = loadv(C + static_cast<size_t>(i) * ldc + VW);
+  }
+  for (int k = 0; k < kc; ++k) {
+    const vf b0 = loadv(Bp + static_cast<size_t>(k) * NR);
+    const vf b1 = loadv(Bp + static_cast<size_t>(k) * NR + VW);
+    const float* a = Ap + static_cast<size_t>(k) * MR;
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; ++i) {
+      const float ai = a[i];  // scalar ⊗ vector: a broadcast, no extra arithmetic
+      c0[i] = c0[i] + ai * b0;
+      c1[i] = c1[i] + ai * b1;
+    }
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i) {
+    storev(C + static_cast<size_t>(i) * ldc, c0[i]);
+    storev(C + static_cast<size_t>(i) * ldc + VW, c1[i]);
+  }
+}
+
+}  // namespace
+
 void sgemm_native(bool transA, bool transB, int M, int N, int K, float alpha, const float* A,
                   int lda, const float* B, int ldb, float beta, float* C, int ldc) {
   if (M <= 0 || N <= 0) return;
-  // Scale C by beta first.
-  for (int i = 0; i < M; ++i) {
-    float* c = C + static_cast<size_t>(i) * ldc;
-    if (beta == 0.0f)
-      std::fill(c, c + N, 0.0f);
-    else if (beta != 1.0f)
-      for (int j = 0; j < N; ++j) c[j] *= beta;
-  }
+  pool().parallel_for(static_cast<size_t>(M), 16, [&](size_t ib, size_t ie) {
+    for (size_t i = ib; i < ie; ++i) {
+      float* c = C + i * ldc;
+      if (beta == 0.0f)
+        std::fill(c, c + N, 0.0f);
+      else if (beta != 1.0f)
+        for (int j = 0; j < N; ++j) c[j] *= beta;
+    }
+  });
   if (K <= 0 || alpha == 0.0f) return;
-  const int KC = 256, NC = 1024;
-  std::vector<float> panel(static_cast<size_t>(KC) * NC);
-  for (int j0 = 0; j0 < N; j0 += NC) {
-    int nb = std::min(NC, N - j0);
-    for (int k0 = 0; k0 < K; k0 += KC) {
-      int kb = std::min(KC, K - k0);
-      for (int k = 0; k < kb; ++k) {
-        float* dst = panel.data() + static_cast<size_t>(k) * nb;
-        if (!transB) {
-          std::memcpy(dst, B + static_cast<size_t>(k0 + k) * ldb + j0, sizeof(float) * nb);
-        } else {
-          for (int j = 0; j < nb; ++j) dst[j] = B[static_cast<size_t>(j0 + j) * ldb + k0 + k];
+  const int mp = (M + MR - 1) / MR;  // A panels
+  std::vector<float> Ap(static_cast<size_t>(mp) * MR * KC);
+  std::vector<float> Bp(static_cast<size_t>(NC) * KC);
+  for (int jc = 0; jc < N; jc += NC) {
+    const int nc = std::min(NC, N - jc);
+    const int np = (nc + NR - 1) / NR;  // B panels
+    for (int pc = 0; pc < K; pc += KC) {
+      const int kc = std::min(KC, K - pc);
+      pool().parallel_for(static_cast<size_t>(np), 1, [&](size_t qb, size_t qe) {
+        for (size_t q = qb; q < qe; ++q) {
+          float* dst = Bp.data() + q * static_cast<size_t>(KC) * NR;
+          const int j0 = jc + static_cast<int>(q) * NR;
+          const int w = std::min(NR, jc + nc - j0);
+          if (!transB) {
+            for (int k = 0; k < kc; ++k) {
+              const float* src = B + static_cast<size_t>(pc + k) * ldb + j0;
+              float* d = dst + static_cast<size_t>(k) * NR;
+              for (int c = 0; c < w; ++c) d[c] = src[c];
+              for (int c = w; c < NR; ++c) d[c] = 0.0f;
+            }
+          } else {
+            for (int c = 0; c < NR; ++c) {
+              if (c < w) {
+                const float* src = B + static_cast<size_t>(j0 + c) * ldb + pc;
+                for (int k = 0; k < kc; ++k) dst[static_cast<size_t>(k) * NR + c] = src[k];
+              } else {
+                for (int k = 0; k < kc; ++k) dst[static_cast<size_t>(k) * NR + c] = 0.0f;
+              }
+            }
+          }
         }
-      }
-      const float* P = panel.data();
-      pool().parallel_for(static_cast<size_t>(M), 4, [&](size_t ib, size_t ie) {
-        for (size_t i = ib; i < ie; ++i) {
-          float* __restrict c = C + i * ldc + j0;
-          for (int k = 0; k < kb; ++k) {
-            float a = transA ? A[static_cast<size_t>(k0 + k) * lda + i] : A[i * lda + k0 + k];
-            if (a == 0.0f) continue;
-            a *= alpha;
-            const float* __restrict b = P + static_cast<size_t>(k) * nb;
-            for (int j = 0; j < nb; ++j) c[j] += a * b[j];
+      });
+      pool().parallel_for(static_cast<size_t>(mp), 1, [&](size_t pb, size_t pe) {
+        for (size_t p = pb; p < pe; ++p) {
+          float* dst = Ap.data() + p * static_cast<size_t>(KC) * MR;
+          const int i0 = static_cast<int>(p) * MR;
+          const int h = std::min(MR, M - i0);
+          if (transA) {
+            for (int k = 0; k < kc; ++k) {
+              const float* src = A + static_cast<size_t>(pc + k) * lda + i0;
+              float* d = dst + static_cast<size_t>(k) * MR;
+              for (int r = 0; r < h; ++r) d[r] = alpha * src[r];
+              for (int r = h; r < MR; ++r) d[r] = 0.0f;
+            }
+          } else {
+            for (int r = 0; r < MR; ++r) {
+              if (r < h) {
+                const float* src = A + static_cast<size_t>(i0 + r) * lda + pc;
+                for (int k = 0; k < kc; ++k) dst[static_cast<size_t>(k) * MR + r] = alpha * src[k];
+              } else {
+                for (int k = 0; k < kc; ++k) dst[static_cast<size_t>(k) * MR + r] = 0.0f;
+              }
+            }
+          }
+        }
+      });
+      // Tiles in B-panel-major order: a chunk of consecutive tiles shares B panels.
+      const size_t tiles = static_cast<size_t>(mp) * np;
+      pool().parallel_for(tiles, 4, [&](size_t tb, size_t te) {
+        float edge[MR * NR];
+        for (size_t t = tb; t < te; ++t) {
+          const int q = static_cast<int>(t / mp), p = static_cast<int>(t % mp);
+          const int i0 = p * MR, j0 = jc + q * NR;
+          const int h = std::min(MR, M - i0), w = std::min(NR, N - j0);
+          const float* a = Ap.data() + static_cast<size_t>(p) * KC * MR;
+          const float* b = Bp.data() + static_cast<size_t>(q) * KC * NR;
+          float* c = C + static_cast<size_t>(i0) * ldc + j0;
+          if (h == MR && w == NR) {
+            micro_kernel(kc, a, b, c, ldc);
+          } else {
+            for (int r = 0; r < MR; ++r)
+              for (int cc = 0; cc < NR; ++cc)
+                edge[r * NR + cc] = (r < h && cc < w) ? c[static_cast<size_t>(r) * ldc + cc] : 0.0f;
+            micro_kernel(kc, a, b, edge, NR);
+            for (int r = 0; r < h; ++r)
+              for (int cc = 0; cc < w; ++cc) c[static_cast<size_t>(r) * ldc + cc] = edge[r * NR + cc];
           }
         }
       });

@@ -3,7 +3,7 @@
  * declared here; the public API wraps these and never calls the addon otherwise.
  */
 import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BackendError } from '../errors.js';
@@ -179,6 +179,38 @@ export interface Addon {
     out: Float32Array,
     control?: NativeControl,
   ): Promise<void>;
+  /** C = alpha·op(A)·op(B) + beta·C (row-major, strides lda/ldb/ldc); kernel 'current' = the selected backend. Tests and benchmarks. */
+  gemm(
+    kernel: 'current' | 'native',
+    transA: boolean,
+    transB: boolean,
+    M: number,
+    N: number,
+    K: number,
+    alpha: number,
+    A: Float32Array,
+    lda: number,
+    B: Float32Array,
+    ldb: number,
+    beta: number,
+    C: Float32Array,
+    ldc: number,
+  ): void;
+  /** Overwrites the weights (U(-scale, scale) or He normal) and zeroes biases, from the seed. */
+  initWeights(net: NativeNet, kind: 'uniform' | 'he', scale: number, seed: number): void;
+  /**
+   * SGD with momentum, in place on net's arrays. labels (n) or targets (n × nL, soft).
+   * Progress: { phase: 'train', done, total (batches), epoch, batch, batches, loss }.
+   */
+  train(
+    net: NativeNet,
+    x: Float32Array,
+    n: number,
+    labels: Int32Array | null,
+    targets: Float32Array | null,
+    opts: NativeTrainOptions,
+    control?: NativeControl,
+  ): Promise<NativeTrainResult>;
 }
 
 /** Loss functions of the engine: the paper's squared error, softmax cross-entropy on z_L. */
@@ -192,6 +224,25 @@ export interface NativeGradientOptions {
   inverted?: boolean;
   seed?: number;
   step?: number;
+}
+
+export interface NativeTrainOptions {
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  momentum?: number;
+  loss: NativeLoss;
+  dropout?: number;
+  inverted?: boolean;
+  seed: number;
+  shuffle?: boolean;
+  progressEvery?: number;
+}
+
+export interface NativeTrainResult {
+  epochLoss: number[];
+  epochSeconds: number[];
+  steps: number;
 }
 
 export interface NativeGradientOutputs {
@@ -212,6 +263,32 @@ function packageRoot(): string {
   return resolve(here, '..', '..');
 }
 
+/**
+ * OpenBLAS built with DYNAMIC_ARCH picks its kernels from the CPU model; on CPUs it does
+ * not know (virtual machines reporting a generic "Intel Xeon Processor", newer chips for
+ * older OpenBLAS releases) it falls back to SSE3 ("Prescott") kernels, 5× slower in
+ * sgemm here. Before the addon (and so OpenBLAS) is loaded, name a kernel family from the
+ * CPU flags unless the user chose one (OPENBLAS_CORETYPE); builds without DYNAMIC_ARCH
+ * ignore the variable.
+ */
+export function chooseOpenBlasCore(flags: string): string | undefined {
+  const has = (f: string) => new RegExp(`\\b${f}\\b`).test(flags);
+  if (['avx512f', 'avx512bw', 'avx512vl', 'avx512dq', 'avx512cd'].every(has)) return 'SkylakeX';
+  if (has('avx2') && has('fma')) return 'Haswell';
+  return undefined;
+}
+
+function tuneOpenBlasCore(): void {
+  if (process.env.OPENBLAS_CORETYPE || process.platform !== 'linux' || process.arch !== 'x64') return;
+  try {
+    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags'));
+    const core = line ? chooseOpenBlasCore(line) : undefined;
+    if (core) process.env.OPENBLAS_CORETYPE = core;
+  } catch {
+    // no /proc: leave OpenBLAS to its own detection
+  }
+}
+
 let cached: Addon | undefined;
 let loadedFrom = '';
 
@@ -229,6 +306,7 @@ export function addon(): Addon {
   ].filter((p): p is string => !!p);
   const require = createRequire(import.meta.url);
   const failures: string[] = [];
+  tuneOpenBlasCore();
   for (const path of candidates) {
     if (!existsSync(path)) {
       failures.push(`${path}: not built`);

@@ -1,0 +1,161 @@
+#include "train.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <numeric>
+
+#include "rng.h"
+#include "thread_pool.h"
+
+namespace nrem {
+
+void init_weights(const NetView& net, InitKind kind, float scale, uint64_t seed) {
+  const int L = net.layers();
+  for (int l = 1; l <= L; ++l) {
+    float* w = net.W[l - 1];
+    const size_t count = net.weight_count(l);
+    const float he_std = std::sqrt(2.0f / static_cast<float>(net.sizes[l - 1]));
+    pool().parallel_for(count, 4096, [&](size_t b, size_t e) {
+      for (size_t i = b; i < e; ++i) {
+        if (kind == InitKind::Uniform) {
+          w[i] = scale * (2.0f * rng_uniform(seed, kStreamInit, l, i) - 1.0f);
+        } else {
+          const double u1 = 1.0 - rng_uniform(seed, kStreamInit, l, 2 * i);  // (0, 1]
+          const double u2 = rng_uniform(seed, kStreamInit, l, 2 * i + 1);
+          const double g = std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+          w[i] = static_cast<float>(g) * he_std;
+        }
+      }
+    });
+    if (net.b[l - 1]) std::fill(net.b[l - 1], net.b[l - 1] + net.sizes[l], 0.0f);
+  }
+}
+
+namespace {
+
+void shuffled_order(std::vector<uint32_t>& order, uint64_t seed, int epoch) {
+  std::iota(order.begin(), order.end(), 0u);
+  for (size_t i = order.size(); i-- > 1;) {
+    size_t j = static_cast<size_t>(rng_uniform(seed, kStreamShuffle, epoch, i) * static_cast<double>(i + 1));
+    if (j > i) j = i;
+    std::swap(order[i], order[j]);
+  }
+}
+
+// θ ← θ − (v ← μ·v + η·∇)
+void sgd_update(float* theta, float* v, const float* grad, size_t count, float lr, float mu) {
+  pool().parallel_for(count, 8192, [&](size_t b, size_t e) {
+    for (size_t i = b; i < e; ++i) {
+      v[i] = mu * v[i] + lr * grad[i];
+      theta[i] -= v[i];
+    }
+  });
+}
+
+}  // namespace
+
+TrainResult train(const NetView& net, const TrainData& data, const TrainConfig& cfg,
+                  const std::function<void(const TrainProgress&)>& progress,
+                  const std::function<void()>& check_cancel) {
+  net.validate();
+  const int L = net.layers();
+  const int n0 = net.inputs(), nL = net.outputs();
+  require(cfg.epochs >= 0, "ERR_VALUE", "epochs must be >= 0");
+  require(cfg.batch >= 1, "ERR_VALUE", "batch size must be >= 1");
+  require(std::isfinite(cfg.lr) && cfg.lr > 0, "ERR_VALUE", "learning rate must be a positive number");
+  require(std::isfinite(cfg.momentum) && cfg.momentum >= 0 && cfg.momentum < 1, "ERR_VALUE",
+          "momentum must be in [0, 1)");
+  require(cfg.dropout >= 0 && cfg.dropout < 1, "ERR_VALUE", "dropout must be in [0, 1)");
+  require(data.n > 0, "ERR_SHAPE", "no training rows");
+  require(data.labels || data.targets, "ERR_ARGUMENT", "labels or targets are required");
+  if (data.labels && !data.targets)
+    for (size_t i = 0; i < data.n; ++i)
+      require(data.labels[i] >= 0 && data.labels[i] < nL, "ERR_VALUE",
+              "label " + std::to_string(data.labels[i]) + " at row " + std::to_string(i) + " is outside 0.." +
+                  std::to_string(nL - 1));
+  if (cfg.loss == LossKind::SoftmaxCrossEntropy)
+    require(net.out != OutputAct::Relu, "ERR_VALUE",
+            "cross-entropy needs a linear or softmax output layer (the network has a relu output)");
+
+  const size_t B = std::min(cfg.batch, data.n);
+  const size_t batches = (data.n + B - 1) / B;
+  std::vector<std::vector<float>> gW(L), gb(L), vW(L), vb(L);
+  std::vector<float*> gWp(L), gbp(L, nullptr);
+  for (int l = 1; l <= L; ++l) {
+    gW[l - 1].resize(net.weight_count(l));
+    vW[l - 1].assign(net.weight_count(l), 0.0f);
+    gWp[l - 1] = gW[l - 1].data();
+    if (net.b[l - 1]) {
+      gb[l - 1].resize(net.sizes[l]);
+      vb[l - 1].assign(net.sizes[l], 0.0f);
+      gbp[l - 1] = gb[l - 1].data();
+    }
+  }
+  std::vector<float> xb(B * n0), yb(B * nL), g(B * nL);
+  std::vector<uint32_t> order(data.n);
+  ForwardCache cache;
+  TrainResult res;
+  uint64_t step = 0;
+  for (int e = 1; e <= cfg.epochs; ++e) {
+    const auto t0 = std::chrono::steady_clock::now();
+    if (cfg.shuffle)
+      shuffled_order(order, cfg.seed, e);
+    else
+      std::iota(order.begin(), order.end(), 0u);
+    double loss_sum = 0.0;
+    for (size_t bi = 0; bi < batches; ++bi) {
+      if (check_cancel) check_cancel();
+      const size_t r0 = bi * B, rows = std::min(B, data.n - r0);
+      pool().parallel_for(rows, 8, [&](size_t b, size_t en) {
+        for (size_t r = b; r < en; ++r) {
+          const size_t src = order[r0 + r];
+          std::copy(data.x + src * n0, data.x + (src + 1) * n0, xb.data() + r * n0);
+          float* y = yb.data() + r * nL;
+          if (data.targets) {
+            std::copy(data.targets + src * nL, data.targets + (src + 1) * nL, y);
+          } else {
+            std::fill(y, y + nL, 0.0f);
+            y[data.labels[src]] = 1.0f;
+          }
+        }
+      });
+      DropoutSpec ds;
+      ds.p = cfg.dropout;
+      ds.inverted = cfg.inverted;
+      ds.seed = cfg.seed;
+      ds.step = step;
+      ds.row0 = r0;
+      forward_cached(net, xb.data(), rows, true, ds, cache);
+      const double lv = loss_grad(net, cache, cfg.loss, yb.data(), g.data(), Reduction::Mean);
+      require(std::isfinite(lv), "ERR_VALUE",
+              "the loss became " + std::to_string(lv) + " at epoch " + std::to_string(e) + ", batch " +
+                  std::to_string(bi + 1) + " (learning rate too large?)");
+      loss_sum += lv;
+      backward(net, cache, g.data(), gWp.data(), gbp.data(), nullptr);
+      for (int l = 1; l <= L; ++l) {
+        sgd_update(net.W[l - 1], vW[l - 1].data(), gW[l - 1].data(), gW[l - 1].size(), cfg.lr, cfg.momentum);
+        if (net.b[l - 1])
+          sgd_update(net.b[l - 1], vb[l - 1].data(), gb[l - 1].data(), gb[l - 1].size(), cfg.lr, cfg.momentum);
+      }
+      ++step;
+      const bool last = bi + 1 == batches;
+      if (progress && (last || (cfg.progress_every > 0 && (bi + 1) % cfg.progress_every == 0))) {
+        TrainProgress p;
+        p.epoch = e;
+        p.batch = bi + 1;
+        p.batches = batches;
+        p.loss = loss_sum / static_cast<double>(bi + 1);
+        p.epoch_end = last;
+        progress(p);
+      }
+    }
+    res.epoch_loss.push_back(loss_sum / static_cast<double>(batches));
+    res.epoch_seconds.push_back(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  res.steps = step;
+  return res;
+}
+
+}  // namespace nrem
