@@ -125,14 +125,14 @@ Napi::Value AttackRun(const Napi::CallbackInfo& info) {
     require(info[5].IsObject(), "ERR_ARGUMENT", "Expected an object for opts");
     auto o = info[5].As<Napi::Object>();
     const std::string w = "opts";
-    std::vector<Napi::Value> keep{info[1], info[2], info[4], info[7]};
+    std::vector<Napi::Value> keep{info[1], info[2], info[4], info[6]};
     const float* xd = x.data;
     int32_t* yd = y.data;
     const size_t rows = static_cast<size_t>(n);
     auto aux_of = [&](long len) -> int32_t* {
-      if (info[8].IsNull() || info[8].IsUndefined()) return nullptr;
-      keep.push_back(info[8]);
-      return get_i32(info[8], "aux", len).data;
+      if (info[7].IsNull() || info[7].IsUndefined()) return nullptr;
+      keep.push_back(info[7]);
+      return get_i32(info[7], "aux", len).data;
     };
     ExecFn exec;
     if (kind == "pgd") {
@@ -150,7 +150,7 @@ Napi::Value AttackRun(const Napi::CallbackInfo& info) {
       p.seed = get_seed(o, "seed", w);
       p.row0 = static_cast<uint64_t>(get_int_or(o, "row0", 0, w));
       p.batch = static_cast<size_t>(get_int_or(o, "batch", 500, w));
-      float* out = get_f32(info[7], "out", static_cast<long>(p.eps.size()) * n * d).data;
+      float* out = get_f32(info[6], "out", static_cast<long>(p.eps.size()) * n * d).data;
       exec = [=](const ProgressFn& pr, const Cancel& c) {
         nrem::pgd_attack(*model, xd, yd, rows, p, out, make_tick("pgd", pr, c));
       };
@@ -160,7 +160,7 @@ Napi::Value AttackRun(const Napi::CallbackInfo& info) {
       p.max_iter = static_cast<int>(get_int_or(o, "maxIterations", 100, w));
       p.candidates = static_cast<int>(get_int_or(o, "candidates", 0, w));
       p.batch = static_cast<size_t>(get_int_or(o, "batch", 256, w));
-      float* out = get_f32(info[7], "out", n * d).data;
+      float* out = get_f32(info[6], "out", n * d).data;
       int32_t* it = aux_of(static_cast<long>(n));
       exec = [=](const ProgressFn& pr, const Cancel& c) {
         nrem::deepfool_attack(*model, xd, yd, rows, p, out, it, make_tick("deepfool", pr, c));
@@ -173,19 +173,19 @@ Napi::Value AttackRun(const Napi::CallbackInfo& info) {
       p.pairs = get_bool_or(o, "pairs", true, w);
       p.batch = static_cast<size_t>(get_int_or(o, "batch", 128, w));
       require(p.max_changes <= 255, "ERR_VALUE", "maxChanges must be <= 255");
-      float* out = get_f32(info[7], "out", n * d).data;
+      float* out = get_f32(info[6], "out", n * d).data;
       exec = [=](const ProgressFn& pr, const Cancel& c) {
         nrem::jsma_attack(*model, xd, yd, rows, p, out, make_tick("jsma", pr, c));
       };
     } else if (kind == "cw") {
       nrem::CwOptions p;
       p.search_steps = static_cast<int>(get_int_or(o, "searchSteps", 5, w));
-      p.max_iter = static_cast<int>(get_int_or(o, "maxIterations", 100, w));
+      p.max_iter = static_cast<int>(get_int_or(o, "maxIterations", 1000, w));
       p.lr = static_cast<float>(get_number_or(o, "lr", 5e-3, w));
       p.c0 = static_cast<float>(get_number_or(o, "initialConst", 0.01, w));
       p.kappa = static_cast<float>(get_number_or(o, "confidence", 0, w));
       p.batch = static_cast<size_t>(get_int_or(o, "batch", 256, w));
-      float* out = get_f32(info[7], "out", n * d).data;
+      float* out = get_f32(info[6], "out", n * d).data;
       exec = [=](const ProgressFn& pr, const Cancel& c) {
         nrem::cw_attack(*model, xd, yd, rows, p, out, make_tick("cw", pr, c));
       };
@@ -200,7 +200,7 @@ Napi::Value AttackRun(const Napi::CallbackInfo& info) {
       p.seed = get_seed(o, "seed", w);
       p.row0 = static_cast<uint64_t>(get_int_or(o, "row0", 0, w));
       p.batch = static_cast<size_t>(get_int_or(o, "batch", 1000, w));
-      float* out = get_f32(info[7], "out", static_cast<long>(p.eps.size()) * n * d).data;
+      float* out = get_f32(info[6], "out", static_cast<long>(p.eps.size()) * n * d).data;
       int32_t* q = aux_of(static_cast<long>(p.eps.size()) * n);
       exec = [=](const ProgressFn& pr, const Cancel& c) {
         nrem::square_attack(*model, xd, yd, rows, p, out, q, make_tick("square", pr, c));
@@ -208,7 +208,7 @@ Napi::Value AttackRun(const Napi::CallbackInfo& info) {
     } else {
       throw nrem::Error("ERR_VALUE", "Unknown attack '" + kind + "'");
     }
-    return start_task(env, exec, Undef, keep, info.Length() > 9 ? info[9] : env.Undefined());
+    return start_task(env, exec, Undef, keep, info.Length() > 8 ? info[8] : env.Undefined());
   });
 }
 

@@ -14,7 +14,7 @@ namespace nrem {
 
 struct CwOptions {
   int search_steps = 5;
-  int max_iter = 100;
+  int max_iter = 1000;
   float lr = 5e-3f;
   float c0 = 0.01f;
   float kappa = 0.0f;

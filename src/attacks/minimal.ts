@@ -46,7 +46,7 @@ export class DeepFool extends Attack {
 export interface CarliniWagnerOptions {
   /** Binary-search steps over c (the release: 20). Default 5. */
   searchSteps?: number;
-  /** Adam iterations per search step (the release: 1000). Default 100. */
+  /** Adam iterations per search step (the release: 1000). Default 1000. */
   maxIterations?: number;
   lr?: number;
   initialConst?: number;
@@ -63,7 +63,7 @@ export class CarliniWagnerL2 extends Attack {
     super();
     this.options = {
       searchSteps: expectInt(o.searchSteps ?? 5, 'searchSteps', 1, 1000),
-      maxIterations: expectInt(o.maxIterations ?? 100, 'maxIterations', 1, 1e7),
+      maxIterations: expectInt(o.maxIterations ?? 1000, "maxIterations", 1, 1e7),
       lr: expectNumber(o.lr ?? 5e-3, 'lr', Number.MIN_VALUE),
       initialConst: expectNumber(o.initialConst ?? 0.01, 'initialConst', Number.MIN_VALUE),
       confidence: expectNumber(o.confidence ?? 0, 'confidence', 0),
