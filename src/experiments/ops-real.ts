@@ -12,7 +12,7 @@ import { toOnnxBytes, fromOnnxBytes } from '../model/onnx.js';
 import { OrtModel } from '../model/ort.js';
 import { createNetwork, evaluate, recipeOptions, train } from '../train/train.js';
 import { sleep } from '../sleep/sleep.js';
-import { getPreset } from '../sleep/presets.js';
+import { getPreset, type SleepInput } from '../sleep/presets.js';
 import { fgsmSweep } from '../attacks/sweep.js';
 import { evaluateDistortions } from '../attacks/distortions.js';
 import { PGD } from '../attacks/pgd.js';
@@ -123,7 +123,14 @@ export function realOps(): Ops {
       const preset = getPreset(s.preset);
       const input = s.input ?? preset.input;
       const steps = s.steps ?? preset.steps;
-      const r = await sleep(control, data.train, { preset: preset.name, seed, ...(s.input ? { input: s.input as never } : {}), ...(s.steps ? { steps: s.steps } : {}), ...ro });
+      const r = await sleep(control, data.train, {
+        preset: preset.name,
+        seed,
+        ...(s.input ? { input: s.input as SleepInput } : {}),
+        ...(s.steps ? { steps: s.steps } : {}),
+        ...(s.beta ? { beta: s.beta } : {}),
+        ...ro,
+      });
       const n = data.train.n;
       const words =
         input === 'sequence'

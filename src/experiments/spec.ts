@@ -22,6 +22,8 @@ export interface SleepSpec {
   input?: string;
   /** Override of the preset's number of steps. */
   steps?: number;
+  /** Override of the preset's threshold multipliers (one per weight layer). */
+  beta?: number[];
 }
 
 export interface DistillationSpec {
@@ -198,8 +200,10 @@ function patches(seeds: number, quick: boolean): ExperimentSpec {
     quick,
     subsetNote: 'the generated toy patches set (10×10 binary images, 4 classes)',
     seeds: seedsOf(seeds),
-    train: { recipe: 'paper', sizes: [0, 100, 4], epochs: 20 },
-    sleep: { preset: 'patches' },
+    train: { recipe: 'paper', sizes: [0, 0], epochs: 20 },
+    // The patches preset's beta has three entries (the later release's deeper network);
+    // the one-layer 100-4 network of sleep-algorithm.md §6 uses the first.
+    sleep: { preset: 'patches', beta: [1.045] },
     defences: {
       distillation: { temperature: 50, epochs: 20 },
       finetune: { lr: 0.05, epochs: 2, replace: 5000, uMax: 0.1, noiseVariance: 0.3, blurSigma: 1, attacks: ['deepfool'], attackReplace: 50 },
