@@ -102,11 +102,10 @@ describe('experiment runner on the patches set', () => {
       for (const s of c.series) {
         expect(s.accuracy).toHaveLength(c.x.length);
         for (const a of s.accuracy) expect(inUnit(a.mean)).toBe(true);
-        // Attacks with a growing budget: accuracy never rises (PGD/Square clip to nested balls; FGSM is
-        // one direction scaled, not nested, so only its end points are compared).
-        if (c.id === 'pgd' || c.id === 'square' || c.id === 'transfer') {
-          expect(s.accuracy[s.accuracy.length - 1].mean).toBeLessThanOrEqual(s.accuracy[0].mean + 1e-9);
-        }
+        // White-box attacks with a growing budget do not raise accuracy (transfer may: its examples
+        // are aimed at the control, not at the network evaluated).
+        if (c.id === 'pgd' || c.id === 'square')
+          expect(s.accuracy[s.accuracy.length - 1].mean, `${c.id} / ${s.network}`).toBeLessThanOrEqual(s.accuracy[0].mean + 1e-9);
         if (c.id.startsWith('fgsm')) expect(s.accuracy[s.accuracy.length - 1].mean).toBeLessThanOrEqual(s.accuracy[0].mean + 1e-9);
       }
       // At strength 0 every curve starts at the network's clean accuracy on the same rows.

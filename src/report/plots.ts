@@ -23,7 +23,8 @@ function colorScale(labels: string[]): { domain: string[]; range: string[] } {
 
 /** Renders a vega-lite spec to an SVG string. */
 export async function renderSvg(spec: VlSpec): Promise<string> {
-  const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' });
+  // The ±sd band hides its legend, the line shows it: vega-lite warns about the merge; silence it.
+  const view = new vega.View(vega.parse(vl.compile(spec, { logger: vega.logger(vega.None) }).spec), { renderer: 'none' });
   try {
     return await view.toSVG();
   } finally {

@@ -179,7 +179,8 @@ export function reportBlocks(r: Results): Block[] {
       d.finetune ? `Fine-tuning from the control: lr ${d.finetune.lr}, ${d.finetune.epochs} epochs, first ${int(d.finetune.replace)} training images replaced by perturbed ones (FGSM with u ~ U(0, ${d.finetune.uMax}); noise of variance ${d.finetune.noiseVariance}; blur sigma ${d.finetune.blurSigma}${d.finetune.attacks.length ? `; ${d.finetune.attacks.join(', ')} examples replacing the first ${int(d.finetune.attackReplace)}` : ''}).` : 'No fine-tuning.',
       d.pgdTrain ? `PGD adversarial training (Madry): eps ${d.pgdTrain.eps}, ${d.pgdTrain.steps} steps of ${d.pgdTrain.stepSize}, ${d.pgdTrain.epochs} epochs.` : 'No PGD training.',
       'Noise is Gaussian with mean 0; the axis is its **variance** (the authors\' plot says "std"; it is a variance), images clipped to [0, 1].',
-      'All attacks are white-box on each network itself (gradients in test mode), except transfer; adversarial examples are re-checked by ONNX Runtime inference of the exported network.',
+      'All attacks are white-box on each network itself (gradients in test mode), except transfer (PGD examples crafted on the control). PGD, Square, transfer, DeepFool, JSMA and C&W examples count as adversarial only when ONNX Runtime, running the exported network, confirms the misclassification; the FGSM sweep, noise and blur use nrem\'s native forward pass.',
+      'DeepFool, JSMA and C&W attack the correctly classified images among the first n test images; their norms are over successful examples.',
     ],
   });
 
