@@ -91,7 +91,7 @@ export function buildGraph(spec: ExperimentSpec): UnitNode[] {
     });
     if (d.distillation) {
       const p = d.distillation;
-      netUnit('distillation', 'distill', { ...dataP, train: spec.train, distillation: p }, [], 20 * p.epochs, async (ctx) => ({
+      netUnit('distillation', 'distill', { ...dataP, train: spec.train, distillation: p, impl: 'reparametrised-T' }, [], 20 * p.epochs, async (ctx) => ({
         net: await ctx.ops.distill(await ctx.data(), spec.train, p, seed, ctx.ro),
       }));
     }
@@ -108,8 +108,8 @@ export function buildGraph(spec: ExperimentSpec): UnitNode[] {
     }
     if (d.pgdTrain) {
       const p = d.pgdTrain;
-      netUnit('pgd-train', 'pgd-train', { ...dataP, train: spec.train, pgdTrain: p }, [], 10 * p.epochs * (p.steps + 1), async (ctx) => ({
-        net: await ctx.ops.pgdTrain(await ctx.data(), spec.train, p, seed, ctx.ro),
+      netUnit('pgd-train', 'pgd-train', { ...dataP, train: spec.train, pgdTrain: p }, p.fromControl ? [control] : [], 10 * p.epochs * (p.steps + 1), async (ctx) => ({
+        net: await ctx.ops.pgdTrain(await ctx.data(), spec.train, p, seed, ctx.ro, p.fromControl ? await ctx.net(control) : undefined),
       }));
     }
 

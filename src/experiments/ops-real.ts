@@ -114,8 +114,8 @@ export function realOps(): Ops {
       return r.network;
     },
 
-    async pgdTrain(data, spec, p, seed, ro) {
-      const r = await pgdTrain(spec.recipe, sizesFor(spec, data), data.train, { seed, eps: p.eps, steps: p.steps, stepSize: p.stepSize, epochs: p.epochs, ...ro });
+    async pgdTrain(data, spec, p, seed, ro, init) {
+      const r = await pgdTrain(spec.recipe, sizesFor(spec, data), data.train, { seed, eps: p.eps, steps: p.steps, stepSize: p.stepSize, epochs: p.epochs, init, ...ro });
       return r.network;
     },
 

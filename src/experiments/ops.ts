@@ -40,7 +40,7 @@ export interface Ops {
   train(data: LoadedData, spec: TrainSpec, seed: number, ro: RunOptions): Promise<Network>;
   distill(data: LoadedData, spec: TrainSpec, d: DistillationSpec, seed: number, ro: RunOptions): Promise<Network>;
   finetune(control: Network, data: LoadedData, kind: FinetuneKind, f: FinetuneSpec, ev: EvaluationSpec, seed: number, ro: RunOptions): Promise<Network>;
-  pgdTrain(data: LoadedData, spec: TrainSpec, p: PgdTrainSpec, seed: number, ro: RunOptions): Promise<Network>;
+  pgdTrain(data: LoadedData, spec: TrainSpec, p: PgdTrainSpec, seed: number, ro: RunOptions, init?: Network): Promise<Network>;
   sleep(control: Network, data: LoadedData, s: SleepSpec, seed: number, ro: RunOptions): Promise<{ net: Network; stats: SleepStats }>;
   accuracy(net: Network, test: Dataset, ro: RunOptions): Promise<number>;
   /** Accuracy after FGSM at each eps (one gradient per image). */

@@ -21,7 +21,7 @@ const signed = (v: number, digits = 1) => `${v >= 0 ? '+' : '−'}${Math.abs(v).
 export function fmtPts(d: Stat): string {
   return d.values.length > 1 ? `${signed(100 * d.mean)} ± ${(100 * d.sd).toFixed(1)} points` : `${signed(100 * d.mean)} points`;
 }
-const num = (v: number, d = 2) => (Number.isFinite(v) ? v.toFixed(d) : '–');
+const num = (v: number, d = 2) => (!Number.isFinite(v) ? '–' : v !== 0 && Math.abs(v) < 10 ** -d * 5 ? v.toPrecision(2) : v.toFixed(d));
 const fmtStat = (s: Stat | undefined, d = 2) => (!s ? '–' : s.values.length > 1 ? `${num(s.mean, d)} ± ${num(s.sd, d)}` : num(s.mean, d));
 const int = (v: number) => Math.round(v).toLocaleString('en-US');
 
@@ -177,7 +177,9 @@ export function reportBlocks(r: Results): Block[] {
       `Sleep: preset \`${r.sleep.preset}\`, ${r.sleep.steps.toLocaleString('en-US')} steps; sleep input: ${r.sleep.input}.`,
       d.distillation ? `Defensive distillation: teacher trained with softmax at T = ${d.distillation.temperature} on hard labels, student (same architecture) on the teacher's soft labels at T, deployed at T = 1; ${d.distillation.epochs} epochs each.` : 'No distillation.',
       d.finetune ? `Fine-tuning from the control: lr ${d.finetune.lr}, ${d.finetune.epochs} epochs, first ${int(d.finetune.replace)} training images replaced by perturbed ones (FGSM with u ~ U(0, ${d.finetune.uMax}); noise of variance ${d.finetune.noiseVariance}; blur sigma ${d.finetune.blurSigma}${d.finetune.attacks.length ? `; ${d.finetune.attacks.join(', ')} examples replacing the first ${int(d.finetune.attackReplace)}` : ''}).` : 'No fine-tuning.',
-      d.pgdTrain ? `PGD adversarial training (Madry): eps ${d.pgdTrain.eps}, ${d.pgdTrain.steps} steps of ${d.pgdTrain.stepSize}, ${d.pgdTrain.epochs} epochs.` : 'No PGD training.',
+      d.pgdTrain
+        ? `PGD adversarial training (Madry): eps ${d.pgdTrain.eps}, ${d.pgdTrain.steps} steps of ${d.pgdTrain.stepSize}, ${d.pgdTrain.epochs} epochs${d.pgdTrain.fromControl ? ', **starting from the control** (adversarial fine-tuning, to fit the quick budget)' : ' from fresh weights'}.`
+        : 'No PGD training.',
       'Noise is Gaussian with mean 0; the axis is its **variance** (the authors\' plot says "std"; it is a variance), images clipped to [0, 1].',
       'All attacks are white-box on each network itself (gradients in test mode), except transfer (PGD examples crafted on the control). PGD, Square, transfer, DeepFool, JSMA and C&W examples count as adversarial only when ONNX Runtime, running the exported network, confirms the misclassification; the FGSM sweep, noise and blur use nrem\'s native forward pass.',
       'DeepFool, JSMA and C&W attack the correctly classified images among the first n test images; their norms are over successful examples.',
