@@ -21,7 +21,7 @@ describe('report', () => {
 
   it('says what the numbers say: robust, masked, or harmful', () => {
     const robust = answers(syntheticResults({ sleepGain: 0.05 }));
-    expect(robust.q1.at(-2)).toMatch(/Verdict:\*\* yes/);
+    expect(robust.q1.some((s) => /Verdict:\*\* yes/.test(s))).toBe(true);
     const masked = answers(syntheticResults({ sleepGain: 0.05, pgdGain: -0.03 }));
     expect(masked.q1.some((s) => /Verdict:\*\* no — sleep helps against FGSM/.test(s))).toBe(true);
     const harmful = answers(syntheticResults({ sleepGain: -0.05 }));

@@ -4,12 +4,14 @@ import { Command } from 'commander';
 import { registerInfo } from './commands/info.js';
 import { registerReproduce } from './commands/reproduce.js';
 import { registerDefend } from './commands/defend.js';
+import { registerReport } from './commands/report.js';
 
 const program = new Command();
 program.name('nrem').description('Biologically inspired sleep for neural networks, and what it does to their robustness');
 registerInfo(program);
 registerReproduce(program);
 registerDefend(program);
+registerReport(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const e = err as Error & { code?: string };

@@ -30,8 +30,8 @@ export function diff(a: Stat, b: Stat): Stat {
   return stat(a.values.map((v, i) => v - b.values[i]));
 }
 
-/** 'clear' when |mean| exceeds two standard errors over seeds (needs ≥ 2 seeds). */
-export function verdictOf(d: Stat, minPoints = 0.5): 'better' | 'worse' | 'unclear' {
+/** 'better' / 'worse' when |mean| is at least 1 point and exceeds two standard errors over seeds. */
+export function verdictOf(d: Stat, minPoints = 1): 'better' | 'worse' | 'unclear' {
   const n = d.values.length;
   const se = n > 1 ? d.sd / Math.sqrt(n) : 0;
   if (Math.abs(d.mean) * 100 < minPoints) return 'unclear';
@@ -84,6 +84,33 @@ function describeGain(name: string, c: Curve | undefined): string | undefined {
   );
 }
 
+/**
+ * Gradient-masking check per network: at a common eps, a gradient-free attack (Square, with a
+ * small query budget, normally the weaker one) that leaves clearly lower accuracy than
+ * white-box PGD means the gradients mislead PGD.
+ */
+export function maskingChecks(r: Results): string[] {
+  const pgd = r.curves.find((x) => x.id === 'pgd');
+  const sq = r.curves.find((x) => x.id === 'square');
+  if (!pgd || !sq) return [];
+  const out: string[] = [];
+  for (const s of pgd.series) {
+    const q = sq.series.find((x) => x.network === s.network);
+    if (!q) continue;
+    const gaps = sq.x
+      .map((e, j) => ({ e, j, i: pgd.x.findIndex((v) => Math.abs(v - e) < 1e-9) }))
+      .filter((g) => g.e > 0 && g.i >= 0)
+      .map((g) => ({ e: g.e, pgd: s.accuracy[g.i].mean, sq: q.accuracy[g.j].mean }));
+    const worst = gaps.reduce<{ e: number; pgd: number; sq: number } | undefined>((a, g) => (!a || g.pgd - g.sq > a.pgd - a.sq ? g : a), undefined);
+    if (worst && worst.pgd - worst.sq > 0.05)
+      out.push(
+        `Gradient masking in **${NETWORK_LABELS[s.network]}**: at eps ${worst.e} the gradient-free Square attack leaves ${pct(worst.sq)} % accuracy, white-box PGD ${pct(worst.pgd)} % — its gradients mislead PGD, so its PGD and FGSM figures overstate its robustness.`,
+      );
+  }
+  if (!out.length) out.push('No network shows the masking signature (Square clearly stronger than PGD at the same eps).');
+  return out;
+}
+
 /** Answers to experiments.md §6 questions 1 and 2, from the numbers. */
 export function answers(r: Results): { q1: string[]; q2: string[]; headline: string[] } {
   const c = (id: string) => r.curves.find((x) => x.id === id);
@@ -101,20 +128,38 @@ export function answers(r: Results): { q1: string[]; q2: string[]; headline: str
     if (s) q1.push(s);
   }
   const fgV = fg ? verdictOf(fg.mean) : 'unclear';
+  const NAMES: Record<string, string> = { pgd: 'PGD', square: 'the Square attack', transfer: 'the transfer attack' };
+  const names = (ids: string[]) => ids.map((i) => NAMES[i] ?? i).join(', ');
   const strongV = strong.filter((s) => s.g).map((s) => ({ id: s.id, v: verdictOf(s.g!.mean) }));
   let verdict: string;
   if (!fg) verdict = 'This run has no FGSM curve for the slept network, so the question cannot be answered.';
   else if (fgV !== 'better')
     verdict =
       `**Verdict:** in this run sleep does not improve white-box FGSM accuracy on average (${fmtPts(fg.mean)}), so there is no ` +
-      `FGSM robustness to survive; ${strongV.some((s) => s.v === 'better') ? `it is better than the control only against ${strongV.filter((s) => s.v === 'better').map((s) => s.id).join(', ')}.` : 'nor is it more robust than the control against the stronger attacks.'}`;
+      `FGSM robustness to survive; ${strongV.some((s) => s.v === 'better') ? `it is clearly better than the control only against ${names(strongV.filter((s) => s.v === 'better').map((s) => s.id))}.` : 'nor is it clearly more robust than the control against the stronger attacks.'}`;
   else if (strongV.length && strongV.every((s) => s.v === 'better'))
-    verdict = `**Verdict:** yes — sleep's advantage over the control holds against ${strongV.map((s) => s.id).join(', ')} as well, which argues against pure gradient masking.`;
+    verdict = `**Verdict:** yes — sleep's advantage over the control holds against ${names(strongV.map((s) => s.id))} as well, which argues against pure gradient masking.`;
   else
     verdict =
-      `**Verdict:** no — sleep helps against FGSM (${fmtPts(fg.mean)}) but not against ${strongV.filter((s) => s.v !== 'better').map((s) => s.id).join(', ') || 'the stronger attacks'}: ` +
+      `**Verdict:** no — sleep helps against FGSM (${fmtPts(fg.mean)}) but not against ${names(strongV.filter((s) => s.v !== 'better').map((s) => s.id)) || 'the stronger attacks'}: ` +
       'an advantage that disappears under a gradient-free or transferred attack is the signature of gradient masking, not robustness.';
   q1.push(verdict);
+  const tr = c('transfer');
+  const trS = sleepGain(tr);
+  if (tr && trS) {
+    const others = tr.series
+      .filter((s) => s.network !== 'control' && s.network !== 'sleep')
+      .map((s) => {
+        const k = series(tr, 'control')!;
+        const d = s.accuracy.map((a, i) => a.mean - k[i].mean).filter((_, i) => tr.x[i] > 0);
+        return `${NETWORK_LABELS[s.network]} ${signed((100 * d.reduce((x, y) => x + y, 0)) / d.length)}`;
+      });
+    if (others.length)
+      q1.push(
+        `Transfer examples are aimed at the control, so any network that differs from it resists them better; compare sleep's ${signed(100 * trS.mean.mean)} points with the other networks (mean over eps, points vs the control): ${others.join(', ')}.`,
+      );
+  }
+  q1.push(...maskingChecks(r));
   const pgdT = series(c('pgd'), 'pgd-train');
   const pgdS = series(c('pgd'), 'sleep');
   const pc = c('pgd');
