@@ -2,7 +2,7 @@
 //   initWeights(net, kind: "uniform"|"he", scale, seed) → undefined   (synchronous, fast)
 //   train(net, x (n × n0), n, labels: Int32Array|null, targets: Float32Array|null (n × nL),
 //         opts, control?) → Promise<{ epochLoss: number[], epochSeconds: number[], steps }>
-//     opts: { epochs, batchSize, lr, momentum, loss, dropout, inverted, seed, shuffle,
+//     opts: { epochs, batchSize, lr, momentum, lrDecay?, loss, dropout, inverted, seed, shuffle,
 //             progressEvery? }
 //   Progress: { phase: "train", done, total (batches), epoch, batch, batches, loss }.
 #include <cmath>
@@ -69,6 +69,7 @@ Napi::Value Train(const Napi::CallbackInfo& info) {
     c.batch = static_cast<size_t>(bs);
     c.lr = static_cast<float>(get_number(o, "lr", "opts"));
     c.momentum = static_cast<float>(get_number_or(o, "momentum", 0.0, "opts"));
+    c.lr_decay = static_cast<float>(get_number_or(o, "lrDecay", 1.0, "opts"));
     c.loss = nrem::parse_loss(get_string(o, "loss", "opts"));
     c.dropout = static_cast<float>(get_number_or(o, "dropout", 0.0, "opts"));
     c.inverted = get_bool_or(o, "inverted", false, "opts");

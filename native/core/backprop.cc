@@ -61,18 +61,21 @@ void forward_cached(const NetView& net, const float* X, size_t n, bool train, co
       }
       const float p = dropout.p;
       const uint64_t key_a = dropout.step * 256 + static_cast<uint64_t>(l);
+      const uint64_t seed = dropout.seed, row0 = dropout.row0;  // locals: the uint8 stores may alias
+      const uint64_t thr = static_cast<uint64_t>(std::ceil(static_cast<double>(p) * 16777216.0));
       pool().parallel_for(n, 8, [&](size_t rb, size_t re) {
         for (size_t r = rb; r < re; ++r) {
           const float* zr = z + r * m;
           float* ar = a + r * m;
           if (mk) {
             uint8_t* mr = mk + r * m;
-            const uint64_t base = (dropout.row0 + r) * static_cast<uint64_t>(m);
-            for (int j = 0; j < m; ++j) {
-              const bool keep = rng_uniform(dropout.seed, kStreamDropout, key_a, base + j) >= p;
-              mr[j] = keep;
-              ar[j] = keep && zr[j] > 0.0f ? zr[j] * s : 0.0f;
-            }
+            const uint64_t base = (row0 + r) * static_cast<uint64_t>(m);
+            // two simple loops so that the compiler vectorises the 64-bit hashing
+            // u >= p  ⟺  (bits >> 40) >= ceil(p·2^24), u = (bits >> 40)·2^-24 (rng.h)
+            const uint64_t width = static_cast<uint64_t>(m), sd = seed, ka = key_a, th = thr;
+            for (uint64_t j = 0; j < width; ++j)
+              mr[j] = static_cast<uint8_t>((rng_bits(sd, kStreamDropout, ka, base + j) >> 40) >= th);
+            for (int j = 0; j < m; ++j) ar[j] = mr[j] && zr[j] > 0.0f ? zr[j] * s : 0.0f;
           } else {
             for (int j = 0; j < m; ++j) ar[j] = zr[j] > 0.0f ? zr[j] * s : 0.0f;
           }

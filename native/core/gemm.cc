@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <vector>
 
 #include "thread_pool.h"
@@ -59,13 +60,32 @@ void sgemm(bool transA, bool transB, int M, int N, int K, float alpha, const flo
   if (M <= 0 || N <= 0) return;
 #ifdef NREM_HAVE_OPENBLAS
   if (gemm_backend() == GemmBackend::OpenBlas) {
-    // OpenBLAS threads over M and N only, so the summation order of each C entry does
-    // not depend on its thread count; we still give it our pool's size for speed.
-    static std::atomic<int> configured{-1};
-    int t = get_threads();
-    if (configured.exchange(t) != t) openblas_set_num_threads(t);
-    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    // OpenBLAS's own threading changes its K blocking with the thread count (measured:
+    // 100×1200×784 differs between 1 and 2 threads), so it runs single-threaded and we
+    // split C into tiles fixed by (M, N) alone: every tile is the same OpenBLAS call
+    // whatever the thread count, hence bit-identical results; the pool runs the tiles.
+    static std::once_flag single;
+    std::call_once(single, [] { openblas_set_num_threads(1); });
+    auto call = [&](int i0, int m, int j0, int n) {
+      const float* a = transA ? A + i0 : A + static_cast<size_t>(i0) * lda;
+      const float* b = transB ? B + static_cast<size_t>(j0) * ldb : B + j0;
+      cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, m, n, K,
+                  alpha, a, lda, b, ldb, beta, C + static_cast<size_t>(i0) * ldc + j0, ldc);
+    };
+    const double work = static_cast<double>(M) * N * std::max(K, 1);
+    if (work < 2.0e6) {
+      call(0, M, 0, N);
+      return;
+    }
+    const int tn = N > 192 ? 128 : N;   // tile width (columns)
+    const int tm = M > 512 ? 256 : M;   // tile height (rows)
+    const int cols = (N + tn - 1) / tn, rows = (M + tm - 1) / tm;
+    pool().parallel_for(static_cast<size_t>(cols) * rows, 1, [&](size_t b, size_t e) {
+      for (size_t t = b; t < e; ++t) {
+        const int i0 = static_cast<int>(t / cols) * tm, j0 = static_cast<int>(t % cols) * tn;
+        call(i0, std::min(tm, M - i0), j0, std::min(tn, N - j0));
+      }
+    });
     return;
   }
 #endif

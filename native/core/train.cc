@@ -66,6 +66,8 @@ TrainResult train(const NetView& net, const TrainData& data, const TrainConfig& 
   require(std::isfinite(cfg.lr) && cfg.lr > 0, "ERR_VALUE", "learning rate must be a positive number");
   require(std::isfinite(cfg.momentum) && cfg.momentum >= 0 && cfg.momentum < 1, "ERR_VALUE",
           "momentum must be in [0, 1)");
+  require(std::isfinite(cfg.lr_decay) && cfg.lr_decay > 0 && cfg.lr_decay <= 1, "ERR_VALUE",
+          "learning-rate decay must be in (0, 1]");
   require(cfg.dropout >= 0 && cfg.dropout < 1, "ERR_VALUE", "dropout must be in [0, 1)");
   require(data.n > 0, "ERR_SHAPE", "no training rows");
   require(data.labels || data.targets, "ERR_ARGUMENT", "labels or targets are required");
@@ -103,6 +105,7 @@ TrainResult train(const NetView& net, const TrainData& data, const TrainConfig& 
       shuffled_order(order, cfg.seed, e);
     else
       std::iota(order.begin(), order.end(), 0u);
+    const float lr = cfg.lr * static_cast<float>(std::pow(static_cast<double>(cfg.lr_decay), e - 1));
     double loss_sum = 0.0;
     for (size_t bi = 0; bi < batches; ++bi) {
       if (check_cancel) check_cancel();
@@ -134,9 +137,9 @@ TrainResult train(const NetView& net, const TrainData& data, const TrainConfig& 
       loss_sum += lv;
       backward(net, cache, g.data(), gWp.data(), gbp.data(), nullptr);
       for (int l = 1; l <= L; ++l) {
-        sgd_update(net.W[l - 1], vW[l - 1].data(), gW[l - 1].data(), gW[l - 1].size(), cfg.lr, cfg.momentum);
+        sgd_update(net.W[l - 1], vW[l - 1].data(), gW[l - 1].data(), gW[l - 1].size(), lr, cfg.momentum);
         if (net.b[l - 1])
-          sgd_update(net.b[l - 1], vb[l - 1].data(), gb[l - 1].data(), gb[l - 1].size(), cfg.lr, cfg.momentum);
+          sgd_update(net.b[l - 1], vb[l - 1].data(), gb[l - 1].data(), gb[l - 1].size(), lr, cfg.momentum);
       }
       ++step;
       const bool last = bi + 1 == batches;

@@ -6,7 +6,7 @@
 //   per batch (B rows, the last batch may be smaller; step = global batch counter):
 //     forward_cached in train mode, dropout key (seed, step, row0 = position in the epoch)
 //     g = dLoss/dz_L of the batch-mean loss (loss.h); backward → ∇W_l, ∇b_l
-//     v ← μ·v + η·∇;   θ ← θ − v          (DeepLearnToolbox's nnapplygrads, the
+//     v ← μ·v + η_e·∇;  θ ← θ − v       η_e = η·decay^(e−1)          (DeepLearnToolbox's nnapplygrads, the
 //                                          authors' code; v starts at 0)
 //   init: uniform  W ~ U(−a, a), w = a·(2u − 1), u = rng_uniform(seed, kStreamInit, l, i)
 //         he       W ~ N(0, 2/n_(l−1)) by Box–Muller from u1 = rng(l, 2i), u2 = rng(l, 2i+1)
@@ -33,6 +33,7 @@ struct TrainConfig {
   size_t batch = 100;
   float lr = 0.1f;
   float momentum = 0.0f;
+  float lr_decay = 1.0f;    // epoch e (1-based) uses lr · lr_decay^(e−1)
   LossKind loss = LossKind::SquaredError;
   float dropout = 0.0f;     // on hidden layers
   bool inverted = false;    // inverted dropout (else the paper's non-inverted)

@@ -231,6 +231,8 @@ export interface NativeTrainOptions {
   batchSize: number;
   lr: number;
   momentum?: number;
+  /** epoch e uses lr · lrDecay^(e−1) (default 1) */
+  lrDecay?: number;
   loss: NativeLoss;
   dropout?: number;
   inverted?: boolean;

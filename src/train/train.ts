@@ -20,6 +20,8 @@ export interface TrainOptions extends RunOptions {
   lr: number;
   /** Momentum μ of v ← μ·v + η·∇, θ ← θ − v (default 0). */
   momentum?: number;
+  /** Epoch e (1-based) uses lr · lrDecay^(e−1); default 1 (constant rate). */
+  lrDecay?: number;
   loss: LossName;
   /** Soft targets, n × classes (rows of probabilities); default: one-hot of data.y. */
   targets?: Float32Array;
@@ -52,6 +54,7 @@ export interface Recipe {
   loss: LossName;
   lr: number;
   momentum: number;
+  lrDecay: number;
   batchSize: number;
   epochs: number;
   shuffle: boolean;
@@ -69,6 +72,7 @@ export const RECIPES = {
     loss: 'mse',
     lr: 0.1,
     momentum: 0.5,
+    lrDecay: 1,
     batchSize: 100,
     epochs: 2,
     shuffle: true,
@@ -84,8 +88,9 @@ export const RECIPES = {
     loss: 'cross-entropy',
     lr: 0.05,
     momentum: 0.9,
+    lrDecay: 0.7,
     batchSize: 100,
-    epochs: 4,
+    epochs: 6,
     shuffle: true,
   },
 } as const satisfies Record<string, Recipe>;
@@ -122,7 +127,7 @@ export function initWeights(net: Network, init: InitSpec, seed: number): void {
 /** The TrainOptions a recipe prescribes, for a seed (override any field afterwards). */
 export function recipeOptions(recipe: Recipe | RecipeName, seed: number): TrainOptions {
   const r = getRecipe(recipe);
-  return { epochs: r.epochs, batchSize: r.batchSize, lr: r.lr, momentum: r.momentum, loss: r.loss, seed, shuffle: r.shuffle };
+  return { epochs: r.epochs, batchSize: r.batchSize, lr: r.lr, momentum: r.momentum, lrDecay: r.lrDecay, loss: r.loss, seed, shuffle: r.shuffle };
 }
 
 const busy = new WeakSet<Network>();
@@ -163,6 +168,7 @@ export async function train(net: Network, data: Dataset, opts: TrainOptions): Pr
   const batchSize = expectInt(opts.batchSize, 'batchSize', 1, 1 << 24);
   const lr = expectNumber(opts.lr, 'lr', Number.MIN_VALUE);
   const momentum = expectNumber(opts.momentum ?? 0, 'momentum', 0, 0.999999);
+  const lrDecay = expectNumber(opts.lrDecay ?? 1, 'lrDecay', Number.MIN_VALUE, 1);
   const loss = expectOneOf(opts.loss, 'loss', LOSSES);
   const seed = expectSeed(opts.seed);
   const shuffle = opts.shuffle ?? true;
@@ -193,6 +199,7 @@ export async function train(net: Network, data: Dataset, opts: TrainOptions): Pr
           batchSize,
           lr,
           momentum,
+          lrDecay,
           loss,
           dropout: net.dropout,
           inverted: net.dropoutMode === 'inverted',
