@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -64,7 +64,7 @@ describe('loadDataset', () => {
 
   it('mnist-idx: gzipped IDX files written from MNIST rows read back exactly', async () => {
     const dir = join(tmp, 'idx');
-    (await import('node:fs')).mkdirSync(dir);
+    mkdirSync(dir);
     writeMnistIdx(dir, 30, 12);
     const s = await loadDataset(`mnist-idx:${dir}`);
     const m = loadMnist();
@@ -76,12 +76,12 @@ describe('loadDataset', () => {
 
   it('mnist-idx: label/image count mismatch, truncation, wrong magic and missing files are typed errors', async () => {
     const bad = join(tmp, 'bad');
-    (await import('node:fs')).mkdirSync(bad);
+    mkdirSync(bad);
     writeMnistIdx(bad, 10, 5, { labelsShort: true });
     await expect(loadDataset(`mnist-idx:${bad}`)).rejects.toThrow(ShapeError);
     await expect(loadDataset(`mnist-idx:${bad}`)).rejects.toThrow(/10 images .* but 9 labels/);
     const trunc = join(tmp, 'trunc');
-    (await import('node:fs')).mkdirSync(trunc);
+    mkdirSync(trunc);
     writeMnistIdx(trunc, 10, 5);
     writeFileSync(join(trunc, 'train-images-idx3-ubyte.gz'), gzipSync(idx([10, 28, 28], new Uint8Array(100))));
     await expect(loadDataset(`mnist-idx:${trunc}`)).rejects.toThrow(/truncated/);
