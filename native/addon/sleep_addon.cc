@@ -1,5 +1,6 @@
 // Bindings of the sleep: sleepRun (one sleep, event or dense engine) and sleepBatch
-// (K sleeps over the pool). Options are copied into C++ structs before the worker runs;
+// (K sleeps over the pool). Options are copied into C++ structs before the worker runs,
+// which validates them (the data scan for NaN included) off the main thread;
 // the network's weight arrays are modified in place (the TypeScript side passes copies).
 #include <memory>
 
@@ -104,6 +105,13 @@ Napi::Object stats_to_js(Napi::Env env, const nrem::SleepStats& st) {
     per.Set(static_cast<uint32_t>(l), u);
   }
   o.Set("neuronSpikes", per);
+  Napi::Array mem = Napi::Array::New(env, st.membranes.size());
+  for (size_t l = 0; l < st.membranes.size(); ++l) {
+    auto f = Napi::Float32Array::New(env, st.membranes[l].size());
+    std::copy(st.membranes[l].begin(), st.membranes[l].end(), f.Data());
+    mem.Set(static_cast<uint32_t>(l), f);
+  }
+  o.Set("membranes", mem);
   auto tr = Napi::Float32Array::New(env, st.trace.size());
   std::copy(st.trace.begin(), st.trace.end(), tr.Data());
   o.Set("trace", tr);
@@ -149,7 +157,6 @@ Napi::Value SleepRun(const Napi::CallbackInfo& info) {
     require(info[3].IsString(), "ERR_ARGUMENT", "Expected a string for engine");
     const std::string engine = info[3].As<Napi::String>().Utf8Value();
     require(engine == "event" || engine == "dense", "ERR_VALUE", "engine must be event or dense");
-    nrem::sleep_validate(*net, *params, *data);
     auto stats = std::make_shared<nrem::SleepStats>();
     const bool dense = engine == "dense";
     return start_task(
@@ -186,7 +193,6 @@ Napi::Value SleepBatch(const Napi::CallbackInfo& info) {
       total += static_cast<double>(params->back().steps);
     }
     auto data = std::make_shared<nrem::SleepData>(get_data(info[1], nets->front().inputs(), keep));
-    for (size_t k = 0; k < nets->size(); ++k) nrem::sleep_validate((*nets)[k], (*params)[k], *data);
     auto stats = std::make_shared<std::vector<nrem::SleepStats>>();
     return start_task(
         env,

@@ -66,6 +66,7 @@ struct SleepStats {
   std::vector<uint64_t> changed;                      // L: weights whose final value differs
   std::vector<double> abs_change;                     // L: Σ |W_final - W_initial|
   std::vector<float> trace;                           // windows × (L+1): spikes / neuron / second
+  std::vector<std::vector<float>> membranes;          // L+1 × n_l: v at the end (layer 0 empty)
   std::vector<std::vector<int32_t>> raster_offsets;   // L+1 × (window+1)
   std::vector<std::vector<int32_t>> raster_indices;   // L+1
 };
@@ -74,7 +75,11 @@ struct SleepHooks {
   std::function<void(int64_t done)> progress;  // called every `every` steps
   std::function<bool()> cancelled;             // true → throw ERR_ABORTED
   int64_t every = 1024;
+  bool pipeline = true;  // draw input spikes on a second thread, one block ahead
 };
+
+// Throws ERR_VALUE naming the first non-finite value of a data row.
+void sleep_check_row(const float* x, int n0, size_t row);
 
 // Checks sizes, lengths and ranges (ERR_SHAPE / ERR_VALUE). Called by both engines.
 void sleep_validate(const NetView& net, const SleepParams& p, const SleepData& d);

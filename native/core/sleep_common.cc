@@ -16,6 +16,16 @@ bool finite(float x) { return std::isfinite(x); }
 std::string num(double x) { return std::to_string(x); }
 }  // namespace
 
+void sleep_check_row(const float* x, int n0, size_t row) {
+  int bad = 0;
+  for (int j = 0; j < n0; ++j) bad |= !(x[j] - x[j] == 0.0f);  // NaN or ±Inf
+  if (!bad) return;
+  for (int j = 0; j < n0; ++j)
+    require(std::isfinite(x[j]), "ERR_VALUE",
+            "Expected finite values in data but found " + std::to_string(x[j]) + " at row " + std::to_string(row) +
+                ", column " + std::to_string(j));
+}
+
 void sleep_validate(const NetView& net, const SleepParams& p, const SleepData& d) {
   net.validate();
   const int L = net.layers();
@@ -58,6 +68,11 @@ void sleep_validate(const NetView& net, const SleepParams& p, const SleepData& d
               "replay index " + std::to_string(d.replay_indices[k]) + " is outside 0.." + std::to_string(n0 - 1));
   } else {
     require(d.x && d.n > 0, "ERR_SHAPE", "the sleep input needs at least one row");
+    // Every row the sleep reads must be finite. Mean inputs read every row here; a
+    // sequence reads one row a step, and the engines check each row as they read it
+    // (sleep_check_row), which saves a pass over the data.
+    if (d.mode != SleepInputMode::Sequence)
+      for (size_t r = 0; r < d.n; ++r) sleep_check_row(d.x + r * n0, n0, r);
     if (d.mode == SleepInputMode::MaskedMean) {
       require(d.image_h > 0 && d.image_w > 0 && d.image_h * d.image_w == n0, "ERR_SHAPE",
               "masked-mean input needs image data (height × width = input size)");
@@ -179,6 +194,7 @@ void sleep_batch(const std::vector<NetView>& nets, const std::vector<SleepParams
     for (size_t k = b; k < e; ++k) {
       SleepHooks h;
       h.every = hooks.every;
+      h.pipeline = false;  // the batch already keeps every core busy
       h.cancelled = hooks.cancelled;
       if (hooks.progress)
         h.progress = [&, k](int64_t n) {

@@ -36,6 +36,7 @@ void sleep_run_dense(const NetView& net, const SleepParams& p, const SleepData& 
       for (int32_t k = d.replay_offsets[t]; k < d.replay_offsets[t + 1]; ++k) s[0][d.replay_indices[k]] = 1.0f;
     } else {
       const float* x = src.at(t);
+      if (d.mode == SleepInputMode::Sequence) sleep_check_row(x, n0, static_cast<size_t>(t) % d.n);
       for (int j = 0; j < n0; ++j)
         s[0][j] = sleep_input_fires(rng_uniform(p.seed, kStreamSleepInput, static_cast<uint64_t>(t), j), rate_factor, x[j])
                       ? 1.0f
@@ -92,6 +93,8 @@ void sleep_run_dense(const NetView& net, const SleepParams& p, const SleepData& 
     }
   }
   rec.finish(net);
+  st.membranes.assign(L + 1, {});
+  for (int l = 1; l <= L; ++l) st.membranes[l] = v[l];
   st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 

@@ -75,6 +75,8 @@ export interface NativeSleepStats {
   /** L+1 entries, input layer first. */
   spikes: number[];
   neuronSpikes: Uint32Array[];
+  /** Membrane potentials at the end, per layer (input layer: empty). */
+  membranes: Float32Array[];
   potentiation: number[];
   depression: number[];
   changed: number[];

@@ -55,6 +55,8 @@ export interface SleepStats {
   spikes: number[];
   /** Spikes per neuron, per layer (input first). */
   neuronSpikes: Uint32Array[];
+  /** Membrane potentials at the end of the sleep, per layer (input layer: empty). */
+  membranes: Float32Array[];
   /** Neurons that fired at least once, per layer (input first). */
   neuronsFired: number[];
   /** STDP applications per weight layer: pre-synaptic spike (potentiation) or not (depression). */
@@ -91,7 +93,10 @@ function checkNetwork(net: unknown): Network {
 function dataRows(net: Network, data: SleepData): { x: Float32Array; n: number; shape?: [number, number] } {
   const x = data instanceof Float32Array ? data : (data as Dataset)?.x;
   if (!(x instanceof Float32Array)) throw new ArgumentError(`Expected a Dataset or Float32Array for data but received ${describe(data)}`);
-  const n = net.checkInputs(x, 'data');
+  // Shape here; the native side checks that the rows it reads are finite (fast, off the main thread).
+  if (x.length % net.inputSize !== 0)
+    throw new ShapeError(`Expected data to hold a multiple of ${net.inputSize} values (n × ${net.inputSize}) but it holds ${x.length}`);
+  const n = x.length / net.inputSize;
   if (n === 0) throw new ShapeError('Expected at least one data row for the sleep input');
   return { x, n, shape: data instanceof Float32Array ? undefined : (data as Dataset).shape };
 }
@@ -189,6 +194,7 @@ function toStats(st: NativeSleepStats, p: Prepared, net: Network, t0: number): S
     layerMax: p.scale?.layerMax ?? [],
     spikes: st.spikes,
     neuronSpikes: st.neuronSpikes,
+    membranes: st.membranes,
     neuronsFired: st.neuronSpikes.map((a) => a.reduce((c, v) => c + (v > 0 ? 1 : 0), 0)),
     potentiation: st.potentiation,
     depression: st.depression,
