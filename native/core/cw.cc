@@ -34,7 +34,9 @@ void cw_attack(const AttackModel& m, const float* X, const int32_t* y, size_t n,
       g.resize(b * d);
       z.resize(b * K);
       pred.resize(b);
-      double b1t = 1.0, b2t = 1.0;
+      double b1t = 1.0, b2t = 1.0, prev = INFINITY;
+      std::vector<double> obj(b, 0.0);
+      const int check_every = std::max(1, o.max_iter / 10);
       for (int it = 0; it < o.max_iter; ++it) {
         for (size_t i = 0; i < b * d; ++i) x[i] = (std::tanh(w[i]) + 1.0f) * 0.5f;
         // ∂/∂z of c·max(z_y − z_j*, −κ): c·(e_y − e_j*) while the margin is above −κ.
@@ -49,6 +51,7 @@ void cw_attack(const AttackModel& m, const float* X, const int32_t* y, size_t n,
                 for (int k = 0; k < K; ++k)
                   if (k != t && zr[k] > zr[j]) j = k;
                 std::fill(gr, gr + K, 0.0f);
+                obj[r] = c[r] * std::max(static_cast<double>(zr[t] - zr[j]), static_cast<double>(-o.kappa));
                 if (zr[t] - zr[j] > -o.kappa) {
                   gr[t] = static_cast<float>(c[r]);
                   gr[j] = -static_cast<float>(c[r]);
@@ -63,9 +66,10 @@ void cw_attack(const AttackModel& m, const float* X, const int32_t* y, size_t n,
           for (size_t r = s0; r < s1; ++r) {
             const float* xr = x.data() + r * d;
             const float* x0 = X0 + r * d;
+            double l2 = 0;
+            for (int j = 0; j < d; ++j) l2 += static_cast<double>(xr[j] - x0[j]) * (xr[j] - x0[j]);
+            obj[r] += l2;
             if (pred[r] != yb[r]) {
-              double l2 = 0;
-              for (int j = 0; j < d; ++j) l2 += static_cast<double>(xr[j] - x0[j]) * (xr[j] - x0[j]);
               found[r] = 1;
               if (l2 < best[r]) {
                 best[r] = l2;
@@ -87,6 +91,13 @@ void cw_attack(const AttackModel& m, const float* X, const int32_t* y, size_t n,
         tick((static_cast<double>(r0) * o.search_steps + static_cast<double>(b) * s) * o.max_iter +
                  static_cast<double>(b) * (it + 1),
              total);
+        // Abort early (as Carlini & Wagner's code): the batch objective stopped improving.
+        if ((it + 1) % check_every == 0) {
+          double sum = 0;
+          for (double v : obj) sum += v;
+          if (sum > prev * 0.9999) break;
+          prev = sum;
+        }
       }
       for (size_t r = 0; r < b; ++r) {
         if (found[r]) {
