@@ -57,6 +57,18 @@ export {
 export { scaleFactors, layerMaxima, scaleChain, type ScaleFactors } from './sleep/normalize.js';
 
 
+
+// ---- reproduce: experiments, runner, report, defences ----
+export { builtinSpec, validateSpec, BUILTIN_SPECS, CUB200_HELP, type ExperimentSpec, type BuiltinOptions } from './experiments/spec.js';
+export { runExperiment, aggregate, type RunExperimentOptions } from './experiments/runner.js';
+export { buildGraph, type UnitNode } from './experiments/graph.js';
+export { UnitStore, unitKey, canonicalJson, writeAtomic, type UnitRecord } from './experiments/store.js';
+export { RESULTS_SCHEMA_VERSION, stat, type Results, type Stat, type Curve, type NetworkId, type NetworkResult, type PerturbationResult, type SleepResult as ExperimentSleepResult } from './experiments/results.js';
+export { makeReporter, type RunEvent, type Reporter } from './experiments/progress.js';
+export type { Ops, LoadedData, SleepStats as ExperimentSleepStats, PerturbationStats, FinetuneKind } from './experiments/ops.js';
+export { realOps } from './experiments/ops-real.js';
+export { writeReport, answers, reportBlocks } from './report/report.js';
+
 // ---- engine: training and evaluation ----
 export {
   train,

@@ -1,0 +1,81 @@
+/**
+ * nrem reproduce: the paper's study (experiments.md) end to end — train, defend, sleep,
+ * attack, distort, over seeds — into DIR/results.json, DIR/report.md and DIR/report.html.
+ * Resumable: run it again with the same --out and it redoes nothing that finished.
+ */
+import type { Command } from 'commander';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { builtinSpec, BUILTIN_SPECS, type ExperimentSpec } from '../../experiments/spec.js';
+import { runExperiment } from '../../experiments/runner.js';
+import { makeReporter } from '../../experiments/progress.js';
+import { realOps } from '../../experiments/ops-real.js';
+import { answers } from '../../report/report.js';
+import { ValueError } from '../../errors.js';
+
+interface ReproduceOpts {
+  spec: string;
+  quick?: boolean;
+  seeds?: string;
+  out?: string;
+  features?: string;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+export function loadSpec(name: string, o: { quick?: boolean; seeds?: number; features?: string }): ExperimentSpec {
+  if ((BUILTIN_SPECS as readonly string[]).includes(name)) return builtinSpec(name, o);
+  if (name.endsWith('.json') && existsSync(name)) {
+    const spec = JSON.parse(readFileSync(name, 'utf8')) as ExperimentSpec;
+    if (o.seeds) spec.seeds = Array.from({ length: o.seeds }, (_, i) => i + 1);
+    return spec;
+  }
+  throw new ValueError(`Expected one of ${BUILTIN_SPECS.join(', ')} or a spec .json file for --spec but received ${JSON.stringify(name)}`);
+}
+
+export function registerReproduce(program: Command): void {
+  program
+    .command('reproduce')
+    .description("run the paper's study (control, distillation, fine-tuning, PGD training, sleep; FGSM, PGD, Square, transfer, DeepFool, JSMA, C&W, noise, blur) and write results.json + report.md + report.html")
+    .option('--spec <name|file.json>', `experiment: ${BUILTIN_SPECS.join(', ')} or a spec file`, 'paper-mnist')
+    .option('--quick', 'the quick version: a named subset, fewer seeds and attack examples (minutes)')
+    .option('--seeds <n>', 'number of seeds (default: 3, quick: 2)')
+    .option('--out <dir>', 'output folder (default nrem-out/<spec>[-quick])')
+    .option('--features <file>', 'paper-cub200: the ResNet-50 features file')
+    .option('--json', 'no progress; print one JSON summary as the last line of stdout')
+    .option('--quiet', 'no progress output')
+    .action(async (o: ReproduceOpts) => {
+      const seeds = o.seeds !== undefined ? Number(o.seeds) : undefined;
+      if (seeds !== undefined && !(Number.isInteger(seeds) && seeds >= 1 && seeds <= 100))
+        throw new ValueError(`Expected an integer in [1, 100] for --seeds but received ${JSON.stringify(o.seeds)}`);
+      const spec = loadSpec(o.spec, { quick: o.quick, seeds, features: o.features });
+      const out = resolve(o.out ?? join('nrem-out', `${spec.name}${spec.quick ? '-quick' : ''}`));
+      const reporter = makeReporter(o.json || o.quiet ? 'quiet' : 'auto');
+      const ac = new AbortController();
+      const onSig = () => ac.abort();
+      process.once('SIGINT', onSig);
+      process.once('SIGTERM', onSig);
+      const t0 = performance.now();
+      try {
+        const r = await runExperiment(spec, { out, ops: realOps(), signal: ac.signal, onEvent: reporter });
+        reporter.stop();
+        const wall = (performance.now() - t0) / 1000;
+        if (o.json) {
+          console.log(JSON.stringify({ ok: true, out, results: join(out, 'results.json'), report: join(out, 'report.html'), units: r.units, wallSeconds: wall }));
+        } else {
+          if (!o.quiet) {
+            console.log(`\n${spec.title}`);
+            for (const line of answers(r).headline) console.log(`  - ${line.replace(/\*\*/g, '')}`);
+          }
+          console.log(`\nwrote ${join(out, 'results.json')}, report.md, report.html (${wall.toFixed(0)} s; ${r.units.computed} units computed, ${r.units.reused} reused)`);
+        }
+      } catch (err) {
+        reporter.stop();
+        if (ac.signal.aborted) process.stderr.write(`\nstopped; finished units are kept in ${out} — run the same command again to resume\n`);
+        throw err;
+      } finally {
+        process.off('SIGINT', onSig);
+        process.off('SIGTERM', onSig);
+      }
+    });
+}

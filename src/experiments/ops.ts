@@ -1,0 +1,58 @@
+/**
+ * The operations an experiment is made of, as one interface. The runner only calls
+ * these; `realOps()` (ops-real.ts) implements them over nrem's training, sleep, attack
+ * and defence APIs. Every call receives the seed it must use and the run's
+ * AbortSignal/progress (RunOptions).
+ */
+import type { Dataset } from '../data/dataset.js';
+import type { Network } from '../model/network.js';
+import type { RunOptions } from '../util/control.js';
+import type { DistillationSpec, EvaluationSpec, FinetuneSpec, PgdTrainSpec, SleepSpec, TrainSpec } from './spec.js';
+
+export interface LoadedData {
+  train: Dataset;
+  test: Dataset;
+}
+
+export interface SleepStats {
+  /** Description of the input actually used (named in the report). */
+  input: string;
+  steps: number;
+  spikesPerLayer: number[];
+  weightsChanged: number[];
+}
+
+export interface PerturbationStats {
+  n: number;
+  successRate: number;
+  medianL2?: number;
+  meanL2?: number;
+  rho?: number;
+  medianL0?: number;
+  fractionChanged?: number;
+}
+
+export type FinetuneKind = 'fgsm' | 'noise' | 'blur' | 'deepfool' | 'jsma' | 'cw';
+export type SweepAttack = 'pgd' | 'square';
+
+export interface Ops {
+  loadData(source: string, opts: { quick: boolean; seed: number }): Promise<LoadedData>;
+  train(data: LoadedData, spec: TrainSpec, seed: number, ro: RunOptions): Promise<Network>;
+  distill(data: LoadedData, spec: TrainSpec, d: DistillationSpec, seed: number, ro: RunOptions): Promise<Network>;
+  finetune(control: Network, data: LoadedData, kind: FinetuneKind, f: FinetuneSpec, ev: EvaluationSpec, seed: number, ro: RunOptions): Promise<Network>;
+  pgdTrain(data: LoadedData, spec: TrainSpec, p: PgdTrainSpec, seed: number, ro: RunOptions, init?: Network): Promise<Network>;
+  sleep(control: Network, data: LoadedData, s: SleepSpec, seed: number, ro: RunOptions): Promise<{ net: Network; stats: SleepStats }>;
+  accuracy(net: Network, test: Dataset, ro: RunOptions): Promise<number>;
+  /** Accuracy after FGSM at each eps (one gradient per image). */
+  fgsm(net: Network, test: Dataset, eps: number[], loss: 'mse' | 'ce', ro: RunOptions): Promise<number[]>;
+  noise(net: Network, test: Dataset, variances: number[], seed: number, ro: RunOptions): Promise<number[]>;
+  blur(net: Network, test: Dataset, sigmas: number[], ro: RunOptions): Promise<number[]>;
+  /** Accuracy under PGD or Square at each eps, on `test` (already cut to n). */
+  sweep(attack: SweepAttack, net: Network, test: Dataset, eps: number[], ev: EvaluationSpec, seed: number, ro: RunOptions): Promise<number[]>;
+  /** PGD examples crafted on `source`, accuracy of `target` on them, per eps. */
+  transfer(source: Network, target: Network, test: Dataset, eps: number[], ev: EvaluationSpec, seed: number, ro: RunOptions): Promise<number[]>;
+  minimal(attack: 'deepfool' | 'jsma' | 'cw', net: Network, test: Dataset, ev: EvaluationSpec, seed: number, ro: RunOptions): Promise<PerturbationStats>;
+  /** ONNX bytes of a network and back. */
+  save(net: Network): Promise<Uint8Array>;
+  load(bytes: Uint8Array): Promise<Network>;
+}

@@ -1,0 +1,268 @@
+/**
+ * An experiment as data: a typed, JSON-serialisable description of the whole study
+ * (data set, network recipe, defences, attacks, distortions, seeds). The runner reads
+ * nothing else, and every unit of work is keyed by the part of this spec it uses, so a
+ * spec change redoes exactly the units it touches.
+ */
+import { ValueError } from '../errors.js';
+import { expectInt } from '../util/validate.js';
+
+export interface TrainSpec {
+  /** Engine recipe name: 'paper' (the authors' MSE/ReLU/SGD) or 'modern'. */
+  recipe: 'paper' | 'modern';
+  /** Layer sizes, input first (input size is taken from the data when 0). */
+  sizes: number[];
+  epochs: number;
+}
+
+export interface SleepSpec {
+  /** Preset of sleep-algorithm.md §5 ('mnist-fgsm', 'patches', 'cub200', …). */
+  preset: string;
+  /** Override of the preset's sleep input ('sequence' | 'mean' | 'masked-mean'). */
+  input?: string;
+  /** Override of the preset's number of steps. */
+  steps?: number;
+  /** Override of the preset's threshold multipliers (one per weight layer). */
+  beta?: number[];
+}
+
+export interface DistillationSpec {
+  temperature: number;
+  /** Epochs of the teacher and of the student (each). */
+  epochs: number;
+}
+
+export interface FinetuneSpec {
+  lr: number;
+  epochs: number;
+  /** How many leading training images are replaced by perturbed ones (paper: 5,000). */
+  replace: number;
+  /** FGSM-tuning: u ~ U(0, uMax) per pixel (paper: 0.1). */
+  uMax: number;
+  /** Noise-tuned network: Gaussian noise variance of the replaced images. */
+  noiseVariance: number;
+  /** Blur-tuned network: blur sigma of the replaced images. */
+  blurSigma: number;
+  /** Tune on DeepFool / JSMA / C&W examples (each replaces `attackReplace` images). */
+  attacks: ('deepfool' | 'jsma' | 'cw')[];
+  /** Leading images replaced by that attack's examples (the paper: 5,000; quick: fewer). */
+  attackReplace: number;
+}
+
+export interface PgdTrainSpec {
+  /** Start from the control network (adversarial fine-tuning) instead of fresh weights. */
+  fromControl?: boolean;
+  eps: number;
+  steps: number;
+  stepSize: number;
+  epochs: number;
+}
+
+export interface EvaluationSpec {
+  /** Test images used for curves (0 = all). */
+  testSize: number;
+  fgsm: { eps: number[]; losses: ('mse' | 'ce')[] };
+  noise: { variances: number[] };
+  blur: { sigmas: number[] };
+  deepfool: { n: number; overshoot: number; maxIter: number };
+  jsma: { n: number; theta: number; maxIter: number; variant: 'pair' | 'single' };
+  cw: { n: number; steps: number; searches: number; lr: number; c0: number };
+  pgd: { n: number; eps: number[]; steps: number; restarts: number; loss: 'mse' | 'ce' };
+  square: { n: number; eps: number[]; queries: number };
+  transfer: { n: number; eps: number[] };
+}
+
+export interface ExperimentSpec {
+  /** Built-in name or the user's. */
+  name: string;
+  title: string;
+  /** Data source as loadDataset reads it: 'mnist', 'mnist-idx:DIR', 'patches', 'features:FILE'. */
+  data: string;
+  /** Quick mode of the data loader (named subsets). */
+  quick: boolean;
+  /** A sentence saying which subset is used, shown in the report. */
+  subsetNote: string;
+  seeds: number[];
+  train: TrainSpec;
+  sleep: SleepSpec;
+  /** Defences to build besides control and sleep. */
+  defences: {
+    distillation?: DistillationSpec;
+    finetune?: FinetuneSpec;
+    pgdTrain?: PgdTrainSpec;
+  };
+  evaluation: EvaluationSpec;
+}
+
+const FULL_EVAL: EvaluationSpec = {
+  testSize: 0,
+  // The paper sweeps 0 : 0.005 : 0.4 (81 points); 0 : 0.02 : 0.4 keeps the full study within its time budget.
+  fgsm: { eps: range(0, 0.4, 0.02), losses: ['mse', 'ce'] },
+  noise: { variances: [0, 0.1, 0.3, 0.5, 0.7, 0.9] },
+  blur: { sigmas: [0, 0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4] },
+  deepfool: { n: 1000, overshoot: 0.02, maxIter: 100 },
+  jsma: { n: 200, theta: 0.1, maxIter: 500, variant: 'pair' },
+  cw: { n: 200, steps: 200, searches: 5, lr: 5e-3, c0: 0.01 },
+  pgd: { n: 1000, eps: [0.05, 0.1, 0.2, 0.3], steps: 40, restarts: 1, loss: 'ce' },
+  square: { n: 300, eps: [0.1, 0.2, 0.3], queries: 1000 },
+  transfer: { n: 1000, eps: [0.05, 0.1, 0.2, 0.3] },
+};
+
+/** The numbers 0, step, 2 step, … up to hi (rounded to 6 decimals). */
+export function range(lo: number, hi: number, step: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; lo + i * step <= hi + 1e-9; i++) out.push(Math.round((lo + i * step) * 1e6) / 1e6);
+  return out;
+}
+
+export const BUILTIN_SPECS = ['paper-mnist', 'paper-patches', 'paper-cub200'] as const;
+export type BuiltinSpecName = (typeof BUILTIN_SPECS)[number];
+
+export interface BuiltinOptions {
+  quick?: boolean;
+  seeds?: number;
+  /** paper-cub200: the features file. */
+  features?: string;
+}
+
+function seedsOf(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i + 1);
+}
+
+/** A built-in experiment (experiments.md): the paper's study, or its quick version. */
+export function builtinSpec(name: string, opts: BuiltinOptions = {}): ExperimentSpec {
+  const quick = opts.quick ?? false;
+  switch (name) {
+    case 'paper-mnist':
+      return quick ? mnistQuick(opts.seeds ?? 2) : mnistFull(opts.seeds ?? 3);
+    case 'paper-patches':
+      return patches(opts.seeds ?? 3, quick);
+    case 'paper-cub200':
+      return cub200(opts.seeds ?? 3, quick, opts.features);
+    default:
+      throw new ValueError(`Expected one of ${BUILTIN_SPECS.join(', ')} for spec but received ${JSON.stringify(name)}`);
+  }
+}
+
+function mnistFull(seeds: number): ExperimentSpec {
+  return {
+    name: 'paper-mnist',
+    title: 'Sleep against adversarial attacks and distortions on MNIST (Tadros et al. 2020)',
+    data: 'mnist',
+    quick: false,
+    subsetNote: 'full MNIST: 60,000 training and 10,000 test images (the paper\'s setting)',
+    seeds: seedsOf(seeds),
+    train: { recipe: 'paper', sizes: [784, 1200, 1200, 10], epochs: 2 },
+    sleep: { preset: 'mnist-fgsm' },
+    defences: {
+      distillation: { temperature: 50, epochs: 2 },
+      finetune: { lr: 0.05, epochs: 2, replace: 5000, uMax: 0.1, noiseVariance: 0.3, blurSigma: 2, attacks: ['deepfool', 'jsma', 'cw'], attackReplace: 1000 },
+      pgdTrain: { eps: 0.1, steps: 3, stepSize: 0.04, epochs: 2 },
+    },
+    evaluation: FULL_EVAL,
+  };
+}
+
+function mnistQuick(seeds: number): ExperimentSpec {
+  return {
+    name: 'paper-mnist',
+    title: 'Sleep against adversarial attacks and distortions on MNIST (quick version)',
+    data: 'mnist',
+    quick: true,
+    subsetNote:
+      'quick subset: a seeded, stratified 8,000 training / 2,000 test digits of MNIST; the control is trained 15 epochs ' +
+      '(1,200 SGD updates, as 2 epochs on 60,000 — authors-reference.md §A); distillation 5 epochs per network; PGD ' +
+      'training fine-tunes the control for 2 epochs; 2 seeds and fewer attack examples (DeepFool 100, JSMA 30, C&W 30, PGD 300, Square 100)',
+    seeds: seedsOf(seeds),
+    train: { recipe: 'paper', sizes: [784, 1200, 1200, 10], epochs: 15 },
+    sleep: { preset: 'mnist-fgsm' },
+    defences: {
+      distillation: { temperature: 50, epochs: 5 },
+      finetune: { lr: 0.05, epochs: 2, replace: 5000, uMax: 0.1, noiseVariance: 0.3, blurSigma: 2, attacks: ['deepfool'], attackReplace: 300 },
+      pgdTrain: { fromControl: true, eps: 0.1, steps: 3, stepSize: 0.04, epochs: 2 },
+    },
+    evaluation: {
+      testSize: 2000,
+      fgsm: { eps: range(0, 0.4, 0.02), losses: ['mse', 'ce'] },
+      noise: { variances: [0, 0.1, 0.3, 0.5, 0.7, 0.9] },
+      blur: { sigmas: [0, 0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4] },
+      deepfool: { n: 100, overshoot: 0.02, maxIter: 50 },
+      jsma: { n: 30, theta: 0.1, maxIter: 200, variant: 'pair' },
+      cw: { n: 30, steps: 100, searches: 4, lr: 1e-2, c0: 0.1 },
+      pgd: { n: 300, eps: [0.05, 0.1, 0.2, 0.3], steps: 10, restarts: 1, loss: 'ce' },
+      square: { n: 100, eps: [0.1, 0.2, 0.3], queries: 200 },
+      transfer: { n: 500, eps: [0.05, 0.1, 0.2, 0.3] },
+    },
+  };
+}
+
+function patches(seeds: number, quick: boolean): ExperimentSpec {
+  return {
+    name: 'paper-patches',
+    title: 'Sleep on the toy patches set (sleep-algorithm.md §6)',
+    data: 'patches',
+    quick,
+    subsetNote: 'the generated toy patches set (10×10 binary images, 4 classes)',
+    seeds: seedsOf(seeds),
+    train: { recipe: 'paper', sizes: [0, 0], epochs: 20 },
+    // The patches preset's beta has three entries (the later release's deeper network);
+    // the one-layer 100-4 network of sleep-algorithm.md §6 uses the first.
+    sleep: { preset: 'patches', beta: [1.045] },
+    defences: {
+      distillation: { temperature: 50, epochs: 20 },
+      finetune: { lr: 0.05, epochs: 2, replace: 5000, uMax: 0.1, noiseVariance: 0.3, blurSigma: 1, attacks: ['deepfool'], attackReplace: 50 },
+      pgdTrain: { eps: 0.1, steps: 3, stepSize: 0.04, epochs: 10 },
+    },
+    evaluation: {
+      testSize: 0,
+      fgsm: { eps: range(0, 0.4, 0.05), losses: ['mse', 'ce'] },
+      noise: { variances: [0, 0.1, 0.3, 0.5] },
+      blur: { sigmas: [0, 0.5, 1, 2] },
+      deepfool: { n: 20, overshoot: 0.02, maxIter: 50 },
+      jsma: { n: 10, theta: 0.1, maxIter: 50, variant: 'pair' },
+      cw: { n: 10, steps: 30, searches: 2, lr: 5e-3, c0: 0.01 },
+      pgd: { n: 50, eps: [0.1, 0.3], steps: 5, restarts: 1, loss: 'ce' },
+      square: { n: 20, eps: [0.1, 0.3], queries: 50 },
+      transfer: { n: 50, eps: [0.1, 0.3] },
+    },
+  };
+}
+
+export const CUB200_HELP =
+  'paper-cub200 needs a features file: 2048-d ResNet-50 features of the CUB-200-2011 images with their labels ' +
+  '(.npy/.npz or CSV, one row per image, last column or a `labels` array = class). Extract them once, e.g. with ' +
+  'torchvision\'s resnet50 (pretrained, avgpool output) over the 11,788 images, save with numpy, and pass ' +
+  '`--features FILE` (or set NREM_CUB200_FEATURES).';
+
+function cub200(seeds: number, quick: boolean, features?: string): ExperimentSpec {
+  const file = features ?? process.env.NREM_CUB200_FEATURES;
+  if (!file) throw new ValueError(CUB200_HELP);
+  return {
+    name: 'paper-cub200',
+    title: 'Sleep on CUB-200 ResNet-50 features',
+    data: `features:${file}`,
+    quick,
+    subsetNote: `CUB-200 features from ${file}`,
+    seeds: seedsOf(seeds),
+    train: { recipe: 'paper', sizes: [2048, 350, 300, 200], epochs: quick ? 10 : 50 },
+    sleep: { preset: 'cub200' },
+    defences: {
+      distillation: { temperature: 50, epochs: quick ? 10 : 50 },
+      finetune: { lr: 0.05, epochs: 2, replace: 5000, uMax: 0.1, noiseVariance: 0.3, blurSigma: 0, attacks: [], attackReplace: 0 },
+      pgdTrain: { eps: 0.1, steps: 3, stepSize: 0.04, epochs: quick ? 5 : 20 },
+    },
+    evaluation: { ...FULL_EVAL, blur: { sigmas: [] }, testSize: 0 },
+  };
+}
+
+/** Checks the parts of a (possibly user-written) spec that the runner relies on. */
+export function validateSpec(spec: ExperimentSpec): ExperimentSpec {
+  if (!spec || typeof spec !== 'object') throw new ValueError('Expected an experiment spec object');
+  if (typeof spec.data !== 'string' || !spec.data) throw new ValueError('Expected a data source string for spec.data');
+  if (!Array.isArray(spec.seeds) || spec.seeds.length === 0) throw new ValueError('Expected at least one seed in spec.seeds');
+  spec.seeds.forEach((s, i) => expectInt(s, `spec.seeds[${i}]`, 0, 2 ** 31));
+  if (!Array.isArray(spec.train?.sizes) || spec.train.sizes.length < 2) throw new ValueError('Expected layer sizes in spec.train.sizes');
+  expectInt(spec.train.epochs, 'spec.train.epochs', 1, 10_000);
+  if (!spec.sleep?.preset) throw new ValueError('Expected a sleep preset in spec.sleep.preset');
+  return spec;
+}

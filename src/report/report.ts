@@ -1,0 +1,336 @@
+/**
+ * The study report: every figure of the run, and the answers, in words, to the questions
+ * of experiments.md §6, computed from this run's numbers only (nothing is tuned or
+ * hard-coded: a run where sleep hurts says so).
+ */
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Curve, NetworkId, Results, Stat } from '../experiments/results.js';
+import { NETWORK_LABELS, stat } from '../experiments/results.js';
+import { buildFigures, type Figure } from './plots.js';
+import { toHtml, toMarkdown, type Block } from './document.js';
+
+// ---------- number formatting ----------
+const pct = (v: number) => (100 * v).toFixed(1);
+export function fmtAcc(s: Stat | undefined): string {
+  if (!s || !Number.isFinite(s.mean)) return '–';
+  return s.values.length > 1 ? `${pct(s.mean)} ± ${pct(s.sd)} %` : `${pct(s.mean)} %`;
+}
+const signed = (v: number, digits = 1) => `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(digits)}`;
+/** A paired difference in points, with its spread over seeds. */
+export function fmtPts(d: Stat): string {
+  return d.values.length > 1 ? `${signed(100 * d.mean)} ± ${(100 * d.sd).toFixed(1)} points` : `${signed(100 * d.mean)} points`;
+}
+const num = (v: number, d = 2) => (!Number.isFinite(v) ? '–' : v !== 0 && Math.abs(v) < 10 ** -d * 5 ? v.toPrecision(2) : v.toFixed(d));
+const fmtStat = (s: Stat | undefined, d = 2) => (!s ? '–' : s.values.length > 1 ? `${num(s.mean, d)} ± ${num(s.sd, d)}` : num(s.mean, d));
+const int = (v: number) => Math.round(v).toLocaleString('en-US');
+
+/** Paired (per-seed) difference a − b. */
+export function diff(a: Stat, b: Stat): Stat {
+  return stat(a.values.map((v, i) => v - b.values[i]));
+}
+
+/** 'better' / 'worse' when |mean| is at least 1 point and exceeds two standard errors over seeds. */
+export function verdictOf(d: Stat, minPoints = 1): 'better' | 'worse' | 'unclear' {
+  const n = d.values.length;
+  const se = n > 1 ? d.sd / Math.sqrt(n) : 0;
+  if (Math.abs(d.mean) * 100 < minPoints) return 'unclear';
+  if (n > 1 && Math.abs(d.mean) <= 2 * se) return 'unclear';
+  return d.mean > 0 ? 'better' : 'worse';
+}
+
+function series(c: Curve | undefined, id: NetworkId): Stat[] | undefined {
+  return c?.series.find((s) => s.network === id)?.accuracy;
+}
+
+/** Indices of x closest to each wanted value (deduplicated, in order). */
+function pick(x: number[], wanted: number[]): number[] {
+  const idx = wanted.map((w) => x.reduce((best, v, i) => (Math.abs(v - w) < Math.abs(x[best] - w) ? i : best), 0));
+  return [...new Set(idx)].sort((a, b) => a - b);
+}
+
+function curveTable(c: Curve, wanted: number[]): Block {
+  const cols = pick(c.x, wanted);
+  return {
+    kind: 'table',
+    head: ['network', ...cols.map((i) => `${c.xLabel} ${c.x[i]}`)],
+    rows: c.series.map((s) => [NETWORK_LABELS[s.network], ...cols.map((i) => fmtAcc(s.accuracy[i]))]),
+  };
+}
+
+/** Sleep − control over the non-zero x of a curve: mean, per-x diffs. */
+function sleepGain(c: Curve | undefined): { mean: Stat; perX: { x: number; d: Stat }[] } | undefined {
+  const s = series(c, 'sleep');
+  const k = series(c, 'control');
+  if (!c || !s || !k) return undefined;
+  const perX = c.x.map((x, i) => ({ x, d: diff(s[i], k[i]) })).filter((p) => p.x > 0);
+  if (!perX.length) return undefined;
+  const seeds = perX[0].d.values.length;
+  const avg = Array.from({ length: seeds }, (_, j) => perX.reduce((a, p) => a + p.d.values[j], 0) / perX.length);
+  return { mean: stat(avg), perX };
+}
+
+function describeGain(name: string, c: Curve | undefined): string | undefined {
+  const g = sleepGain(c);
+  if (!c || !g) return undefined;
+  const lo = g.perX.reduce((a, p) => (p.d.mean < a.d.mean ? p : a));
+  const hi = g.perX.reduce((a, p) => (p.d.mean > a.d.mean ? p : a));
+  const v = verdictOf(g.mean);
+  const word = v === 'better' ? 'helps' : v === 'worse' ? 'hurts' : 'makes no clear difference';
+  return (
+    `**${name}**: sleep ${word} — accuracy of the slept network minus the control, averaged over ${c.xLabel} ` +
+    `${g.perX[0].x}–${g.perX[g.perX.length - 1].x}: ${fmtPts(g.mean)} (from ${signed(100 * lo.d.mean)} at ${c.xLabel} ${lo.x} ` +
+    `to ${signed(100 * hi.d.mean)} at ${c.xLabel} ${hi.x}).`
+  );
+}
+
+/**
+ * Gradient-masking check per network: at a common eps, a gradient-free attack (Square, with a
+ * small query budget, normally the weaker one) that leaves clearly lower accuracy than
+ * white-box PGD means the gradients mislead PGD.
+ */
+export function maskingChecks(r: Results): string[] {
+  const pgd = r.curves.find((x) => x.id === 'pgd');
+  const sq = r.curves.find((x) => x.id === 'square');
+  if (!pgd || !sq) return [];
+  const out: string[] = [];
+  for (const s of pgd.series) {
+    const q = sq.series.find((x) => x.network === s.network);
+    if (!q) continue;
+    const gaps = sq.x
+      .map((e, j) => ({ e, j, i: pgd.x.findIndex((v) => Math.abs(v - e) < 1e-9) }))
+      .filter((g) => g.e > 0 && g.i >= 0)
+      .map((g) => ({ e: g.e, pgd: s.accuracy[g.i].mean, sq: q.accuracy[g.j].mean }));
+    const worst = gaps.reduce<{ e: number; pgd: number; sq: number } | undefined>((a, g) => (!a || g.pgd - g.sq > a.pgd - a.sq ? g : a), undefined);
+    if (worst && worst.pgd - worst.sq > 0.05)
+      out.push(
+        `Gradient masking in **${NETWORK_LABELS[s.network]}**: at eps ${worst.e} the gradient-free Square attack leaves ${pct(worst.sq)} % accuracy, white-box PGD ${pct(worst.pgd)} % — its gradients mislead PGD, so its PGD and FGSM figures overstate its robustness.`,
+      );
+  }
+  if (!out.length) out.push('No network shows the masking signature (Square clearly stronger than PGD at the same eps).');
+  return out;
+}
+
+/** Answers to experiments.md §6 questions 1 and 2, from the numbers. */
+export function answers(r: Results): { q1: string[]; q2: string[]; headline: string[] } {
+  const c = (id: string) => r.curves.find((x) => x.id === id);
+  const fg = sleepGain(c('fgsm-mse'));
+  const strong = (['pgd', 'square', 'transfer'] as const).map((id) => ({ id, g: sleepGain(c(id)) }));
+  const q1: string[] = [];
+  for (const [id, name] of [
+    ['fgsm-mse', "FGSM, the paper's squared-error loss"],
+    ['fgsm-ce', 'FGSM, cross-entropy loss'],
+    ['pgd', 'PGD (white-box, iterative)'],
+    ['square', 'Square attack (gradient-free)'],
+    ['transfer', 'transfer from the control'],
+  ] as const) {
+    const s = describeGain(name, c(id));
+    if (s) q1.push(s);
+  }
+  const fgV = fg ? verdictOf(fg.mean) : 'unclear';
+  const NAMES: Record<string, string> = { pgd: 'PGD', square: 'the Square attack', transfer: 'the transfer attack' };
+  const names = (ids: string[]) => ids.map((i) => NAMES[i] ?? i).join(', ');
+  const strongV = strong.filter((s) => s.g).map((s) => ({ id: s.id, v: verdictOf(s.g!.mean) }));
+  let verdict: string;
+  if (!fg) verdict = 'This run has no FGSM curve for the slept network, so the question cannot be answered.';
+  else if (fgV !== 'better')
+    verdict =
+      `**Verdict:** in this run sleep does not improve white-box FGSM accuracy on average (${fmtPts(fg.mean)}), so there is no ` +
+      `FGSM robustness to survive; ${strongV.some((s) => s.v === 'better') ? `it is clearly better than the control only against ${names(strongV.filter((s) => s.v === 'better').map((s) => s.id))}.` : 'nor is it clearly more robust than the control against the stronger attacks.'}`;
+  else if (strongV.length && strongV.every((s) => s.v === 'better'))
+    verdict = `**Verdict:** yes — sleep's advantage over the control holds against ${names(strongV.map((s) => s.id))} as well, which argues against pure gradient masking.`;
+  else
+    verdict =
+      `**Verdict:** no — sleep helps against FGSM (${fmtPts(fg.mean)}) but not against ${names(strongV.filter((s) => s.v !== 'better').map((s) => s.id)) || 'the stronger attacks'}: ` +
+      'an advantage that disappears under a gradient-free or transferred attack is the signature of gradient masking, not robustness.';
+  q1.push(verdict);
+  const tr = c('transfer');
+  const trS = sleepGain(tr);
+  if (tr && trS) {
+    const others = tr.series
+      .filter((s) => s.network !== 'control' && s.network !== 'sleep')
+      .map((s) => {
+        const k = series(tr, 'control')!;
+        const d = s.accuracy.map((a, i) => a.mean - k[i].mean).filter((_, i) => tr.x[i] > 0);
+        return `${NETWORK_LABELS[s.network]} ${signed((100 * d.reduce((x, y) => x + y, 0)) / d.length)}`;
+      });
+    if (others.length)
+      q1.push(
+        `Transfer examples are aimed at the control, so any network that differs from it resists them better; compare sleep's ${signed(100 * trS.mean.mean)} points with the other networks (mean over eps, points vs the control): ${others.join(', ')}.`,
+      );
+  }
+  q1.push(...maskingChecks(r));
+  const pgdT = series(c('pgd'), 'pgd-train');
+  const pgdS = series(c('pgd'), 'sleep');
+  const pc = c('pgd');
+  if (pc && pgdT && pgdS) {
+    const i = pick(pc.x, [0.1])[0];
+    q1.push(`For reference, at PGD eps ${pc.x[i]} PGD adversarial training keeps ${fmtAcc(pgdT[i])} accuracy, sleep ${fmtAcc(pgdS[i])}.`);
+  }
+
+  const q2: string[] = [];
+  const ctl = r.networks.find((n) => n.id === 'control');
+  const slp = r.networks.find((n) => n.id === 'sleep');
+  if (ctl && slp) {
+    const d = slp.cleanDelta;
+    q2.push(
+      `Sleep changes clean test accuracy by **${fmtPts(d)}** (control ${fmtAcc(ctl.cleanAccuracy)} → slept ${fmtAcc(slp.cleanAccuracy)}; ` +
+        `per seed: ${d.values.map((v) => signed(100 * v, 2)).join(' / ')} points).`,
+    );
+    for (const n of r.networks.filter((x) => x.id !== 'control' && x.id !== 'sleep'))
+      q2.push(`${n.label}: clean accuracy ${fmtAcc(n.cleanAccuracy)} (${fmtPts(n.cleanDelta)} vs the control), built in ${fmtStat(n.costSeconds, 1)} s.`);
+    q2.push(`Sleep itself takes ${fmtStat(slp.costSeconds, 1)} s per network (${r.sleep.steps.toLocaleString('en-US')} steps).`);
+  }
+
+  const headline: string[] = [];
+  if (ctl && slp) headline.push(`Clean accuracy: control ${fmtAcc(ctl.cleanAccuracy)}, slept ${fmtAcc(slp.cleanAccuracy)} (${fmtPts(slp.cleanDelta)}).`);
+  for (const [id, name] of [
+    ['noise', 'Gaussian noise'],
+    ['blur', 'Gaussian blur'],
+    ['fgsm-mse', 'FGSM (paper loss)'],
+  ] as const) {
+    const s = describeGain(name, c(id));
+    if (s) headline.push(s);
+  }
+  headline.push(verdict);
+  return { q1, q2, headline };
+}
+
+/** The report as blocks (shared by Markdown and HTML). */
+export function reportBlocks(r: Results): Block[] {
+  const b: Block[] = [];
+  const c = (id: string) => r.curves.find((x) => x.id === id);
+  const a = answers(r);
+  const sp = r.spec;
+  b.push({ kind: 'h1', text: sp.title });
+  b.push({
+    kind: 'p',
+    text:
+      `nrem ${r.nrem.version}, experiment \`${sp.name}\`${sp.quick ? ' (**quick**)' : ''}, seeds ${r.seeds.join(', ')}. Data: ${r.data.note} ` +
+      `(${int(r.data.train)} training / ${int(r.data.test)} test rows). Run ${r.finishedAt}, ${num(r.wallSeconds, 0)} s wall ` +
+      `(${r.units.computed} units computed, ${r.units.reused} reused from the store); ${r.environment.threads} threads, GEMM ${r.environment.gemm}.`,
+  });
+  b.push({ kind: 'h2', text: 'In short' });
+  b.push({ kind: 'list', items: a.headline });
+
+  b.push({ kind: 'h2', text: 'Setting' });
+  const d = sp.defences;
+  b.push({
+    kind: 'list',
+    items: [
+      `Network ${sp.train.sizes.join('-')} (input size from the data when 0), recipe \`${sp.train.recipe}\`, ${sp.train.epochs} epochs.`,
+      `Sleep: preset \`${r.sleep.preset}\`, ${r.sleep.steps.toLocaleString('en-US')} steps; sleep input: ${r.sleep.input}.`,
+      d.distillation ? `Defensive distillation: teacher trained with softmax at T = ${d.distillation.temperature} on hard labels, student (same architecture) on the teacher's soft labels at T, deployed at T = 1; ${d.distillation.epochs} epochs each.` : 'No distillation.',
+      d.finetune ? `Fine-tuning from the control: lr ${d.finetune.lr}, ${d.finetune.epochs} epochs, first ${int(d.finetune.replace)} training images replaced by perturbed ones (FGSM with u ~ U(0, ${d.finetune.uMax}); noise of variance ${d.finetune.noiseVariance}; blur sigma ${d.finetune.blurSigma}${d.finetune.attacks.length ? `; ${d.finetune.attacks.join(', ')} examples replacing the first ${int(d.finetune.attackReplace)}` : ''}).` : 'No fine-tuning.',
+      d.pgdTrain
+        ? `PGD adversarial training (Madry): eps ${d.pgdTrain.eps}, ${d.pgdTrain.steps} steps of ${d.pgdTrain.stepSize}, ${d.pgdTrain.epochs} epochs${d.pgdTrain.fromControl ? ', **starting from the control** (adversarial fine-tuning, to fit the quick budget)' : ' from fresh weights'}.`
+        : 'No PGD training.',
+      'Noise is Gaussian with mean 0; the axis is its **variance** (the authors\' plot says "std"; it is a variance), images clipped to [0, 1].',
+      'All attacks are white-box on each network itself (gradients in test mode), except transfer (PGD examples crafted on the control). PGD, Square, transfer, DeepFool, JSMA and C&W examples count as adversarial only when ONNX Runtime, running the exported network, confirms the misclassification; the FGSM sweep, noise and blur use nrem\'s native forward pass.',
+      'DeepFool, JSMA and C&W attack the correctly classified images among the first n test images; their norms are over successful examples.',
+    ],
+  });
+
+  b.push({ kind: 'h2', text: 'Clean accuracy and the cost of each defence' });
+  b.push({
+    kind: 'table',
+    head: ['network', 'clean accuracy', 'vs control', 'build time (s)'],
+    rows: r.networks.map((n) => [n.label, fmtAcc(n.cleanAccuracy), n.id === 'control' ? '–' : fmtPts(n.cleanDelta), fmtStat(n.costSeconds, 1)]),
+  });
+  b.push({ kind: 'figure', id: 'clean' });
+
+  b.push({ kind: 'h2', text: "FGSM — the paper's main figure" });
+  for (const id of ['fgsm-mse', 'fgsm-ce']) {
+    const cv = c(id);
+    if (!cv) continue;
+    b.push({ kind: 'figure', id: `curve-${id}` });
+    b.push(curveTable(cv, [0, 0.05, 0.1, 0.15, 0.2, 0.3]));
+  }
+  b.push({ kind: 'p', text: 'The squared-error gradient vanishes wherever the ReLU output is clamped at zero, so FGSM with the paper\'s loss is a weak attack; the cross-entropy curve shows what a stronger loss does to the same networks.' });
+
+  b.push({ kind: 'h2', text: 'Noise and blur' });
+  for (const [id, want] of [
+    ['noise', [0.1, 0.3, 0.5, 0.9]],
+    ['blur', [1, 2, 3, 4]],
+  ] as const) {
+    const cv = c(id);
+    if (!cv) continue;
+    b.push({ kind: 'figure', id: `curve-${id}` });
+    b.push(curveTable(cv, [...want]));
+    const s = describeGain(id === 'noise' ? 'Gaussian noise (by variance)' : 'Gaussian blur (by sigma)', cv);
+    if (s) b.push({ kind: 'p', text: s });
+  }
+
+  if (r.perturbations.length) {
+    b.push({ kind: 'h2', text: 'Minimal perturbations: DeepFool, JSMA, Carlini-Wagner' });
+    b.push({
+      kind: 'table',
+      head: ['attack', 'network', 'attacked', 'success', 'median L2', 'mean L2', 'rho', 'median L0', 'pixels changed'],
+      rows: r.perturbations.map((p) => [
+        p.attack === 'cw' ? 'C&W L2' : p.attack === 'jsma' ? 'JSMA' : 'DeepFool',
+        NETWORK_LABELS[p.network],
+        String(p.n),
+        fmtAcc(p.successRate),
+        fmtStat(p.medianL2),
+        fmtStat(p.meanL2),
+        fmtStat(p.rho, 3),
+        fmtStat(p.medianL0, 1),
+        p.fractionChanged ? fmtAcc(p.fractionChanged) : '–',
+      ]),
+    });
+    b.push({ kind: 'figure', id: 'pert-l2' }, { kind: 'figure', id: 'pert-l0' }, { kind: 'figure', id: 'pert-success' });
+    b.push({ kind: 'p', text: 'A larger perturbation needed to change the decision means a more robust network; success rates below 100 % mean the attack\'s budget ran out.' });
+  }
+
+  b.push({ kind: 'h2', text: "Does sleep's robustness survive PGD, Square and transfer attacks?" });
+  for (const id of ['pgd', 'square', 'transfer']) {
+    const cv = c(id);
+    if (!cv) continue;
+    b.push({ kind: 'figure', id: `curve-${id}` });
+    b.push(curveTable(cv, cv.x));
+  }
+  b.push({ kind: 'list', items: a.q1 });
+
+  b.push({ kind: 'h2', text: 'What does sleep cost in clean accuracy?' });
+  b.push({ kind: 'list', items: a.q2 });
+
+  b.push({ kind: 'h2', text: 'Sleep statistics' });
+  const s = r.sleep;
+  b.push({
+    kind: 'table',
+    head: ['figure', ...s.spikesPerLayer.map((_, i) => (i === 0 ? 'input' : `layer ${i}`))],
+    rows: [
+      ['spikes in sleep', ...s.spikesPerLayer.map((v) => (v.values.length > 1 ? `${int(v.mean)} ± ${int(v.sd)}` : int(v.mean)))],
+      ['weights changed (matrix into this layer)', '–', ...s.weightsChanged.map((v) => (v.values.length > 1 ? `${int(v.mean)} ± ${int(v.sd)}` : int(v.mean)))],
+    ],
+  });
+  b.push({ kind: 'p', text: `Sleep input: ${s.input}. Sleep wall time ${fmtStat(s.wallSeconds, 1)} s per network.` });
+  b.push({ kind: 'figure', id: 'sleep' });
+
+  b.push({ kind: 'h2', text: 'Reproduce' });
+  b.push({
+    kind: 'p',
+    text: `\`nrem reproduce --spec ${sp.name}${sp.quick ? ' --quick' : ''} --seeds ${r.seeds.length}\` — results.json (schema version ${r.schemaVersion}, docs/results-schema.md) holds every number above, per seed.`,
+  });
+  return b;
+}
+
+export interface WrittenReport {
+  markdown: string;
+  html: string;
+  figures: Figure[];
+}
+
+/** Renders report.md and report.html (and writes them under dir when given). */
+export async function writeReport(r: Results, dir?: string): Promise<WrittenReport> {
+  const figures = await buildFigures(r);
+  const blocks = reportBlocks(r);
+  const markdown = toMarkdown(blocks, figures);
+  const html = toHtml(r.spec.title, blocks, figures);
+  if (dir) {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'report.md'), markdown);
+    writeFileSync(join(dir, 'report.html'), html);
+  }
+  return { markdown, html, figures };
+}
