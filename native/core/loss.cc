@@ -10,8 +10,9 @@ namespace nrem {
 
 LossKind parse_loss(const std::string& name) {
   if (name == "mse") return LossKind::SquaredError;
+  if (name == "mse-release") return LossKind::SquaredErrorRelease;
   if (name == "cross-entropy") return LossKind::SoftmaxCrossEntropy;
-  throw Error("ERR_VALUE", "Unknown loss '" + name + "' (expected mse or cross-entropy)");
+  throw Error("ERR_VALUE", "Unknown loss '" + name + "' (expected mse, mse-release or cross-entropy)");
 }
 
 double loss_grad(const NetView& net, const ForwardCache& c, LossKind kind, const float* Y, float* g,
@@ -35,7 +36,7 @@ double loss_grad(const NetView& net, const ForwardCache& c, LossKind kind, const
       const float* y = Y + r * m;
       float* gr = g + r * m;
       double lr = 0.0;
-      if (kind == LossKind::SquaredError) {
+      if (kind != LossKind::SoftmaxCrossEntropy) {
         float dot = 0.0f;
         for (int j = 0; j < m; ++j) {
           const float e = a[j] - y[j];
@@ -46,7 +47,7 @@ double loss_grad(const NetView& net, const ForwardCache& c, LossKind kind, const
           const float e = a[j] - y[j];
           float d;
           switch (net.out) {
-            case OutputAct::Relu: d = z[j] > 0.0f ? e : 0.0f; break;
+            case OutputAct::Relu: d = (z[j] > 0.0f || kind == LossKind::SquaredErrorRelease) ? e : 0.0f; break;
             case OutputAct::Linear: d = e; break;
             default: d = a[j] * (e - dot) / T; break;
           }

@@ -56,7 +56,7 @@ export async function perturbedRows(control: Network, data: Dataset, o: Finetune
   switch (o.kind) {
     case 'fgsm': {
       const uMax = expectNumber(o.uMax ?? 0.1, 'uMax', 0);
-      const loss = getRecipe(o.recipe ?? 'paper').loss === 'mse' ? 'mse' : 'ce';
+      const loss = getRecipe(o.recipe ?? 'paper').loss === 'cross-entropy' ? 'ce' : 'mse';
       const { grad } = await inputGradient(control, part.x, part.y, loss, ro);
       const out = new Float32Array(part.x.length);
       const d = data.dims;

@@ -269,7 +269,8 @@ export interface Addon {
 }
 
 /** Loss functions of the engine: the paper's squared error, softmax cross-entropy on z_L. */
-export type NativeLoss = 'mse' | 'cross-entropy';
+/** mse-release: the paper's training gradient (straight through the output ReLU, as the authors' release). */
+export type NativeLoss = 'mse' | 'mse-release' | 'cross-entropy';
 
 export interface NativeGradientOptions {
   loss: NativeLoss;

@@ -10,7 +10,7 @@ import type { Dataset } from '../data/dataset.js';
 import { runNative, type RunOptions } from '../util/control.js';
 import { expectFinite, expectFloat32Array, expectInt, expectNumber, expectOneOf, expectSeed } from '../util/validate.js';
 
-export const LOSSES = ['mse', 'cross-entropy'] as const;
+export const LOSSES = ['mse', 'mse-release', 'cross-entropy'] as const;
 /** mse: the paper's 1/2·Σ(a_L − y)² / batch; cross-entropy: softmax CE on z_L (soft targets allowed). */
 export type LossName = NativeLoss;
 
@@ -61,7 +61,11 @@ export interface Recipe {
 }
 
 export const RECIPES = {
-  /** The paper's §6 exactly: ReLU output, no biases, U(−0.01, 0.01), squared error, paper dropout 0.2. */
+  /**
+   * The paper's §6 exactly: ReLU output, no biases, U(−0.01, 0.01), squared error, paper
+   * dropout 0.2, with the release's output gradient (straight through the output ReLU,
+   * see native/core/loss.h) and a fresh permutation per epoch, as its nntrain does.
+   */
   paper: {
     name: 'paper',
     output: 'relu',
@@ -69,7 +73,7 @@ export const RECIPES = {
     init: { kind: 'uniform', scale: 0.01 },
     dropout: 0.2,
     dropoutMode: 'paper',
-    loss: 'mse',
+    loss: 'mse-release',
     lr: 0.1,
     momentum: 0.5,
     lrDecay: 1,

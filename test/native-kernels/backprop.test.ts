@@ -179,3 +179,30 @@ describe('backprop: consistency', () => {
     ).toThrow(expect.objectContaining({ code: 'ERR_SHAPE' }) as never);
   });
 });
+
+describe("the release's training gradient (mse-release)", () => {
+  it('passes the error straight through a clamped output ReLU, where the true gradient is zero', async () => {
+    // 1-1-2 network: hidden h = relu(x); outputs z = [h, -h]. For x = 1: z = [1, -1], a = [1, 0].
+    const net = new Network({ sizes: [1, 1, 2], output: 'relu' });
+    net.weights[0].set([1]);
+    net.weights[1].set([1, -1]);
+    const x = new Float32Array([1]);
+    const y = new Float32Array([0, 1]); // e = a − y = [1, −1]
+    const grad = async (l: 'mse' | 'mse-release') => {
+      const dx = new Float32Array(1);
+      const dW = [new Float32Array(1), new Float32Array(2)];
+      const L = await addon().gradients(net.native(), x, 1, y, { loss: l }, { x: dx, weights: dW });
+      return { L, dx: dx[0], dW2: Array.from(dW[1]) };
+    };
+    const t = await grad('mse');
+    const r = await grad('mse-release');
+    expect(t.L).toBeCloseTo(1, 6); // both report the same loss, 1/2 (1 + 1)
+    expect(r.L).toBeCloseTo(1, 6);
+    // true gradient: only output 0 passes (z_1 < 0): g = [1, 0] → dW2 = g hᵀ = [1, 0], dx = 1
+    expect(t.dW2).toEqual([1, 0]);
+    expect(t.dx).toBeCloseTo(1, 6);
+    // release: g = e = [1, −1] → dW2 = [1, −1], dx = 1·1 + (−1)(−1) = 2
+    expect(r.dW2).toEqual([1, -1]);
+    expect(r.dx).toBeCloseTo(2, 6);
+  });
+});
