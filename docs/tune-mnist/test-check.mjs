@@ -4,7 +4,7 @@ const net = await n.loadOnnx('/tmp/tune/mnist/control.onnx');
 const { train, test } = await n.loadDataset('mnist');
 const sleepData = n.head(train, 59000);
 const sf = await n.scaleFactors(net, sleepData.x, 'release');
-const tuned = await n.loadPresetFile('results/tune/mnist-ga.preset.json');
+const tuned = await n.loadPresetFile('docs/tune-mnist/mnist-ga.preset.json');
 const extra = process.argv[2] ? [await n.loadPresetFile(process.argv[2])] : [];
 const res = await n.sleepBatch(net, sleepData, [{ preset: 'mnist-fgsm', seed: 1, scaleFactors: sf.factors }, { preset: tuned, seed: 1, scaleFactors: sf.factors }, ...extra.map(p => ({ preset: p, seed: 1, scaleFactors: sf.factors }))]);
 const xn = await n.distort(test.x, 784, 'noise', 0.3, { seed: 0 });
