@@ -6,12 +6,11 @@
  */
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import cliProgress from 'cli-progress';
 import { loadDataset } from '../../data/index.js';
 import { loadOnnx, saveOnnx } from '../../model/onnx.js';
 import { getPreset, loadPresetFile, PRESET_NAMES, type PresetName, type SleepParameters } from '../../sleep/presets.js';
 import { sleep } from '../../sleep/sleep.js';
-import type { ProgressEvent } from '../../util/control.js';
+import { progressBar } from './progress.js';
 import { ValueError } from '../../errors.js';
 
 interface SleepCliOptions {
@@ -51,18 +50,8 @@ export function registerSleep(program: Command): void {
       const { preset, ...overrides } = await presetFrom(o.preset);
       if (o.steps !== undefined) overrides.steps = Number(o.steps);
       const before = await net.accuracy(test.x, test.y);
-      const bar = !o.json && process.stderr.isTTY ? new cliProgress.SingleBar({ stream: process.stderr }, cliProgress.Presets.shades_classic) : null;
-      let phase = '';
-      const onProgress = (p: ProgressEvent) => {
-        if (!bar) return;
-        if (p.phase !== phase) {
-          if (phase) bar.stop();
-          phase = p.phase;
-          bar.start(p.total, 0);
-        }
-        bar.update(p.done);
-      };
-      const { network, stats } = await sleep(net, train, { preset, ...overrides, seed, onProgress });
+      const bar = o.json ? undefined : progressBar();
+      const { network, stats } = await sleep(net, train, { preset, ...overrides, seed, onProgress: bar?.update });
       bar?.stop();
       const after = await network.accuracy(test.x, test.y);
       await saveOnnx(network, o.out);
