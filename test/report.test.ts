@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { answers, writeReport } from '../src/report/report.js';
+import { maskingChecks, answers, writeReport } from '../src/report/report.js';
 import { syntheticResults } from './helpers/synthetic-results.js';
 
 describe('report', () => {
@@ -27,5 +27,24 @@ describe('report', () => {
     const harmful = answers(syntheticResults({ sleepGain: -0.05 }));
     expect(harmful.q1.some((s) => /does not improve white-box FGSM/.test(s))).toBe(true);
     expect(harmful.headline.some((s) => /Gaussian noise\*\*: sleep hurts/.test(s))).toBe(true);
+  });
+});
+
+describe('maskingChecks', () => {
+  const curve = (id: string, clean: [number, number], at02: [number, number]) => ({
+    id,
+    x: [0, 0.2],
+    series: [
+      { network: 'control', accuracy: [{ mean: clean[0] }, { mean: at02[0] }] },
+      { network: 'distillation', accuracy: [{ mean: clean[1] }, { mean: at02[1] }] },
+    ],
+  });
+  it('flags a network only when Square beats PGD by 10 points of the clean accuracy of its own images', () => {
+    // control: PGD keeps 40/95 = 42 %, Square 35/98 = 36 % of correct images (6 points: not masking);
+    // distillation: PGD keeps 74/94, Square 2/97 (77 points: masking).
+    const r = { curves: [curve('pgd', [0.95, 0.94], [0.4, 0.74]), curve('square', [0.98, 0.97], [0.35, 0.02])] } as unknown as Parameters<typeof maskingChecks>[0];
+    const out = maskingChecks(r);
+    expect(out).toHaveLength(1);
+    expect(out[0]).toMatch(/defensive distillation/);
   });
 });
