@@ -52,7 +52,7 @@ async function main(): Promise<void> {
 
 function printRow(r: BenchRow): void {
   const t = r.seconds >= 1 ? `${r.seconds.toFixed(2)} s` : `${(r.seconds * 1e3).toFixed(2)} ms`;
-  const ratio = r.ratio !== undefined ? `  ${r.ratio.toFixed(1)}x vs ${r.versus ?? 'reference'}` : '';
+  const ratio = r.ratio !== undefined ? `  ${r.ratio.toFixed(2)}x ${r.versus ?? ''}` : '';
   const figs = r.figures ? '  ' + Object.entries(r.figures).map(([k, v]) => `${k}=${fmt(v)}`).join(' ') : '';
   console.log(`${r.suite.padEnd(8)} ${r.name.padEnd(48)} ${t.padStart(10)}${ratio}${figs}${r.notes ? '  (' + r.notes + ')' : ''}`);
 }

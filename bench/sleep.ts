@@ -104,7 +104,8 @@ export async function benchSleep(): Promise<BenchRow[]> {
     name: 'dense reference engine (same rule, per-step matrix-vector products)',
     seconds: denseFull,
     ratio: denseFull / full.s,
-    notes: `${prefix} steps measured (${dense.s.toFixed(2)} s), extrapolated to ${steps}; ratio = dense / event`,
+    versus: 'speed-up of the event engine (dense time / event time)',
+    notes: `${prefix} steps measured (${dense.s.toFixed(2)} s), extrapolated to ${steps}`,
   });
 
   // PyTorch CPU port, 2 threads.
@@ -126,7 +127,8 @@ export async function benchSleep(): Promise<BenchRow[]> {
         name: 'PyTorch CPU dense port (bench/torch_sleep.py, 2 threads)',
         seconds: tf,
         ratio: tf / full.s,
-        notes: `${prefix} steps measured (${t.seconds.toFixed(2)} s), extrapolated; ratio = torch / event; its spikes ${t.spikes.join('/')}`,
+        versus: 'speed-up of the event engine (PyTorch time / event time)',
+        notes: `${prefix} steps measured (${t.seconds.toFixed(2)} s), extrapolated; its spikes ${t.spikes.join('/')}`,
       });
     } finally {
       rmSync(tmp, { recursive: true, force: true });
@@ -138,7 +140,7 @@ export async function benchSleep(): Promise<BenchRow[]> {
   // Scaling with the number of steps (sequence input cycles past 60,000).
   for (const n of [6776, 13552, 54210]) {
     const r = await timed(net, x, { ...base, steps: n }, 3);
-    rows.push({ suite, name: `event engine, ${n} steps`, seconds: r.s, ratio: r.s / full.s, notes: `ratio to 27,105 steps; ${Math.round(n / r.s).toLocaleString('en')} steps/s` });
+    rows.push({ suite, name: `event engine, ${n} steps`, seconds: r.s, ratio: r.s / full.s, versus: 'time / time of 27,105 steps', notes: `${Math.round(n / r.s).toLocaleString('en')} steps/s` });
   }
 
   // Scaling with width: hidden units copied k times (same input spikes, k× the fan-out).
@@ -150,7 +152,8 @@ export async function benchSleep(): Promise<BenchRow[]> {
       name: `event engine, hidden layers ${k}x wider (784-${1200 * k}-${1200 * k}-10)`,
       seconds: r.s,
       ratio: r.s / full.s,
-      notes: `ratio to 1200-wide; spikes ${r.r.stats.spikes.join('/')}; ${(synapticEvents(wide, r.r) / r.s / 1e9).toFixed(2)} G synaptic events/s`,
+      versus: 'time / time at width 1200',
+      notes: `spikes ${r.r.stats.spikes.join('/')}; ${(synapticEvents(wide, r.r) / r.s / 1e9).toFixed(2)} G synaptic events/s`,
     });
   }
   return rows;

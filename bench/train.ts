@@ -6,7 +6,7 @@
  *     and test accuracy, with OpenBLAS; one epoch with NREM_GEMM=native
  *   - modern recipe on the same network: accuracy, seconds per epoch
  *   - PyTorch CPU reference (bench/torch_train_epoch.py, 2 threads), when
- *     `/usr/bin/python3 -c "import torch"` works: ratio = nrem epoch / torch epoch
+ *     `/usr/bin/python3 -c "import torch"` works: ratio = torch epoch / nrem epoch (speed-up)
  * Env: NREM_BENCH_TORCH_ROWS (default 60000) shortens the PyTorch run; its time is then
  * scaled to 60,000 rows and the notes say so. NREM_BENCH_SKIP_MODERN=1 skips the modern run.
  */
@@ -88,13 +88,13 @@ export async function benchTrain(): Promise<BenchRow[]> {
     setGemm('native');
     const n2 = createNetwork('paper', ARCH, 1);
     const r2 = await train(n2, tr, { ...recipeOptions('paper', 1), epochs: 1 });
-    rows.push({ suite: 'train', name: `paper recipe epoch, ${ARCH.join('-')}, 60k MNIST (native gemm)`, seconds: r2.epochSeconds[0], ratio: r2.epochSeconds[0] / epoch, notes: `${threads} threads; ratio = native / openblas` });
+    rows.push({ suite: 'train', name: `paper recipe epoch, ${ARCH.join('-')}, 60k MNIST (native gemm)`, seconds: r2.epochSeconds[0], ratio: r2.epochSeconds[0] / epoch, versus: 'own kernel time / OpenBLAS time', notes: `${threads} threads` });
     setGemm('openblas');
   }
 
   const torch = torchEpoch(Math.min(threads, 2));
   if (torch) {
-    rows.push({ suite: 'train', name: 'PyTorch CPU epoch, same recipe (bench/torch_train_epoch.py)', seconds: torch.seconds, ratio: epoch / torch.seconds, notes: `${torch.notes}; ratio = nrem (${backend}) / torch` });
+    rows.push({ suite: 'train', name: 'PyTorch CPU epoch, same recipe (bench/torch_train_epoch.py)', seconds: torch.seconds, ratio: torch.seconds / epoch, versus: `speed-up of nrem (${backend}) vs PyTorch (its time / ours)`, notes: torch.notes });
   }
 
   if (process.env.NREM_BENCH_SKIP_MODERN !== '1') {

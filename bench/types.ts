@@ -4,7 +4,7 @@ export interface BenchRow {
   name: string;
   /** Wall seconds of one run of the measured operation (mean when sampled). */
   seconds: number;
-  /** Speed-up against the reference named in `versus` (reference time / our time). */
+  /** A ratio, with `versus` saying what it divides (e.g. "speed-up vs PyTorch CPU" = their time / ours). */
   ratio?: number;
   versus?: string;
   /** Throughput or other figures, e.g. { stepsPerSecond: 1e6 }. */
