@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 
 #include "gemm.h"
 #include "thread_pool.h"
@@ -45,34 +46,53 @@ void activate(float* z, size_t n, int m, OutputAct act, float scale, float tempe
 }
 }  // namespace
 
+// Rows are processed in chunks of kChunk so that the two intermediate buffers stay small
+// and are reused (per thread, grow-only) instead of being allocated and page-faulted on
+// every call: the attacks call forward() hundreds of times per sweep. Each row's result
+// does not depend on the chunking (GEMM sums every entry over K in a fixed order).
+namespace {
+constexpr size_t kChunk = 2048;
+
+float* scratch(int which, size_t count) {
+  thread_local std::unique_ptr<float[]> buf[2];
+  thread_local size_t cap[2] = {0, 0};
+  if (cap[which] < count) {
+    buf[which].reset(new float[count]);
+    cap[which] = count;
+  }
+  return buf[which].get();
+}
+}  // namespace
+
 void forward(const NetView& net, const float* X, size_t n, float* out, float* const* layer_out) {
   const int L = net.layers();
-  const float* in = X;
-  std::vector<float> bufs[2];
-  for (int l = 1; l <= L; ++l) {
-    const int m = net.sizes[l], k = net.sizes[l - 1];
-    float* z;
-    if (l == L) {
-      z = out;
-    } else if (layer_out && layer_out[l - 1]) {
-      z = layer_out[l - 1];
-    } else {
-      auto& buf = bufs[l & 1];
-      buf.resize(n * static_cast<size_t>(m));
-      z = buf.data();
+  int widest = 0;
+  for (int l = 1; l < L; ++l) widest = std::max(widest, net.sizes[l]);
+  for (size_t r0 = 0; r0 < n; r0 += kChunk) {
+    const size_t rows = std::min(kChunk, n - r0);
+    const float* in = X + r0 * net.inputs();
+    for (int l = 1; l <= L; ++l) {
+      const int m = net.sizes[l], k = net.sizes[l - 1];
+      float* z;
+      if (l == L)
+        z = out + r0 * m;
+      else if (layer_out && layer_out[l - 1])
+        z = layer_out[l - 1] + r0 * m;
+      else
+        z = scratch(l & 1, kChunk * static_cast<size_t>(widest));
+      if (net.b[l - 1]) {
+        for (size_t r = 0; r < rows; ++r) std::copy(net.b[l - 1], net.b[l - 1] + m, z + r * m);
+      }
+      sgemm(false, true, static_cast<int>(rows), m, k, 1.0f, in, k, net.W[l - 1], k,
+            net.b[l - 1] ? 1.0f : 0.0f, z, m);
+      if (l < L)
+        activate(z, rows, m, OutputAct::Relu, net.hidden_scale, 1.0f);
+      else
+        activate(z, rows, m, net.out, 1.0f, net.temperature);
+      if (l == L && layer_out && layer_out[L - 1] && layer_out[L - 1] != out)
+        std::copy(z, z + rows * m, layer_out[L - 1] + r0 * m);
+      in = z;
     }
-    if (net.b[l - 1]) {
-      for (size_t r = 0; r < n; ++r) std::copy(net.b[l - 1], net.b[l - 1] + m, z + r * m);
-    }
-    sgemm(false, true, static_cast<int>(n), m, k, 1.0f, in, k, net.W[l - 1], k,
-          net.b[l - 1] ? 1.0f : 0.0f, z, m);
-    if (l < L)
-      activate(z, n, m, OutputAct::Relu, net.hidden_scale, 1.0f);
-    else
-      activate(z, n, m, net.out, 1.0f, net.temperature);
-    if (l == L && layer_out && layer_out[L - 1] && layer_out[L - 1] != out)
-      std::copy(z, z + n * m, layer_out[L - 1]);
-    in = z;
   }
 }
 
