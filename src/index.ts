@@ -62,7 +62,8 @@ export { scaleFactors, layerMaxima, scaleChain, type ScaleFactors } from './slee
 export { builtinSpec, validateSpec, BUILTIN_SPECS, CUB200_HELP, type ExperimentSpec, type BuiltinOptions } from './experiments/spec.js';
 export { runExperiment, aggregate, type RunExperimentOptions } from './experiments/runner.js';
 export { buildGraph, type UnitNode } from './experiments/graph.js';
-export { UnitStore, unitKey, canonicalJson, writeAtomic, type UnitRecord } from './experiments/store.js';
+export { UnitStore, unitKey, canonicalJson, type UnitRecord } from './experiments/store.js';
+export { writeAtomic, writeAtomicSync } from './util/atomic.js';
 export { RESULTS_SCHEMA_VERSION, stat, type Results, type Stat, type Curve, type NetworkId, type NetworkResult, type PerturbationResult, type SleepResult as ExperimentSleepResult } from './experiments/results.js';
 export { makeReporter, type RunEvent, type Reporter } from './experiments/progress.js';
 export type { Ops, LoadedData, SleepStats as ExperimentSleepStats, PerturbationStats, FinetuneKind } from './experiments/ops.js';

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { UnitStore, canonicalJson, unitKey, writeAtomic } from '../src/experiments/store.js';
+import { UnitStore, canonicalJson, unitKey } from '../src/experiments/store.js';
+import { writeAtomicSync } from '../src/util/atomic.js';
+const writeAtomic = (p: string, d: string) => writeAtomicSync(p, d, { mkdir: true });
 
 describe('unit keys', () => {
   it('do not depend on key order, and change with params and inputs', () => {

@@ -16,7 +16,8 @@ import type { LoadedData, Ops, PerturbationStats } from './ops.js';
 import type { RunEvent } from './progress.js';
 import { NETWORK_LABELS, RESULTS_SCHEMA_VERSION, stat, type Curve, type NetworkId, type PerturbationResult, type Results } from './results.js';
 import { validateSpec, type ExperimentSpec } from './spec.js';
-import { UnitStore, writeAtomic, type UnitRecord } from './store.js';
+import { UnitStore, type UnitRecord } from './store.js';
+import { writeAtomicSync } from '../util/atomic.js';
 import { writeReport } from '../report/report.js';
 
 export interface RunExperimentOptions {
@@ -52,7 +53,7 @@ export async function runExperiment(specIn: ExperimentSpec, opts: RunExperimentO
   const emit = opts.onEvent ?? (() => {});
   const store = new UnitStore(opts.out);
   store.cleanTemp();
-  writeAtomic(join(opts.out, 'spec.json'), JSON.stringify(spec, null, 2));
+  writeAtomicSync(join(opts.out, 'spec.json'), JSON.stringify(spec, null, 2), { mkdir: true });
   const nodes = buildGraph(spec);
   emit({ type: 'plan', total: nodes.length, weight: nodes.reduce((a, n) => a + n.weight, 0) });
 
@@ -150,7 +151,7 @@ export async function runExperiment(specIn: ExperimentSpec, opts: RunExperimentO
     reused,
     data: dataInfo,
   });
-  writeAtomic(join(opts.out, 'results.json'), JSON.stringify(results, null, 1));
+  writeAtomicSync(join(opts.out, 'results.json'), JSON.stringify(results, null, 1), { mkdir: true });
   if (opts.report !== false) await writeReport(results, opts.out);
   return results;
 }

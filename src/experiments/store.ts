@@ -6,9 +6,10 @@
  * atomically (temp file + rename), so a run killed at any point leaves either a finished
  * unit or nothing that counts, and a new run redoes nothing that finished.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync, rmSync, readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { writeAtomicSync } from '../util/atomic.js';
+import { mkdirSync, readFileSync, existsSync, rmSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 
 /** Bump when the meaning of a unit's output changes: every key changes with it. */
 export const STORE_VERSION = 1;
@@ -34,18 +35,6 @@ export function unitKey(kind: string, params: unknown, inputs: readonly string[]
   return createHash('sha256').update(text).digest('hex').slice(0, 20);
 }
 
-/** Writes `data` to `path` atomically: a temp file in the same folder, then rename. */
-export function writeAtomic(path: string, data: string | Uint8Array): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    writeFileSync(tmp, data);
-    renameSync(tmp, path);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
-  }
-}
 
 /** The record of a finished unit. */
 export interface UnitRecord<T = unknown> {
@@ -95,13 +84,13 @@ export class UnitStore {
   /** Writes a payload file atomically; returns its name relative to the units folder. */
   putFile(kind: string, key: string, ext: string, data: string | Uint8Array): string {
     const p = this.path(kind, key, ext);
-    writeAtomic(p, data);
+    writeAtomicSync(p, data, { mkdir: true });
     return p.slice(this.dir.length + 1);
   }
 
   /** Writes the record last: from now on the unit counts as finished. */
   finish<T>(rec: UnitRecord<T>): void {
-    writeAtomic(this.path(rec.kind, rec.key, 'json'), JSON.stringify(rec, null, 1));
+    writeAtomicSync(this.path(rec.kind, rec.key, 'json'), JSON.stringify(rec, null, 1), { mkdir: true });
   }
 
   /** Removes temp files left by a killed run. */

@@ -20,8 +20,8 @@
  * nrem metadata import with dropout 0. Anything else is an UnsupportedError naming the
  * operator and node.
  */
-import { randomBytes } from 'node:crypto';
-import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeAtomic } from '../util/atomic.js';
 import { FormatError, ShapeError, UnsupportedError } from '../errors.js';
 import { DROPOUT_MODES, Network, OUTPUT_ACTIVATIONS, type DropoutMode, type NetworkSpec, type OutputActivation } from './network.js';
 import { attr, attrInt, constantValue, floatTensor, num, onnx, readTensor, type O, type Tensor } from './onnx-proto.js';
@@ -100,15 +100,7 @@ export function toOnnxBytes(net: Network, opts: OnnxExportOptions = {}): Uint8Ar
 
 /** Writes net to path atomically (a temporary file in the same directory, then rename). */
 export async function saveOnnx(net: Network, path: string, opts: OnnxExportOptions = {}): Promise<void> {
-  const bytes = toOnnxBytes(net, opts);
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    await writeFile(tmp, bytes);
-    await rename(tmp, path);
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
+  await writeAtomic(path, toOnnxBytes(net, opts));
 }
 
 export function decodeModel(bytes: Uint8Array, name: string): O.ModelProto {

@@ -3,7 +3,7 @@
  * of experiments.md §6, computed from this run's numbers only (nothing is tuned or
  * hard-coded: a run where sleep hurts says so).
  */
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { writeAtomicSync } from '../util/atomic.js';
 import { join } from 'node:path';
 import type { Curve, NetworkId, Results, Stat } from '../experiments/results.js';
 import { NETWORK_LABELS, stat } from '../experiments/results.js';
@@ -335,9 +335,8 @@ export async function writeReport(r: Results, dir?: string): Promise<WrittenRepo
   const markdown = toMarkdown(blocks, figures);
   const html = toHtml(r.spec.title, blocks, figures);
   if (dir) {
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'report.md'), markdown);
-    writeFileSync(join(dir, 'report.html'), html);
+    writeAtomicSync(join(dir, 'report.md'), markdown, { mkdir: true });
+    writeAtomicSync(join(dir, 'report.html'), html, { mkdir: true });
   }
   return { markdown, html, figures };
 }

@@ -1,5 +1,5 @@
 /** `nrem tune`: search for sleep parameters (GA or CMA-ES) against a validation objective. */
-export { tune, tuneFiles, writeAtomic, presetText, ALGORITHMS, type Algorithm, type TuneOptions, type TuneResult, type TuneHistory, type Candidate, type Reference } from './tune.js';
+export { tune, tuneFiles, presetText, ALGORITHMS, type Algorithm, type TuneOptions, type TuneResult, type TuneHistory, type Candidate, type Reference } from './tune.js';
 export {
   SleepObjective,
   parseObjective,

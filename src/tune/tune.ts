@@ -16,8 +16,8 @@
  * loadPresetFile / `nrem sleep --preset` reads), tuned.history.json (every candidate and
  * its score, best-so-far curve, baseline), tuned.checkpoint.json (the resumable state).
  */
-import { randomBytes } from 'node:crypto';
-import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeAtomic } from '../util/atomic.js';
 import { ArgumentError, ValueError } from '../errors.js';
 import { Network } from '../model/network.js';
 import type { Dataset, Split } from '../data/dataset.js';
@@ -107,17 +107,6 @@ export function tuneFiles(out: string): { preset: string; history: string; check
   return { preset: out, history: `${stem}.history.json`, checkpoint: `${stem}.checkpoint.json` };
 }
 
-/** Writes text to path atomically: a temporary file beside it, then rename. */
-export async function writeAtomic(path: string, text: string): Promise<void> {
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    await writeFile(tmp, text);
-    await rename(tmp, path);
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
-}
 
 function weightsHash(net: Network): string {
   let h = 0x811c9dc5;
