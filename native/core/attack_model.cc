@@ -20,27 +20,8 @@ void AttackModel::logits(const float* X, size_t n, float* Z) const {
 
 void AttackModel::outputs_from_logits(const float* Z, size_t n, float* A) const {
   const int K = outputs();
-  for (size_t r = 0; r < n; ++r) {
-    const float* z = Z + r * K;
-    float* a = A + r * K;
-    switch (net_.out) {
-      case OutputAct::Relu:
-        for (int k = 0; k < K; ++k) a[k] = z[k] > 0.0f ? z[k] : 0.0f;
-        break;
-      case OutputAct::Linear:
-        std::copy(z, z + K, a);
-        break;
-      case OutputAct::Softmax: {
-        const float T = net_.temperature;
-        float mx = z[0] / T;
-        for (int k = 1; k < K; ++k) mx = std::max(mx, z[k] / T);
-        float s = 0.0f;
-        for (int k = 0; k < K; ++k) s += (a[k] = std::exp(z[k] / T - mx));
-        for (int k = 0; k < K; ++k) a[k] /= s;
-        break;
-      }
-    }
-  }
+  std::copy(Z, Z + n * K, A);
+  output_rows(A, n, K, net_.out, net_.temperature);
 }
 
 void AttackModel::predict_from_logits(const float* Z, size_t n, int32_t* pred) const {

@@ -10,23 +10,6 @@
 
 namespace nrem {
 
-namespace {
-
-void softmax_rows(float* z, size_t n, int m, float temperature) {
-  pool().parallel_for(n, 16, [&](size_t b, size_t e) {
-    for (size_t r = b; r < e; ++r) {
-      float* row = z + r * m;
-      float mx = row[0] / temperature;
-      for (int j = 1; j < m; ++j) mx = std::max(mx, row[j] / temperature);
-      float s = 0.0f;
-      for (int j = 0; j < m; ++j) s += (row[j] = std::exp(row[j] / temperature - mx));
-      for (int j = 0; j < m; ++j) row[j] /= s;
-    }
-  });
-}
-
-}  // namespace
-
 void forward_cached(const NetView& net, const float* X, size_t n, bool train, const DropoutSpec& dropout,
                     ForwardCache& c) {
   const int L = net.layers();
@@ -82,18 +65,8 @@ void forward_cached(const NetView& net, const float* X, size_t n, bool train, co
         }
       });
     } else {
-      switch (net.out) {
-        case OutputAct::Relu:
-          for (size_t i = 0; i < sz; ++i) a[i] = z[i] > 0.0f ? z[i] : 0.0f;
-          break;
-        case OutputAct::Linear:
-          std::copy(z, z + sz, a);
-          break;
-        case OutputAct::Softmax:
-          std::copy(z, z + sz, a);
-          softmax_rows(a, n, m, net.temperature);
-          break;
-      }
+      std::copy(z, z + sz, a);
+      output_rows(a, n, m, net.out, net.temperature);
     }
   }
 }

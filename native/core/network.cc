@@ -20,28 +20,29 @@ void NetView::validate() const {
   require(std::isfinite(hidden_scale) && hidden_scale > 0, "ERR_VALUE", "hidden_scale must be a positive number");
 }
 
-namespace {
-// z (n × m) ← activation in place.
-void activate(float* z, size_t n, int m, OutputAct act, float scale, float temperature) {
+void output_rows(float* a, size_t n, int m, OutputAct act, float temperature) {
+  if (act == OutputAct::Linear) return;
   pool().parallel_for(n, 16, [&](size_t b, size_t e) {
     for (size_t r = b; r < e; ++r) {
-      float* row = z + r * m;
-      switch (act) {
-        case OutputAct::Relu:
-          for (int j = 0; j < m; ++j) row[j] = row[j] > 0.0f ? row[j] * scale : 0.0f;
-          break;
-        case OutputAct::Linear:
-          break;
-        case OutputAct::Softmax: {
-          float mx = row[0] / temperature;
-          for (int j = 1; j < m; ++j) mx = std::max(mx, row[j] / temperature);
-          float s = 0.0f;
-          for (int j = 0; j < m; ++j) s += (row[j] = std::exp(row[j] / temperature - mx));
-          for (int j = 0; j < m; ++j) row[j] /= s;
-          break;
-        }
+      float* row = a + r * m;
+      if (act == OutputAct::Relu) {
+        for (int j = 0; j < m; ++j) row[j] = row[j] > 0.0f ? row[j] : 0.0f;
+        continue;
       }
+      float mx = row[0] / temperature;
+      for (int j = 1; j < m; ++j) mx = std::max(mx, row[j] / temperature);
+      float s = 0.0f;
+      for (int j = 0; j < m; ++j) s += (row[j] = std::exp(row[j] / temperature - mx));
+      for (int j = 0; j < m; ++j) row[j] /= s;
     }
+  });
+}
+
+namespace {
+// Hidden layer in place: h · relu(z).
+void hidden_relu(float* z, size_t n, int m, float scale) {
+  pool().parallel_for(n, 16, [&](size_t b, size_t e) {
+    for (size_t i = b * m; i < e * m; ++i) z[i] = z[i] > 0.0f ? z[i] * scale : 0.0f;
   });
 }
 }  // namespace
@@ -86,9 +87,9 @@ void forward(const NetView& net, const float* X, size_t n, float* out, float* co
       sgemm(false, true, static_cast<int>(rows), m, k, 1.0f, in, k, net.W[l - 1], k,
             net.b[l - 1] ? 1.0f : 0.0f, z, m);
       if (l < L)
-        activate(z, rows, m, OutputAct::Relu, net.hidden_scale, 1.0f);
+        hidden_relu(z, rows, m, net.hidden_scale);
       else
-        activate(z, rows, m, net.out, 1.0f, net.temperature);
+        output_rows(z, rows, m, net.out, net.temperature);
       if (l == L && layer_out && layer_out[L - 1] && layer_out[L - 1] != out)
         std::copy(z, z + rows * m, layer_out[L - 1] + r0 * m);
       in = z;

@@ -40,6 +40,10 @@ struct NetView {
 void forward(const NetView& net, const float* X, size_t n, float* out,
              float* const* layer_out = nullptr);
 
+// The output activation in place on n rows of width m (relu, linear, softmax(z / T)):
+// the one implementation used by the forward passes, backprop and the attacks.
+void output_rows(float* a, size_t n, int m, OutputAct act, float temperature);
+
 // Index of the largest output per row (ties: lowest index), for n rows of width nL.
 void argmax_rows(const float* Y, size_t n, int width, int32_t* labels);
 
