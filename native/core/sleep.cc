@@ -1,5 +1,9 @@
 // Event-driven sleep engine (see sleep.h for the contract and sleep_rules.h for the maths).
 //
+// Two orders of the same computation:
+//   run_layerwise (default): a window of steps at a time, layer by layer, in independent
+//            chunks of 64 neurons on every core (see the comment above run_layerwise);
+//   run_stepwise (lateral inhibition, which couples the neurons of a layer within a step):
 // Per step t:
 //   layer 0: the input spikes (drawn one block of steps ahead, on a second thread when
 //            allowed; the draws do not depend on the simulation)
@@ -11,8 +15,10 @@
 //            fired i (v_i >= thr):  STDP on row W_l[i, :] (fan-in), patch column Wᵀ_l[:, i], v_i = 0
 // Cost per step: Σ_l (spikes_(l-1) · n_l) + (decaying layers · n_l) + Σ fired · fan-in.
 // Wᵀ_l is built only once layer l has received n_l/8 spikes; before that the same sums are
-// gathered from the row-major W (same order, same result).
+// gathered from the row-major W (same order, same result). Both orders give the same
+// spikes and weights bit for bit (test/sleep-engines.test.ts).
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <future>
@@ -21,6 +27,7 @@
 #endif
 
 #include "sleep.h"
+#include "thread_pool.h"
 
 namespace nrem {
 
@@ -123,19 +130,52 @@ struct Layer {
   uint64_t events = 0;         // input spikes received so far
 };
 
+// The candidates cand[0..nc) (units with x > 0, ascending) that fire at `step`, ascending,
+// into fired (room for nc + 8); returns their number. Bit for bit
+// sleep_input_fires(sleep_input_uniform(key, step, unit_hash[j]), rate_factor, x[j]),
+// eight units at a time where AVX-512 allows.
+size_t draw_inputs(const float* x, const int32_t* cand, size_t nc, uint64_t key, uint64_t step,
+                   const uint64_t* unit_hash, float rate_factor, int32_t* fired) {
+  size_t c = 0, k = 0;
+#if defined(__AVX512F__) && defined(__AVX512DQ__) && defined(__AVX512VL__)
+  typedef unsigned long long v8u __attribute__((vector_size(64)));
+  const unsigned long long kt = key ^ (step * 0x9E3779B97F4A7C15ull);
+  const __m256 scale = _mm256_set1_ps(1.0f / 16777216.0f), rf = _mm256_set1_ps(rate_factor);
+  for (; k < nc; k += 8) {
+    const __mmask8 live = nc - k >= 8 ? 0xFF : static_cast<__mmask8>((1u << (nc - k)) - 1);
+    const __m256i j = _mm256_maskz_loadu_epi32(live, cand + k);
+    v8u z = reinterpret_cast<v8u>(_mm512_mask_i32gather_epi64(_mm512_setzero_si512(), live, j, unit_hash, 8));
+    z = (z ^ kt) + 0x9E3779B97F4A7C15ull;  // splitmix64(key ^ step·K ^ unit_hash)
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z = z ^ (z >> 31);
+    const __m256 u = _mm256_mul_ps(_mm512_cvtepi64_ps(reinterpret_cast<__m512i>(z >> 40)), scale);  // exact: < 2^24
+    const __m256 xv = _mm256_mmask_i32gather_ps(_mm256_setzero_ps(), live, j, x, 4);
+    const __mmask8 f = _mm256_mask_cmp_ps_mask(live, u, _mm256_mul_ps(rf, xv), _CMP_LT_OQ);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(fired + c), _mm256_maskz_compress_epi32(f, j));
+    c += static_cast<size_t>(__builtin_popcount(f));
+  }
+#endif
+  for (; k < nc; ++k) {
+    fired[c] = cand[k];
+    c += sleep_input_fires(sleep_input_uniform(key, step, unit_hash[cand[k]]), rate_factor, x[cand[k]]);
+  }
+  return c;
+}
+
 // Input spikes of a block of steps: spikes of step t0 + k are idx[off[k] .. off[k+1]).
 struct InputBlock {
   int64_t t0 = 0, t1 = 0;
   std::vector<int32_t> off, idx;
 };
 
-// Draws (or replays) the input spikes; owns everything it touches so that it can run on
-// another thread, one block ahead of the simulation.
+// Draws (or replays) the input spikes; owns everything it touches so that copies can run
+// on other threads (one block ahead of run_stepwise, or on parts of run_layerwise's window).
 class InputGenerator {
  public:
   InputGenerator(const SleepParams& p, const SleepData& d, int n0)
       : p_(p), d_(d), n0_(n0), src_(p, d, n0), key_(sleep_input_key(p.seed)), unit_hash_(n0),
-        rate_factor_(2.0f * p.dt * p.max_rate), cand_(n0 + 16), u_(n0 + 16) {
+        rate_factor_(2.0f * p.dt * p.max_rate), cand_(n0 + 16) {
     for (int j = 0; j < n0; ++j) unit_hash_[j] = sleep_unit_hash(static_cast<uint64_t>(j));
   }
 
@@ -153,24 +193,13 @@ class InputGenerator {
       } else {
         // Branch-free: list the units with x > 0, draw their numbers, keep those that fire.
         const float* x = src_.at(t);
-        if (d_.mode == SleepInputMode::Sequence && t + 1 < p_.steps) {
-          // The next image comes from memory that nothing else touches: fetch it now.
-          const char* next = reinterpret_cast<const char*>(d_.x + (static_cast<size_t>(t + 1) % d_.n) * n0_);
-          for (size_t k = 0; k < sizeof(float) * n0_; k += 64) __builtin_prefetch(next + k);
-        }
         int32_t* cand = cand_.data();
         bool finite = true;
         const size_t nc = positive_units(x, n0_, cand, finite);
         if (!finite) sleep_check_row(x, n0_, static_cast<size_t>(t) % d_.n);
-        float* u = u_.data();
-        for (size_t k = 0; k < nc; ++k) u[k] = sleep_input_uniform(key_, static_cast<uint64_t>(t), unit_hash_[cand[k]]);
-        b.idx.resize(base + nc);
-        int32_t* fired = b.idx.data() + base;
-        size_t c = 0;
-        for (size_t k = 0; k < nc; ++k) {
-          fired[c] = cand[k];
-          c += sleep_input_fires(u[k], rate_factor_, x[cand[k]]);
-        }
+        b.idx.resize(base + nc + 8);  // room for whole vectors
+        const size_t c = draw_inputs(x, cand, nc, key_, static_cast<uint64_t>(t), unit_hash_.data(), rate_factor_,
+                                     b.idx.data() + base);
         b.idx.resize(base + c);
       }
       b.off.push_back(static_cast<int32_t>(b.idx.size()));
@@ -186,14 +215,11 @@ class InputGenerator {
   std::vector<uint64_t> unit_hash_;
   float rate_factor_;
   std::vector<int32_t> cand_;
-  std::vector<float> u_;
 };
 
-}  // namespace
-
-void sleep_run(const NetView& net, const SleepParams& p, const SleepData& d, SleepStats& st, const SleepHooks& hooks) {
-  sleep_validate(net, p, d);
-  require(sleep_rng_selfcheck(), "ERR_BACKEND", "sleep_rules.h input RNG disagrees with rng.h");
+// Step by step, all layers at each step: needed when lateral inhibition couples the
+// neurons of a layer within a step.
+void run_stepwise(const NetView& net, const SleepParams& p, const SleepData& d, SleepStats& st, const SleepHooks& hooks) {
   const auto t0 = std::chrono::steady_clock::now();
   const int L = net.layers();
   const int n0 = net.inputs();
@@ -333,6 +359,325 @@ void sleep_run(const NetView& net, const SleepParams& p, const SleepData& d, Sle
   st.membranes.assign(L + 1, {});
   for (int l = 1; l <= L; ++l) st.membranes[l] = ly[l].v;
   st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// ---------------------------------------------------------------------------------------
+// Layer by layer, a window of steps at a time.
+//
+// Without lateral inhibition nothing couples two neurons of a layer within a step: a
+// neuron's membrane depends only on the spikes of the layer below and on its own fan-in
+// row, which STDP changes only when that neuron fires (with the spikes of the layer below
+// at that step). There is no feedback from deeper layers. So for a window of steps the
+// engine draws all input spikes, then runs layer 1 over the whole window, then layer 2 on
+// layer 1's spikes, and so on; and within a layer it runs independent chunks of 64
+// neurons, each over the whole window, on both cores. A chunk's slice of Wᵀ (fan_in × 64
+// floats, 200 KB for MNIST) stays in its core's L2 cache for the whole window, where the
+// step-wise order streams all of Wᵀ (3.8 MB) from L3 at every step. Every neuron sees the
+// same operations in the same order as in run_stepwise and the dense reference, so the
+// spikes and weights are the same bit for bit, whatever the thread count.
+// ---------------------------------------------------------------------------------------
+
+// Spikes of one layer over a window: those of step t0 + k are idx[off[k] .. off[k+1]).
+struct WindowSpikes {
+  std::vector<int32_t> off, idx;
+};
+
+// A row of W as it was before its first STDP update.
+struct SavedRow {
+  int64_t step;
+  int row;
+  size_t at;  // offset in Chunk::saved_w
+};
+
+// kSlice consecutive neurons of a layer; kept across windows.
+struct Chunk {
+  int i0 = 0, w = 0;  // neurons [i0, i0 + w)
+  bool v_zero = true;
+  bool has_wt = false;
+  std::vector<int32_t> out_k, out_i;  // spikes of the current window (step in window, neuron)
+  uint64_t pot = 0, dep = 0;
+  std::vector<SavedRow> saved;
+  std::vector<float> saved_w;
+};
+
+struct LayerWise {
+  int n = 0, fan_in = 0;
+  float* W = nullptr;      // n × fan_in, updated in place
+  float alpha = 0, thr = 0;
+  bool dc = false;         // output drive on this layer
+  std::vector<float> WT;   // chunk c at c·fan_in·kSlice: fan_in rows of kSlice floats (zero padded)
+  std::vector<float> v;    // chunks·kSlice (zero padded)
+  std::vector<uint8_t> saved;  // per neuron: its row was saved
+  std::vector<Chunk> chunks;
+  uint64_t events = 0;     // spikes received so far
+  WindowSpikes spikes;     // this window's
+};
+
+// Neurons per chunk of the layer-wise engine: eight vectors. Each spike then adds eight
+// independent vectors, enough to hide the latency of the (strictly ordered) additions.
+constexpr int kSlice = 64;
+constexpr int kVec = kSlice / 16;
+
+// Bits of v[q] >= thr, 16 per vector: lanes 0..63 in lo, 64..127 in hi.
+inline void fire_mask(const v16f* v, float thr, uint64_t& lo, uint64_t& hi) {
+  lo = hi = 0;
+#if defined(__AVX512F__)
+  const __m512 t = _mm512_set1_ps(thr);
+#pragma GCC unroll 8
+  for (int q = 0; q < kVec; ++q) {
+    const uint64_t m = _mm512_cmp_ps_mask(reinterpret_cast<const __m512&>(v[q]), t, _CMP_GE_OQ);
+    (q < 4 ? lo : hi) |= m << (16 * (q & 3));
+  }
+#else
+  for (int q = 0; q < kVec; ++q)
+    for (int r = 0; r < 16; ++r) (q < 4 ? lo : hi) |= static_cast<uint64_t>(sleep_fires(v[q][r], thr)) << (16 * (q & 3) + r);
+#endif
+}
+
+// One chunk of layer y over a window of K steps whose input spikes are `in`. The chunk's
+// membranes stay in registers; only a step in which one of its neurons fires leaves them.
+// mask: fan_in zero bytes of scratch (left zero).
+void run_chunk(LayerWise& y, size_t ci, const WindowSpikes& in, int64_t t0, int64_t K, bool use_wt,
+               const SleepParams& p, std::vector<uint8_t>& mask) {
+  Chunk& c = y.chunks[ci];
+  const int fan_in = y.fan_in;
+  float* WT = y.WT.empty() ? nullptr : y.WT.data() + ci * static_cast<size_t>(fan_in) * kSlice;
+  if (use_wt && !c.has_wt) {
+    for (int r = 0; r < c.w; ++r) {
+      const float* row = y.W + static_cast<size_t>(c.i0 + r) * fan_in;
+      for (int j = 0; j < fan_in; ++j) WT[static_cast<size_t>(j) * kSlice + r] = row[j];
+    }
+    c.has_wt = true;
+  }
+  v16f v[kVec];
+  for (int q = 0; q < kVec; ++q) v[q] = load16(y.v.data() + c.i0 + 16 * q);
+  const float decay = p.decay, alpha = y.alpha, thr = y.thr, dc = p.dc;
+  const uint64_t valid_lo = c.w >= 64 ? ~0ull : ((1ull << c.w) - 1);
+  const uint64_t valid_hi = c.w >= 128 ? ~0ull : c.w <= 64 ? 0ull : ((1ull << (c.w - 64)) - 1);
+  alignas(64) float spill[kSlice], acc[kSlice];
+  std::fill(acc, acc + kSlice, 0.0f);
+  c.out_k.clear();
+  c.out_i.clear();
+  const int32_t* off = in.off.data();
+  for (int64_t k = 0; k < K; ++k) {
+    const int32_t* s = in.idx.data() + off[k];
+    const size_t cnt = static_cast<size_t>(off[k + 1] - off[k]);
+    bool can_fire = false;
+    if (cnt > 0) {
+      v16f a[kVec];
+      if (c.has_wt) {
+        // Σ over the spiking inputs in ascending order (the reference's order).
+        const float* r0 = WT + static_cast<size_t>(s[0]) * kSlice;
+#pragma GCC unroll 8
+        for (int q = 0; q < kVec; ++q) a[q] = load16(r0 + 16 * q);
+        for (size_t z = 1; z < cnt; ++z) {
+          const float* r = WT + static_cast<size_t>(s[z]) * kSlice;
+#pragma GCC unroll 8
+          for (int q = 0; q < kVec; ++q) a[q] += load16(r + 16 * q);
+        }
+      } else {
+        accumulate_strided(y.W + static_cast<size_t>(c.i0) * fan_in, c.w, fan_in, s, cnt, acc);
+        for (int q = 0; q < kVec; ++q) a[q] = load16(acc + 16 * q);
+      }
+#pragma GCC unroll 8
+      for (int q = 0; q < kVec; ++q) v[q] = decay * v[q] + alpha * a[q];  // sleep_membrane, no FMA
+      c.v_zero = false;
+      can_fire = true;
+    } else if (!c.v_zero) {
+#pragma GCC unroll 8
+      for (int q = 0; q < kVec; ++q) v[q] = decay * v[q];
+    }
+    if (y.dc) {
+#pragma GCC unroll 8
+      for (int q = 0; q < kVec; ++q) v[q] += dc;
+      c.v_zero = false;
+      can_fire = true;
+    }
+    if (!can_fire) continue;
+    uint64_t lo, hi;
+    fire_mask(v, thr, lo, hi);
+    lo &= valid_lo;
+    hi &= valid_hi;
+    if (!(lo | hi)) continue;
+    // A neuron of the chunk fired: STDP on its fan-in row, patch Wᵀ, reset.
+    for (int q = 0; q < kVec; ++q) store16(spill + 16 * q, v[q]);
+    for (size_t z = 0; z < cnt; ++z) mask[s[z]] = 1;
+    for (int half = 0; half < 2; ++half) {
+      for (uint64_t m = half ? hi : lo; m; m &= m - 1) {
+        const int r = 64 * half + __builtin_ctzll(m);
+        const int i = c.i0 + r;
+        float* row = y.W + static_cast<size_t>(i) * fan_in;
+        if (!y.saved[i]) {
+          y.saved[i] = 1;
+          c.saved.push_back({t0 + k, i, c.saved_w.size()});
+          c.saved_w.insert(c.saved_w.end(), row, row + fan_in);
+        }
+        for (int j = 0; j < fan_in; ++j)
+          row[j] = mask[j] ? sleep_potentiate(row[j], p.inc, p.gate, p.gate_width)
+                           : sleep_depress(row[j], p.dec, p.gate, p.gate_width);
+        if (c.has_wt)
+          for (int j = 0; j < fan_in; ++j) WT[static_cast<size_t>(j) * kSlice + r] = row[j];
+        spill[r] = 0.0f;
+        c.out_k.push_back(static_cast<int32_t>(k));
+        c.out_i.push_back(i);
+        c.pot += cnt;
+        c.dep += static_cast<uint64_t>(fan_in) - cnt;
+      }
+    }
+    for (size_t z = 0; z < cnt; ++z) mask[s[z]] = 0;
+    for (int q = 0; q < kVec; ++q) v[q] = load16(spill + 16 * q);
+  }
+  for (int q = 0; q < kVec; ++q) store16(y.v.data() + c.i0 + 16 * q, v[q]);
+}
+
+// The chunks' spikes of the window, merged into y.spikes (ascending neurons per step).
+void merge_spikes(LayerWise& y, int64_t K) {
+  auto& off = y.spikes.off;
+  off.assign(static_cast<size_t>(K) + 1, 0);
+  for (const Chunk& c : y.chunks)
+    for (int32_t k : c.out_k) off[k + 1]++;
+  for (int64_t k = 0; k < K; ++k) off[k + 1] += off[k];
+  y.spikes.idx.resize(off[K]);
+  std::vector<int32_t> cur(off.begin(), off.end() - 1);
+  for (const Chunk& c : y.chunks)
+    for (size_t q = 0; q < c.out_k.size(); ++q) y.spikes.idx[cur[c.out_k[q]]++] = c.out_i[q];
+}
+
+// fn(i) for i in [0, n): on every thread of the pool when `parallel` (each takes the next
+// index when it is done with one), else here.
+template <class F>
+void for_each_index(size_t n, bool parallel, F&& fn) {
+  if (parallel && n > 1) {
+    std::atomic<size_t> next{0};
+    pool().parallel_for(static_cast<size_t>(pool().size()), 1, [&](size_t, size_t) {
+      for (size_t i; (i = next.fetch_add(1)) < n;) fn(i);
+    });
+  } else {
+    for (size_t i = 0; i < n; ++i) fn(i);
+  }
+}
+
+void run_layerwise(const NetView& net, const SleepParams& p, const SleepData& d, SleepStats& st, const SleepHooks& hooks) {
+  const auto start = std::chrono::steady_clock::now();
+  const int L = net.layers();
+  const int n0 = net.inputs();
+  const bool parallel = hooks.pipeline && pool().size() > 1;
+
+  std::vector<LayerWise> ly(L + 1);
+  for (int l = 1; l <= L; ++l) {
+    LayerWise& y = ly[l];
+    y.n = net.sizes[l];
+    y.fan_in = net.sizes[l - 1];
+    y.W = net.W[l - 1];
+    y.alpha = p.alpha[l - 1];
+    y.thr = p.threshold * p.beta[l - 1];
+    y.dc = l == L && p.dc != 0.0f;
+    const int nc = (y.n + kSlice - 1) / kSlice;
+    y.v.assign(static_cast<size_t>(nc) * kSlice, 0.0f);
+    y.saved.assign(y.n, 0);
+    y.chunks.resize(nc);
+    for (int c = 0; c < nc; ++c) {
+      y.chunks[c].i0 = c * kSlice;
+      y.chunks[c].w = std::min(kSlice, y.n - c * kSlice);
+    }
+  }
+
+  SleepRecorder rec(net, p, st);
+  // One input generator per part of a window (copies share nothing mutable).
+  const size_t parts = parallel ? static_cast<size_t>(pool().size()) : 1;
+  std::vector<InputGenerator> gens(parts, InputGenerator(p, d, n0));
+  std::vector<InputBlock> blocks(parts);
+  WindowSpikes& input = ly[0].spikes;
+
+  // Windows long enough to amortise the hand-over between layers, short enough to keep
+  // the input spikes of a window small and progress regular.
+  const int64_t window = std::max<int64_t>(4096, hooks.every);
+  for (int64_t t0 = 0; t0 < p.steps; t0 += window) {
+    const int64_t t1 = std::min(p.steps, t0 + window), K = t1 - t0;
+
+    // ---- layer 0: the input spikes of the window, drawn in `parts` step ranges ----
+    for_each_index(parts, parallel, [&](size_t q) {
+      const int64_t a = t0 + K * static_cast<int64_t>(q) / static_cast<int64_t>(parts);
+      const int64_t b = t0 + K * static_cast<int64_t>(q + 1) / static_cast<int64_t>(parts);
+      gens[q].fill(a, b, blocks[q]);
+    });
+    input.off.assign(1, 0);
+    input.idx.clear();
+    for (const InputBlock& b : blocks) {
+      const int32_t base = static_cast<int32_t>(input.idx.size());
+      input.idx.insert(input.idx.end(), b.idx.begin(), b.idx.end());
+      for (size_t k = 1; k < b.off.size(); ++k) input.off.push_back(base + b.off[k]);
+    }
+
+    // ---- layers 1..L, each over the whole window ----
+    for (int l = 1; l <= L; ++l) {
+      LayerWise& y = ly[l];
+      const WindowSpikes& in = ly[l - 1].spikes;
+      y.events += in.idx.size();
+      // Wᵀ only once the layer receives enough spikes to pay for it (cf. run_stepwise).
+      const bool use_wt = y.events > static_cast<uint64_t>(y.n) / 8;
+      if (use_wt && y.WT.empty()) y.WT.assign(y.chunks.size() * static_cast<size_t>(y.fan_in) * kSlice, 0.0f);
+      if (in.idx.empty() && !y.dc) {
+        // No input in the whole window: membranes only decay (exactly as step by step).
+        for (Chunk& c : y.chunks) {
+          c.out_k.clear();
+          c.out_i.clear();
+          if (c.v_zero) continue;
+          float* v = y.v.data() + c.i0;
+          for (int64_t k = 0; k < K; ++k)
+            for (int r = 0; r < kSlice; ++r) v[r] = p.decay * v[r];
+        }
+      } else {
+        for_each_index(y.chunks.size(), parallel, [&](size_t ci) {
+          thread_local std::vector<uint8_t> mask;
+          if (mask.size() < static_cast<size_t>(y.fan_in)) mask.assign(y.fan_in, 0);
+          run_chunk(y, ci, in, t0, K, use_wt, p, mask);
+        });
+      }
+      merge_spikes(y, K);
+    }
+
+    // ---- bookkeeping in step order, as the step-wise engine does it ----
+    for (int64_t k = 0; k < K; ++k) {
+      for (int l = 0; l <= L; ++l) {
+        const WindowSpikes& s = ly[l].spikes;
+        rec.layer_spikes(l, t0 + k, s.idx.data() + s.off[k], static_cast<size_t>(s.off[k + 1] - s.off[k]));
+      }
+      rec.end_step(t0 + k);
+    }
+    if (hooks.cancelled && hooks.cancelled()) throw Error("ERR_ABORTED", "The operation was aborted");
+    if (hooks.progress) hooks.progress(t1);
+  }
+
+  for (int l = 1; l <= L; ++l) {
+    LayerWise& y = ly[l];
+    std::vector<std::pair<const SavedRow*, const Chunk*>> rows;
+    for (const Chunk& c : y.chunks) {
+      st.potentiation[l - 1] += c.pot;
+      st.depression[l - 1] += c.dep;
+      for (const SavedRow& s : c.saved) rows.push_back({&s, &c});
+    }
+    // In the order the step-wise engine saves them: by step, then neuron.
+    std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
+      return a.first->step != b.first->step ? a.first->step < b.first->step : a.first->row < b.first->row;
+    });
+    for (const auto& r : rows) rec.save_row(l, r.first->row, r.second->saved_w.data() + r.first->at, y.fan_in);
+  }
+  rec.finish(net);
+  st.membranes.assign(L + 1, {});
+  for (int l = 1; l <= L; ++l) st.membranes[l].assign(ly[l].v.begin(), ly[l].v.begin() + ly[l].n);
+  st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+void sleep_run(const NetView& net, const SleepParams& p, const SleepData& d, SleepStats& st, const SleepHooks& hooks) {
+  sleep_validate(net, p, d);
+  require(sleep_rng_selfcheck(), "ERR_BACKEND", "sleep_rules.h input RNG disagrees with rng.h");
+  if (p.inhibition != 0.0f)
+    run_stepwise(net, p, d, st, hooks);
+  else
+    run_layerwise(net, p, d, st, hooks);
 }
 
 }  // namespace nrem

@@ -75,7 +75,7 @@ struct SleepHooks {
   std::function<void(int64_t done)> progress;  // called every `every` steps
   std::function<bool()> cancelled;             // true → throw ERR_ABORTED
   int64_t every = 1024;
-  bool pipeline = true;  // draw input spikes on a second thread, one block ahead
+  bool pipeline = true;  // use the compute pool (input draws and chunks of neurons on every core)
 };
 
 // Throws ERR_VALUE naming the first non-finite value of a data row.
