@@ -443,10 +443,7 @@ void run_chunk(LayerWise& y, size_t ci, const WindowSpikes& in, int64_t t0, int6
   const int fan_in = y.fan_in;
   float* WT = y.WT.empty() ? nullptr : y.WT.data() + ci * static_cast<size_t>(fan_in) * kSlice;
   if (use_wt && !c.has_wt) {
-    for (int r = 0; r < c.w; ++r) {
-      const float* row = y.W + static_cast<size_t>(c.i0 + r) * fan_in;
-      for (int j = 0; j < fan_in; ++j) WT[static_cast<size_t>(j) * kSlice + r] = row[j];
-    }
+    transpose(y.W + static_cast<size_t>(c.i0) * fan_in, c.w, fan_in, kSlice, WT);
     c.has_wt = true;
   }
   v16f v[kVec];
