@@ -259,7 +259,7 @@ Napi::Value FgsmSweep(const Napi::CallbackInfo& info) {
         env,
         [=](const ProgressFn& pr, const Cancel& cancel) {
           nrem::fgsm_sweep(*model, loss, xd, yd, static_cast<size_t>(n), eps, cd, make_tick("fgsm-sweep", pr, cancel),
-                           model->gpu() ? 16384 : 1000);
+                           model->gpu() ? 16384 : 4096);
         },
         Undef, {info[0], info[1], info[3], info[6]}, info.Length() > 7 ? info[7] : env.Undefined());
   });

@@ -4,6 +4,8 @@
 // (NREM_HAVE_OPENBLAS), and nrem's own cache-blocked kernel. The kernel in use is chosen
 // at run time (set_gemm_backend), so tests can run every caller against both.
 #pragma once
+#include <functional>
+
 #include "common.h"
 
 namespace nrem {
@@ -15,9 +17,14 @@ void set_gemm_backend(GemmBackend b);  // throws ERR_BACKEND if OpenBLAS is not 
 GemmBackend gemm_backend();
 const char* gemm_backend_name();
 
+// An element-wise step applied to each finished block of C (rows [i0, i0+m), columns
+// [j0, j0+n)) by the thread that computed it, while the block is still in its cache
+// (e.g. a ReLU), instead of a second pass over C.
+using GemmEpilogue = std::function<void(int i0, int m, int j0, int n)>;
+
 // lda/ldb/ldc: row strides of A, B, C as stored.
 void sgemm(bool transA, bool transB, int M, int N, int K, float alpha, const float* A, int lda,
-           const float* B, int ldb, float beta, float* C, int ldc);
+           const float* B, int ldb, float beta, float* C, int ldc, const GemmEpilogue* epilogue = nullptr);
 
 // The own kernel, always available (used directly by tests and benchmarks).
 void sgemm_native(bool transA, bool transB, int M, int N, int K, float alpha, const float* A,

@@ -39,11 +39,12 @@ void output_rows(float* a, size_t n, int m, OutputAct act, float temperature) {
 }
 
 namespace {
-// Hidden layer in place: h · relu(z).
-void hidden_relu(float* z, size_t n, int m, float scale) {
-  pool().parallel_for(n, 16, [&](size_t b, size_t e) {
-    for (size_t i = b * m; i < e * m; ++i) z[i] = z[i] > 0.0f ? z[i] * scale : 0.0f;
-  });
+// Hidden layer in place on a block of z (rows × cols at stride ld): h · relu(z).
+void hidden_relu_block(float* __restrict z, int rows, int cols, size_t ld, float scale) {
+  for (int r = 0; r < rows; ++r) {
+    float* __restrict row = z + r * ld;
+    for (int j = 0; j < cols; ++j) row[j] = row[j] > 0.0f ? row[j] * scale : 0.0f;
+  }
 }
 }  // namespace
 
@@ -84,12 +85,14 @@ void forward(const NetView& net, const float* X, size_t n, float* out, float* co
       if (net.b[l - 1]) {
         for (size_t r = 0; r < rows; ++r) std::copy(net.b[l - 1], net.b[l - 1] + m, z + r * m);
       }
+      // Hidden layers: the ReLU on each block of z as soon as the GEMM has computed it.
+      const float scale = net.hidden_scale;
+      const GemmEpilogue relu = [z, m, scale](int i0, int bm, int j0, int bn) {
+        hidden_relu_block(z + static_cast<size_t>(i0) * m + j0, bm, bn, static_cast<size_t>(m), scale);
+      };
       sgemm(false, true, static_cast<int>(rows), m, k, 1.0f, in, k, net.W[l - 1], k,
-            net.b[l - 1] ? 1.0f : 0.0f, z, m);
-      if (l < L)
-        hidden_relu(z, rows, m, net.hidden_scale);
-      else
-        output_rows(z, rows, m, net.out, net.temperature);
+            net.b[l - 1] ? 1.0f : 0.0f, z, m, l < L ? &relu : nullptr);
+      if (l == L) output_rows(z, rows, m, net.out, net.temperature);
       if (l == L && layer_out && layer_out[L - 1] && layer_out[L - 1] != out)
         std::copy(z, z + rows * m, layer_out[L - 1] + r0 * m);
       in = z;
