@@ -84,6 +84,34 @@ describe('FGSM and PGD', () => {
     }
   });
 
+  it('the closed-form sweep (default) gives the direct sweep\'s verdicts, every eps and row', async () => {
+    const t = head(loadMnist().test, 400);
+    const control = controlNetwork();
+    const [W1, W2, W3] = control.weights;
+    const r = lcg(9);
+    // The control network with small biases and a softmax output; and a one-layer linear
+    // classifier (its first layer is the output: no ReLU) made from the first 10 hidden units.
+    const biased = new Network({ sizes: [784, 1200, 1200, 10], output: 'softmax', biases: true }, [W1, W2, W3],
+      [1200, 1200, 10].map((m) => Float32Array.from({ length: m }, () => (r() - 0.5) * 0.1)));
+    const linear = new Network({ sizes: [784, 10], output: 'linear' }, [W1.slice(0, 7840)]);
+    const shuffled = [0.3, 0, 0.05, 0.4, 0.005, 0.05, 0.2, 0.1, 0.15, 0.25];
+    const cases: [string, Network, number[], 'mse' | 'ce'][] = [
+      ['control, paper sweep, mse', control, epsRange(), 'mse'],
+      ['control, paper sweep, ce', control, epsRange(), 'ce'],
+      ['biases + softmax, unsorted eps with a repeat', biased, shuffled, 'ce'],
+      ['one linear layer', linear, shuffled, 'ce'],
+    ];
+    for (const [name, net, eps, loss] of cases) {
+      const cf = await fgsmSweep(net, t.x, t.y, { epsilons: eps, loss });
+      const di = await fgsmSweep(net, t.x, t.y, { epsilons: eps, loss, method: 'direct' });
+      let differ = 0;
+      for (let e = 0; e < eps.length; e++) for (let i = 0; i < t.n; i++) differ += +(cf.correct[e][i] !== di.correct[e][i]);
+      expect(differ, name).toBe(0);
+      expect(cf.accuracy[eps.indexOf(0)], name).toBeGreaterThan(cf.accuracy[eps.indexOf(0.3)]); // the attack bites
+    }
+    await expect(fgsmSweep(control, t.x, t.y, { method: 'exact' as never })).rejects.toThrow(ValueError);
+  });
+
   it('PGD stays in the eps-ball and [0, 1]; L2 PGD in the L2 ball; seeded and reproducible', async () => {
     const control = controlNetwork();
     const t = head(loadMnist().test, 32);

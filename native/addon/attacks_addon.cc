@@ -252,6 +252,14 @@ Napi::Value FgsmSweep(const Napi::CallbackInfo& info) {
             "ERR_ARGUMENT", "Expected Uint8Array for correct");
     auto c = info[6].As<Napi::Uint8Array>();
     require(c.ElementLength() == eps.size() * static_cast<size_t>(n), "ERR_SHAPE", "correct must hold eps × n values");
+    bool closed_form = true;
+    if (info.Length() > 9 && !info[9].IsUndefined()) {
+      require(info[9].IsString(), "ERR_ARGUMENT", "Expected a string for method");
+      const std::string method = info[9].As<Napi::String>().Utf8Value();
+      require(method == "closed-form" || method == "direct", "ERR_VALUE",
+              "method must be 'closed-form' or 'direct', got '" + method + "'");
+      closed_form = method == "closed-form";
+    }
     const float* xd = x.data;
     const int32_t* yd = y.data;
     uint8_t* cd = c.Data();
@@ -259,7 +267,7 @@ Napi::Value FgsmSweep(const Napi::CallbackInfo& info) {
         env,
         [=](const ProgressFn& pr, const Cancel& cancel) {
           nrem::fgsm_sweep(*model, loss, xd, yd, static_cast<size_t>(n), eps, cd, make_tick("fgsm-sweep", pr, cancel),
-                           model->gpu() ? 16384 : 4096);
+                           model->gpu() ? 16384 : 4096, closed_form);
         },
         Undef, {info[0], info[1], info[3], info[6]}, info.Length() > 7 ? info[7] : env.Undefined());
   });

@@ -10,6 +10,21 @@
 
 namespace nrem {
 
+namespace {
+// Element-wise steps on a block (rows × cols at row stride ld), written as plain loops
+// over restrict pointers and by-value scalars so that they vectorise (nothing can alias).
+// a = s·relu(z)
+void relu_block(const float* __restrict z, float* __restrict a, int rows, int cols, size_t ld, float s) {
+  for (int r = 0; r < rows; ++r, z += ld, a += ld)
+    for (int j = 0; j < cols; ++j) a[j] = z[j] > 0.0f ? z[j] * s : 0.0f;
+}
+// g = s·g where a > 0, else 0
+void relu_mask_block(const float* __restrict a, float* __restrict g, int rows, int cols, size_t ld, float s) {
+  for (int r = 0; r < rows; ++r, a += ld, g += ld)
+    for (int j = 0; j < cols; ++j) g[j] = a[j] > 0.0f ? g[j] * s : 0.0f;
+}
+}  // namespace
+
 void forward_cached(const NetView& net, const float* X, size_t n, bool train, const DropoutSpec& dropout,
                     ForwardCache& c) {
   const int L = net.layers();
@@ -34,6 +49,16 @@ void forward_cached(const NetView& net, const float* X, size_t n, bool train, co
     const float* b = net.b[l - 1];
     if (b)
       for (size_t r = 0; r < n; ++r) std::copy(b, b + m, z + r * m);
+    if (l < L && !drop) {
+      // a = h·relu(z) on each GEMM tile while it is in cache.
+      const float s = c.hidden_mult;
+      const GemmEpilogue act = [z, a, m, s](int i0, int bm, int j0, int bn) {
+        const size_t at = static_cast<size_t>(i0) * m + j0;
+        relu_block(z + at, a + at, bm, bn, static_cast<size_t>(m), s);
+      };
+      sgemm(false, true, static_cast<int>(n), m, k, 1.0f, in, k, net.W[l - 1], k, b ? 1.0f : 0.0f, z, m, &act);
+      continue;
+    }
     sgemm(false, true, static_cast<int>(n), m, k, 1.0f, in, k, net.W[l - 1], k, b ? 1.0f : 0.0f, z, m);
     if (l < L) {
       const float s = c.hidden_mult;
@@ -98,13 +123,14 @@ void backward(const NetView& net, ForwardCache& c, float* g, float* const* dW, f
     }
     if (l > 1) {
       float* next = (cur == c.g0.data()) ? c.g1.data() : c.g0.data();
-      sgemm(false, false, static_cast<int>(n), k, m, 1.0f, cur, m, net.W[l - 1], k, 0.0f, next, k);
+      // δ_(l-1) = (δ_l·W_l) ⊙ h·[a_(l-1) > 0], the mask applied on each GEMM tile in cache.
       const float* a = c.a[l - 1].data();
       const float s = c.hidden_mult;
-      const size_t sz = n * static_cast<size_t>(k);
-      pool().parallel_for(sz, 4096, [&](size_t b, size_t e) {
-        for (size_t i = b; i < e; ++i) next[i] = a[i] > 0.0f ? next[i] * s : 0.0f;
-      });
+      const GemmEpilogue mask = [next, a, k, s](int i0, int bm, int j0, int bn) {
+        const size_t at = static_cast<size_t>(i0) * k + j0;
+        relu_mask_block(a + at, next + at, bm, bn, static_cast<size_t>(k), s);
+      };
+      sgemm(false, false, static_cast<int>(n), k, m, 1.0f, cur, m, net.W[l - 1], k, 0.0f, next, k, &mask);
       cur = next;
     } else if (dX) {
       sgemm(false, false, static_cast<int>(n), k, m, 1.0f, cur, m, net.W[0], k, 0.0f, dX, k);

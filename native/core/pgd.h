@@ -44,8 +44,13 @@ void pgd_attack(const AttackModel& m, const float* X, const int32_t* y, size_t n
                 const Tick& tick);
 
 // correct: eps.size() × n (1 where the prediction at x' equals y). Returns nothing else:
-// the caller sums. batch rows share one gradient pass and one forward per eps.
+// the caller sums. batch rows share one gradient pass.
+// closed_form (CPU, eps >= 0): the first layer's pre-activation at every eps from its
+// piecewise-linear form in eps (pgd.cc, fgsm_sweep_cpu): two GEMMs per batch instead of
+// one per eps, equal to the network at x' up to float rounding. Otherwise (or on the GPU)
+// x' is built and the whole network evaluated at every eps.
 void fgsm_sweep(const AttackModel& m, AttackLoss loss, const float* X, const int32_t* y, size_t n,
-                const std::vector<float>& eps, uint8_t* correct, const Tick& tick, size_t batch = 1000);
+                const std::vector<float>& eps, uint8_t* correct, const Tick& tick, size_t batch = 1000,
+                bool closed_form = true);
 
 }  // namespace nrem

@@ -16,6 +16,9 @@ export function epsRange(max = 0.4, step = 0.005): number[] {
   return Array.from({ length: k + 1 }, (_, i) => Math.round(i * step * 1e9) / 1e9);
 }
 
+export const SWEEP_METHODS = ['closed-form', 'direct'] as const;
+export type SweepMethod = (typeof SWEEP_METHODS)[number];
+
 export interface SweepResult {
   loss: AttackLoss;
   epsilons: number[];
@@ -31,7 +34,18 @@ export async function fgsmSweep(
   net: AttackTarget,
   x: Float32Array,
   labels: ArrayLike<number>,
-  opts: RunOptions & { epsilons?: number[]; loss?: AttackLoss; backend?: Backend } = {},
+  opts: RunOptions & {
+    epsilons?: number[];
+    loss?: AttackLoss;
+    backend?: Backend;
+    /**
+     * 'closed-form' (default, CPU): the first layer at every eps from its piecewise-linear
+     * form in eps (native/core/pgd.cc), two GEMMs per batch instead of one per eps, equal to
+     * the network at x' up to float rounding; 'direct': build x' and run the whole network
+     * at every eps. The GPU always runs 'direct'.
+     */
+    method?: SweepMethod;
+  } = {},
 ): Promise<SweepResult> {
   const t0 = performance.now();
   const d = net.inputSize;
@@ -43,8 +57,9 @@ export async function fgsmSweep(
   if (!Array.isArray(eps) || eps.length === 0) throw new ValueError('Expected a non-empty array for epsilons');
   eps.forEach((e, i) => expectNumber(e, `epsilons[${i}]`, 0));
   const backend = expectOneOf(opts.backend ?? 'cpu', 'backend', BACKENDS);
+  const method = expectOneOf(opts.method ?? 'closed-form', 'method', SWEEP_METHODS);
   const flat = new Uint8Array(eps.length * n);
-  await runNative(opts, (c) => addon().fgsmSweep(net.native(), x, n, y, eps, loss, flat, c, backend));
+  await runNative(opts, (c) => addon().fgsmSweep(net.native(), x, n, y, eps, loss, flat, c, backend, method));
   const correct = eps.map((_, e) => flat.subarray(e * n, (e + 1) * n));
   const accuracy = correct.map((c) => (n ? c.reduce((s, v) => s + v, 0) / n : 0));
   return { loss, epsilons: [...eps], accuracy, correct, n, seconds: (performance.now() - t0) / 1000 };

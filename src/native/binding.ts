@@ -203,6 +203,7 @@ export interface Addon {
     correct: Uint8Array,
     control?: NativeControl,
     backend?: BackendName,
+    method?: 'closed-form' | 'direct',
   ): Promise<void>;
   distort(
     kind: 'noise' | 'blur' | 'saltpepper' | 'contrast',
