@@ -1,7 +1,12 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { describe, expect, it, vi } from 'vitest';
+import { registerAttack } from '../src/cli/commands/attack.js';
 import {
   Network, DeepFool, FGSM, PGD, JSMA, SquareAttack, fgsmSweep, epsRange, distort, evaluateDistortions,
-  inputGradient, AbortError, ValueError, ShapeError, attack, summarize,
+  inputGradient, AbortError, ValueError, ShapeError, attack, summarize, saveOnnx,
 } from '../src/index.js';
 import { loadMnist } from '../src/data/mnist.js';
 import { head } from '../src/data/dataset.js';
@@ -240,5 +245,40 @@ describe('control and errors', () => {
     await expect(new FGSM().run(control, x, [0], { epsilons: [-1] })).rejects.toThrow(ValueError);
     expect(() => new PGD({ loss: 'hinge' as never })).toThrow(ValueError);
     await expect(distort(x, 784, 'blur', 1, { shape: [10, 10] })).rejects.toThrow(ShapeError);
+  });
+});
+
+describe('nrem attack (CLI)', () => {
+  it('fgsm --json: the sweep both ways gives the same accuracies, re-checked with ONNX Runtime', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'nrem-attack-cli-'));
+    try {
+      const model = join(tmp, 'control.onnx');
+      await saveOnnx(controlNetwork(), model);
+      const run = async (method: string) => {
+        const lines: string[] = [];
+        const spy = vi.spyOn(console, 'log').mockImplementation((s: unknown) => void lines.push(String(s)));
+        try {
+          const program = new Command().exitOverride();
+          registerAttack(program);
+          await program.parseAsync(['node', 'nrem', 'attack', '--model', model, '--attack', 'fgsm', '--eps', '0,0.1,0.3',
+            '--limit', '300', '--sweep-method', method, '--json']);
+        } finally {
+          spy.mockRestore();
+        }
+        return JSON.parse(lines[lines.length - 1]) as { method: string; accuracy: number[]; recheck: { rejected: number[]; disagreements: number[] } };
+      };
+      const cf = await run('closed-form');
+      const di = await run('direct');
+      expect(cf.method).toBe('closed-form');
+      expect(di.method).toBe('direct');
+      expect(cf.accuracy).toEqual(di.accuracy);
+      expect(cf.accuracy[0]).toBeGreaterThan(0.9);
+      expect(cf.accuracy[2]).toBeLessThan(cf.accuracy[1]);
+      expect(cf.recheck.rejected).toEqual([0, 0]); // ONNX Runtime confirms every success at 0.1 and 0.3
+      expect(cf.recheck.disagreements).toEqual([0, 0]);
+      await expect(run('exact')).rejects.toThrow(/method/);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });

@@ -4,6 +4,6 @@ export { inputGradient, classGradients, ATTACK_LOSSES, type AttackLoss } from '.
 export { PGD, FGSM, FGM, BIM, type PgdOptions } from './pgd.js';
 export { DeepFool, CarliniWagnerL2, JSMA, type DeepFoolOptions, type CarliniWagnerOptions, type JsmaOptions } from './minimal.js';
 export { SquareAttack, transferAttack, type SquareOptions } from './square.js';
-export { fgsmSweep, epsRange, type SweepResult } from './sweep.js';
+export { fgsmSweep, epsRange, SWEEP_METHODS, type SweepMethod, type SweepResult } from './sweep.js';
 export { summarize, median, type AttackSummary, type EpsSummary } from './metrics.js';
 export { distort, evaluateDistortions, DISTORTIONS, type DistortionKind, type DistortOptions, type DistortionCurve } from './distortions.js';

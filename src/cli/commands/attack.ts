@@ -10,7 +10,7 @@ import { loadDataset } from '../../data/index.js';
 import { head } from '../../data/dataset.js';
 import { ValueError } from '../../errors.js';
 import { CarliniWagnerL2, DeepFool, FGSM, JSMA, PGD, SquareAttack, type Attack } from '../../attacks/index.js';
-import { fgsmSweep, epsRange } from '../../attacks/sweep.js';
+import { fgsmSweep, epsRange, type SweepMethod } from '../../attacks/sweep.js';
 import { summarize } from '../../attacks/metrics.js';
 import { recheckWithOrt } from '../../attacks/recheck.js';
 import type { AttackLoss } from '../../attacks/gradients.js';
@@ -27,6 +27,7 @@ interface AttackCliOptions {
   seed: string;
   quick?: boolean;
   recheck: boolean;
+  sweepMethod: string;
   json?: boolean;
 }
 
@@ -50,6 +51,7 @@ export function registerAttack(program: Command): void {
     .option('--steps <n>', 'iterations (pgd steps, deepfool/jsma/cw max iterations, square queries)')
     .option('--seed <n>', 'seed', '0')
     .option('--quick', 'the quick data subset')
+    .option('--sweep-method <m>', "fgsm: closed-form (first layer piecewise linear in eps) | direct (whole network at every x')", 'closed-form')
     .option('--no-recheck', 'skip the ONNX Runtime re-check')
     .option('--json', 'print one JSON object as the last line')
     .action(async (o: AttackCliOptions) => {
@@ -65,8 +67,9 @@ export function registerAttack(program: Command): void {
       const onProgress = bar?.update;
       let out: Record<string, unknown>;
       if (o.attack === 'fgsm') {
-        const r = await fgsmSweep(net, test.x, test.y, { epsilons: eps ?? epsRange(), loss, onProgress });
-        out = { attack: 'fgsm', loss, n: r.n, epsilons: r.epsilons, accuracy: r.accuracy };
+        const method = o.sweepMethod as SweepMethod;
+        const r = await fgsmSweep(net, test.x, test.y, { epsilons: eps ?? epsRange(), loss, method, onProgress });
+        out = { attack: 'fgsm', loss, method, n: r.n, epsilons: r.epsilons, accuracy: r.accuracy };
         if (o.recheck) {
           // Re-check the FGSM verdicts at each eps through the attack path + ONNX Runtime.
           const a = await new FGSM({ loss }).run(net, test.x, test.y, { epsilons: r.epsilons.filter((e) => e > 0).slice(0, 81) });
