@@ -8,6 +8,9 @@
 //     STDP touches only the fan-in rows of neurons that fired and patches Wᵀ.
 //     Membranes decay with one cheap vector pass per non-zero layer (exactly the
 //     reference's float32 v = decay·v + I; a layer whose v is all zero costs O(1)).
+//     Without lateral inhibition it runs a window of steps layer by layer, each layer in
+//     independent chunks of 64 neurons on every core (their Wᵀ slices stay in cache);
+//     with it, step by step (sleep.cc).
 //   - sleep_run_dense (reference): plain per-step dense matrix-vector products.
 // Both sum a neuron's current over the spiking inputs in ascending index order, so they
 // give bit-identical spikes and weights for the same seed.
