@@ -98,7 +98,6 @@ export async function finetune(control: Network, data: Dataset, opts: FinetuneOp
     net,
     tuned,
     trainOptions(opts.recipe ?? 'paper', seed, {
-      shuffle: true, // the perturbed rows lead the set: mix them in, whatever the recipe's order
       lr: expectNumber(opts.lr ?? 0.05, 'lr', Number.MIN_VALUE),
       epochs: expectInt(opts.epochs ?? 2, 'epochs', 1),
       signal: opts.signal,

@@ -86,7 +86,7 @@ export function realOps(): Ops {
 
     async train(data, spec, seed, ro) {
       const net = createNetwork(spec.recipe, sizesFor(spec, data), seed);
-      await train(net, data.train, { ...recipeOptions(spec.recipe, seed), epochs: spec.epochs, ...(spec.shuffle === undefined ? {} : { shuffle: spec.shuffle }), ...ro });
+      await train(net, data.train, { ...recipeOptions(spec.recipe, seed), epochs: spec.epochs, ...ro });
       return net;
     },
 

@@ -13,8 +13,6 @@ export interface TrainSpec {
   /** Layer sizes, input first (input size is taken from the data when 0). */
   sizes: number[];
   epochs: number;
-  /** Permute the training rows each epoch (default: the recipe's; 'paper' keeps the data's order). */
-  shuffle?: boolean;
 }
 
 export interface SleepSpec {
@@ -248,8 +246,7 @@ function cub200(seeds: number, quick: boolean, features?: string): ExperimentSpe
     quick,
     subsetNote: `CUB-200 features from ${file}`,
     seeds: seedsOf(seeds),
-    // feature files are often grouped by class: shuffle, unlike the MNIST paper setting
-    train: { recipe: 'paper', sizes: [2048, 350, 300, 200], epochs: quick ? 10 : 50, shuffle: true },
+    train: { recipe: 'paper', sizes: [2048, 350, 300, 200], epochs: quick ? 10 : 50 },
     sleep: { preset: 'cub200' },
     defences: {
       distillation: { temperature: 50, epochs: quick ? 10 : 50 },
@@ -268,7 +265,6 @@ export function validateSpec(spec: ExperimentSpec): ExperimentSpec {
   spec.seeds.forEach((s, i) => expectInt(s, `spec.seeds[${i}]`, 0, 2 ** 31));
   if (!Array.isArray(spec.train?.sizes) || spec.train.sizes.length < 2) throw new ValueError('Expected layer sizes in spec.train.sizes');
   expectInt(spec.train.epochs, 'spec.train.epochs', 1, 10_000);
-  if (spec.train.shuffle !== undefined && typeof spec.train.shuffle !== 'boolean') throw new ValueError('Expected a boolean for spec.train.shuffle');
   if (!spec.sleep?.preset) throw new ValueError('Expected a sleep preset in spec.sleep.preset');
   return spec;
 }

@@ -64,10 +64,7 @@ export const RECIPES = {
   /**
    * The paper's §6 exactly: ReLU output, no biases, U(−0.01, 0.01), squared error, paper
    * dropout 0.2, with the release's output gradient (straight through the output ReLU,
-   * see native/core/loss.h), mini-batches in the data's own order (authors-reference.md §B:
-   * "2 epochs on all 60,000 training images, original order"; with a fresh permutation per
-   * epoch the clean accuracy is the same but the trained networks gain ~4 points less from
-   * sleep under noise than the authors' — see the sleep issue's notes).
+   * see native/core/loss.h) and a fresh permutation per epoch, as its nntrain does.
    */
   paper: {
     name: 'paper',
@@ -82,7 +79,7 @@ export const RECIPES = {
     lrDecay: 1,
     batchSize: 100,
     epochs: 2,
-    shuffle: false,
+    shuffle: true,
   },
   /** Biases, He init, softmax cross-entropy on a linear output, inverted dropout. */
   modern: {

@@ -15,7 +15,6 @@ interface TrainCliOptions {
   epochs?: string;
   lr?: string;
   batchSize?: string;
-  shuffle?: boolean;
   quick?: boolean;
   json?: boolean;
 }
@@ -39,7 +38,6 @@ export function registerTrain(program: Command): void {
     .option('--epochs <n>', 'override the recipe\'s epochs')
     .option('--lr <rate>', 'override the recipe\'s learning rate')
     .option('--batch-size <n>', 'override the recipe\'s batch size')
-    .option('--shuffle', 'permute the training rows every epoch (the paper recipe keeps the data\'s order; modern shuffles)')
     .option('--quick', 'a small subset of the data (smoke runs)')
     .option('--json', 'print one JSON object')
     .action(async (o: TrainCliOptions) => {
@@ -56,7 +54,6 @@ export function registerTrain(program: Command): void {
       if (o.epochs !== undefined) opts.epochs = expectInt(Number(o.epochs), '--epochs', 1);
       if (o.lr !== undefined) opts.lr = expectNumber(Number(o.lr), '--lr', Number.MIN_VALUE);
       if (o.batchSize !== undefined) opts.batchSize = expectInt(Number(o.batchSize), '--batch-size', 1);
-      if (o.shuffle) opts.shuffle = true;
       const net = createNetwork(recipe, sizes, seed);
       const ac = new AbortController();
       const onSigint = () => ac.abort();
