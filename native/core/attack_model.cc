@@ -57,11 +57,8 @@ struct CacheLease {
     if (bytes > (64u << 20)) c = ForwardCache{};
   }
 };
-ForwardCache& grad_cache() {
-  thread_local ForwardCache cache;
-  return cache;
-}
-ForwardCache& multi_cache() {
+// One per thread: input_grad and multi_grad never run inside each other.
+ForwardCache& thread_cache() {
   thread_local ForwardCache cache;
   return cache;
 }
@@ -70,7 +67,7 @@ ForwardCache& multi_cache() {
 void AttackModel::input_grad(const float* X, size_t n, const LossGradFn& dloss, float* dX, float* Z) const {
   if (n == 0) return;
   if (gpu_) return gpu_->input_grad(X, n, dloss, dX, Z);
-  CacheLease lease(grad_cache());
+  CacheLease lease(thread_cache());
   ForwardCache& cache = lease.c;
   forward_cached(net_, X, n, false, DropoutSpec{}, cache);
   const int L = net_.layers();
@@ -91,7 +88,7 @@ void AttackModel::multi_grad(const float* X, size_t n, const std::vector<const f
   if (n == 0) return;
   if (gpu_) return gpu_->multi_grad(X, n, Cs, dXs, Z);
   const int K = outputs(), L = net_.layers();
-  CacheLease lease(multi_cache());
+  CacheLease lease(thread_cache());
   ForwardCache& cache = lease.c;
   forward_cached(net_, X, n, false, DropoutSpec{}, cache);
   if (Z) std::copy(cache.z[L].begin(), cache.z[L].begin() + n * K, Z);

@@ -55,6 +55,16 @@ const char* gemm_backend_name() {
   return gemm_backend() == GemmBackend::OpenBlas ? "openblas" : "native";
 }
 
+void transpose(const float* src, int rows, int cols, int ld, float* dst) {
+  constexpr int B = 32;
+  for (int r0 = 0; r0 < rows; r0 += B)
+    for (int c0 = 0; c0 < cols; c0 += B) {
+      const int r1 = std::min(rows, r0 + B), c1 = std::min(cols, c0 + B);
+      for (int r = r0; r < r1; ++r)
+        for (int c = c0; c < c1; ++c) dst[static_cast<size_t>(c) * ld + r] = src[static_cast<size_t>(r) * cols + c];
+    }
+}
+
 void sgemm(bool transA, bool transB, int M, int N, int K, float alpha, const float* A, int lda,
            const float* B, int ldb, float beta, float* C, int ldc, const GemmEpilogue* epilogue) {
   if (M <= 0 || N <= 0) return;

@@ -26,6 +26,10 @@ using GemmEpilogue = std::function<void(int i0, int m, int j0, int n)>;
 void sgemm(bool transA, bool transB, int M, int N, int K, float alpha, const float* A, int lda,
            const float* B, int ldb, float beta, float* C, int ldc, const GemmEpilogue* epilogue = nullptr);
 
+// dst (cols × ld, ld >= rows) = transpose of src (rows × cols, row-major), in cache-sized
+// blocks; dst columns rows..ld-1 are left as they are.
+void transpose(const float* src, int rows, int cols, int ld, float* dst);
+
 // The own kernel, always available (used directly by tests and benchmarks).
 void sgemm_native(bool transA, bool transB, int M, int N, int K, float alpha, const float* A,
                   int lda, const float* B, int ldb, float beta, float* C, int ldc);

@@ -38,15 +38,12 @@ void output_rows(float* a, size_t n, int m, OutputAct act, float temperature) {
   });
 }
 
-namespace {
-// Hidden layer in place on a block of z (rows × cols at stride ld): h · relu(z).
 void hidden_relu_block(float* __restrict z, int rows, int cols, size_t ld, float scale) {
   for (int r = 0; r < rows; ++r) {
     float* __restrict row = z + r * ld;
     for (int j = 0; j < cols; ++j) row[j] = row[j] > 0.0f ? row[j] * scale : 0.0f;
   }
 }
-}  // namespace
 
 // Rows are processed in chunks of kChunk so that the two intermediate buffers stay small
 // and are reused (per thread, grow-only) instead of being allocated and page-faulted on

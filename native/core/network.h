@@ -34,6 +34,10 @@ struct NetView {
   void validate() const;  // throws ERR_SHAPE / ERR_VALUE
 };
 
+// A hidden layer's activation in place on a block of z (rows × cols at row stride ld):
+// scale · relu(z), the test-mode hidden activation (scale = NetView::hidden_scale).
+void hidden_relu_block(float* z, int rows, int cols, size_t ld, float scale);
+
 // Forward pass in test mode for a batch X (n × n0, row-major). Writes the final
 // activations a_L (n × nL) to `out`. If `layer_out` is non-null it must hold L pointers
 // (each n × n_l, may be nullptr) that receive a_1 … a_L.

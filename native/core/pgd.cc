@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <memory>
 
 #include "gemm.h"
 #include "thread_pool.h"
@@ -169,8 +170,8 @@ void pgd_attack(const AttackModel& m, const float* X, const int32_t* y, size_t n
 
 namespace {
 
-// FGSM sweep on the CPU with the first layer in closed form. For one row with sign
-// gradient s and each pixel j, x'_j(eps) = clip01(x_j + eps·s_j) = x_j + s_j·min(eps, room_j),
+// The first layer of an FGSM sweep in closed form (CPU). For one row with sign gradient s
+// and each pixel j, x'_j(eps) = clip01(x_j + eps·s_j) = x_j + s_j·min(eps, room_j),
 // room_j = 1 − x_j (s_j > 0), x_j (s_j < 0), 0 (s_j = 0). So the first layer's
 // pre-activation is piecewise linear in eps:
 //   z1(eps) = W1·x + b1 + eps·(A − P(eps)) + Q(eps),   A = Σ_{room_j > 0} s_j·W1[:, j],
@@ -179,131 +180,117 @@ namespace {
 // and a few column updates per saturating pixel replace one W1 GEMM per eps, i.e. 39 % of
 // the sweep's multiply-adds for 784-1200-1200-10; deeper layers are evaluated as usual.
 // The result equals the network at x' up to float rounding (≈1e-7 relative in z1);
-// test/attacks-core.test.ts checks the verdicts against the FGSM attack's x' row by row.
-// One row of the first layer at eps e: z = base + e·(A − P) + Q (z = base at e = 0), then
-// hs·relu(z) when the layer is hidden. By-value scalars and restrict pointers: vectorised.
-void first_layer_row(const float* __restrict base, const float* __restrict A, const float* __restrict P,
-                     const float* __restrict Q, float e, bool hidden, float hs, float* __restrict out, int h) {
-  if (e == 0.0f)
-    for (int i = 0; i < h; ++i) out[i] = base[i];
-  else
-    for (int i = 0; i < h; ++i) out[i] = base[i] + e * (A[i] - P[i]) + Q[i];
-  if (hidden)
-    for (int i = 0; i < h; ++i) out[i] = out[i] > 0.0f ? out[i] * hs : 0.0f;
-}
+// test/attacks-core.test.ts checks the verdicts against the direct evaluation.
+// Eps must be visited in ascending order (pixels saturate once and for all).
+class ClosedFormSweep {
+ public:
+  explicit ClosedFormSweep(const NetView& net, float emax)
+      : net_(net), d_(net.inputs()), h_(net.sizes[1]), emax_(emax), W1T_(static_cast<size_t>(d_) * h_) {
+    transpose(net.W[0], h_, d_, h_, W1T_.data());  // column of pixel j contiguous
+    rest_.sizes.assign(net.sizes.begin() + 1, net.sizes.end());
+    rest_.W.assign(net.W.begin() + 1, net.W.end());
+    rest_.b.assign(net.b.begin() + 1, net.b.end());
+    rest_.out = OutputAct::Linear;
+    rest_.hidden_scale = net.hidden_scale;
+  }
 
-void fgsm_sweep_cpu(const AttackModel& m, AttackLoss loss, const float* X, const int32_t* y, size_t n,
-                    const std::vector<float>& eps, uint8_t* correct, const Tick& tick, size_t batch) {
-  const NetView& net = m.net();
-  const int d = m.inputs(), K = m.outputs(), h = net.sizes[1];
-  const size_t E = eps.size();
-  // Ascending eps, so that pixels saturate once and for all.
-  std::vector<size_t> order(E);
-  for (size_t i = 0; i < E; ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return eps[a] < eps[b]; });
-  const float emax = eps[order[E - 1]];
-  // W1ᵀ (d × h): the column of pixel j is contiguous.
-  std::vector<float> W1T(static_cast<size_t>(d) * h);
-  const float* W1 = net.W[0];
-  pool().parallel_for(static_cast<size_t>(d), 16, [&](size_t jb, size_t je) {
-    for (size_t j = jb; j < je; ++j)
-      for (int i = 0; i < h; ++i) W1T[j * h + i] = W1[static_cast<size_t>(i) * d + j];
-  });
-  // The layers after the first: a network of their own with the same output (logits).
-  NetView rest;
-  rest.sizes.assign(net.sizes.begin() + 1, net.sizes.end());
-  rest.W.assign(net.W.begin() + 1, net.W.end());
-  rest.b.assign(net.b.begin() + 1, net.b.end());
-  rest.out = OutputAct::Linear;
-  rest.hidden_scale = net.hidden_scale;
-  const bool last_hidden = net.layers() > 1;  // layer 1 is hidden (ReLU·scale) unless it is the output
-  const float hs = net.hidden_scale;
-
-  batch = std::max<size_t>(1, batch);
-  std::vector<float> g, base, A, P, Q, H, Z, sa;
-  std::vector<int32_t> pred;
-  struct Event {
-    float room;
-    int32_t j;
-  };
-  std::vector<std::vector<Event>> events;
-  std::vector<size_t> next;
-  for (size_t r0 = 0; r0 < n; r0 += batch) {
-    const size_t b = std::min(batch, n - r0);
-    const float* Xb = X + r0 * d;
-    g.resize(b * d);
-    input_gradient(m, loss, Xb, y + r0, b, g.data(), nullptr, nullptr, b);
-    // s⊙a (sign, zero where the pixel cannot move) and the saturating pixels of each row.
-    sa.resize(b * d);
-    events.assign(b, {});
-    next.assign(b, 0);
+  // A batch of b rows X with sign gradients S.
+  void prepare(const float* X, const float* S, size_t b) {
+    b_ = b;
+    sa_.resize(b * d_);
+    events_.assign(b, {});
+    next_.assign(b, 0);
     pool().parallel_for(b, 16, [&](size_t rb, size_t re) {
       for (size_t r = rb; r < re; ++r) {
-        auto& ev = events[r];
-        for (int j = 0; j < d; ++j) {
-          const float x = Xb[r * d + j], s = sgn(g[r * d + j]);
+        auto& ev = events_[r];
+        for (int j = 0; j < d_; ++j) {
+          const float x = X[r * d_ + j], s = S[r * d_ + j];
           const float room = s > 0.0f ? 1.0f - x : s < 0.0f ? x : 0.0f;
-          sa[r * d + j] = room > 0.0f ? s : 0.0f;
-          if (room > 0.0f && room <= emax) ev.push_back({room, j});
+          sa_[r * d_ + j] = room > 0.0f ? s : 0.0f;
+          if (room > 0.0f && room <= emax_) ev.push_back({room, j});
         }
         std::sort(ev.begin(), ev.end(), [](const Event& p, const Event& q) { return p.room < q.room || (p.room == q.room && p.j < q.j); });
       }
     });
-    // base = W1·x + b1, A = W1·(s⊙a)
-    base.resize(b * h);
-    A.resize(b * h);
-    if (net.b[0])
-      for (size_t r = 0; r < b; ++r) std::copy(net.b[0], net.b[0] + h, base.data() + r * h);
-    sgemm(false, true, static_cast<int>(b), h, d, 1.0f, Xb, d, W1, d, net.b[0] ? 1.0f : 0.0f, base.data(), h);
-    sgemm(false, true, static_cast<int>(b), h, d, 1.0f, sa.data(), d, W1, d, 0.0f, A.data(), h);
-    P.assign(b * h, 0.0f);
-    Q.assign(b * h, 0.0f);
-    H.resize(b * h);
-    Z.resize(b * K);
-    pred.resize(b);
-    for (size_t oi = 0; oi < E; ++oi) {
-      const size_t ei = order[oi];
-      const float e = eps[ei];
-      pool().parallel_for(b, 8, [&](size_t rb, size_t re) {
-        for (size_t r = rb; r < re; ++r) {
-          float* __restrict p = P.data() + r * h;
-          float* __restrict q = Q.data() + r * h;
-          const auto& ev = events[r];
-          size_t& k = next[r];
-          for (; k < ev.size() && ev[k].room <= e; ++k) {
-            const float* __restrict col = W1T.data() + static_cast<size_t>(ev[k].j) * h;
-            const float s = sa[r * d + ev[k].j], sr = s * ev[k].room;
-            for (int i = 0; i < h; ++i) {
-              p[i] += s * col[i];
-              q[i] += sr * col[i];
-            }
-          }
-          first_layer_row(base.data() + r * h, A.data() + r * h, p, q, e, last_hidden, hs, H.data() + r * h, h);
-        }
-      });
-      if (last_hidden)
-        forward(rest, H.data(), b, Z.data());
-      else
-        std::copy(H.begin(), H.begin() + b * K, Z.begin());
-      m.predict_from_logits(Z.data(), b, pred.data());
-      for (size_t r = 0; r < b; ++r) correct[ei * n + r0 + r] = pred[r] == y[r0 + r] ? 1 : 0;
-      tick(static_cast<double>(r0) * E + static_cast<double>(b) * (oi + 1), static_cast<double>(n) * E);
-    }
+    base_.resize(b * h_);
+    A_.resize(b * h_);
+    if (net_.b[0])
+      for (size_t r = 0; r < b; ++r) std::copy(net_.b[0], net_.b[0] + h_, base_.data() + r * h_);
+    sgemm(false, true, static_cast<int>(b), h_, d_, 1.0f, X, d_, net_.W[0], d_, net_.b[0] ? 1.0f : 0.0f, base_.data(), h_);
+    sgemm(false, true, static_cast<int>(b), h_, d_, 1.0f, sa_.data(), d_, net_.W[0], d_, 0.0f, A_.data(), h_);
+    P_.assign(b * h_, 0.0f);
+    Q_.assign(b * h_, 0.0f);
+    H_.resize(b * h_);
   }
-}
+
+  // Logits Z (b × K) of the batch at eps e (>= every eps before it).
+  void logits(float e, float* Z) {
+    const bool hidden = net_.layers() > 1;  // else the first layer is the (linear) output
+    pool().parallel_for(b_, 8, [&](size_t rb, size_t re) {
+      for (size_t r = rb; r < re; ++r) {
+        float* __restrict p = P_.data() + r * h_;
+        float* __restrict q = Q_.data() + r * h_;
+        const auto& ev = events_[r];
+        size_t& k = next_[r];
+        for (; k < ev.size() && ev[k].room <= e; ++k) {
+          const float* __restrict col = W1T_.data() + static_cast<size_t>(ev[k].j) * h_;
+          const float s = sa_[r * d_ + ev[k].j], sr = s * ev[k].room;
+          for (int i = 0; i < h_; ++i) {
+            p[i] += s * col[i];
+            q[i] += sr * col[i];
+          }
+        }
+        float* out = H_.data() + r * h_;
+        first_layer_row(base_.data() + r * h_, A_.data() + r * h_, p, q, e, out, h_);
+        if (hidden) hidden_relu_block(out, 1, h_, static_cast<size_t>(h_), net_.hidden_scale);
+      }
+    });
+    if (hidden)
+      forward(rest_, H_.data(), b_, Z);
+    else
+      std::copy(H_.begin(), H_.begin() + b_ * h_, Z);
+  }
+
+ private:
+  struct Event {
+    float room;
+    int32_t j;
+  };
+  // z = base + e·(A − P) + Q (z = base at e = 0). By-value scalars, restrict pointers: vectorised.
+  static void first_layer_row(const float* __restrict base, const float* __restrict A, const float* __restrict P,
+                              const float* __restrict Q, float e, float* __restrict out, int h) {
+    if (e == 0.0f)
+      for (int i = 0; i < h; ++i) out[i] = base[i];
+    else
+      for (int i = 0; i < h; ++i) out[i] = base[i] + e * (A[i] - P[i]) + Q[i];
+  }
+
+  const NetView& net_;
+  const int d_, h_;
+  const float emax_;
+  std::vector<float> W1T_;
+  NetView rest_;  // the layers after the first, with the logits as output
+  size_t b_ = 0;
+  std::vector<float> sa_, base_, A_, P_, Q_, H_;  // s⊙a (sign where the pixel can move), per-row vectors
+  std::vector<std::vector<Event>> events_;         // per row: saturating pixels by room
+  std::vector<size_t> next_;                       // per row: first event not yet applied
+};
 
 }  // namespace
 
 void fgsm_sweep(const AttackModel& m, AttackLoss loss, const float* X, const int32_t* y, size_t n,
                 const std::vector<float>& eps, uint8_t* correct, const Tick& tick, size_t batch, bool closed_form) {
-  bool nonneg = !eps.empty();
-  for (float e : eps) nonneg = nonneg && std::isfinite(e) && e >= 0.0f;
-  if (closed_form && !m.gpu() && nonneg) {
-    fgsm_sweep_cpu(m, loss, X, y, n, eps, correct, tick, batch);
-    return;
-  }
   const int d = m.inputs(), K = m.outputs();
   const size_t E = eps.size();
+  if (E == 0) return;
+  bool nonneg = true;
+  for (float e : eps) nonneg = nonneg && std::isfinite(e) && e >= 0.0f;
+  // Eps in ascending order (what the closed form needs; each eps is independent otherwise).
+  std::vector<size_t> order(E);
+  for (size_t i = 0; i < E; ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return eps[a] < eps[b]; });
+  std::unique_ptr<ClosedFormSweep> cf;
+  if (closed_form && !m.gpu() && nonneg) cf = std::make_unique<ClosedFormSweep>(m.net(), eps[order[E - 1]]);
   batch = std::max<size_t>(1, batch);
   std::vector<float> g, xp, z;
   std::vector<int32_t> pred;
@@ -313,18 +300,24 @@ void fgsm_sweep(const AttackModel& m, AttackLoss loss, const float* X, const int
     g.resize(b * d);
     input_gradient(m, loss, Xb, y + r0, b, g.data(), nullptr, nullptr, b);
     for (size_t i = 0; i < b * d; ++i) g[i] = sgn(g[i]);
-    xp.resize(b * d);
+    if (cf) cf->prepare(Xb, g.data(), b);
     z.resize(b * K);
     pred.resize(b);
-    for (size_t ei = 0; ei < E; ++ei) {
+    for (size_t oi = 0; oi < E; ++oi) {
+      const size_t ei = order[oi];
       const float e = eps[ei];
-      pool().parallel_for(b * d, 4096, [&](size_t s0, size_t s1) {
-        for (size_t i = s0; i < s1; ++i) xp[i] = clip01(Xb[i] + e * g[i]);
-      });
-      m.logits(xp.data(), b, z.data());
+      if (cf) {
+        cf->logits(e, z.data());
+      } else {
+        xp.resize(b * d);
+        pool().parallel_for(b * d, 4096, [&](size_t s0, size_t s1) {
+          for (size_t i = s0; i < s1; ++i) xp[i] = clip01(Xb[i] + e * g[i]);
+        });
+        m.logits(xp.data(), b, z.data());
+      }
       m.predict_from_logits(z.data(), b, pred.data());
       for (size_t r = 0; r < b; ++r) correct[ei * n + r0 + r] = pred[r] == y[r0 + r] ? 1 : 0;
-      tick(static_cast<double>(r0) * E + static_cast<double>(b) * (ei + 1), static_cast<double>(n) * E);
+      tick(static_cast<double>(r0) * E + static_cast<double>(b) * (oi + 1), static_cast<double>(n) * E);
     }
   }
 }
