@@ -1,9 +1,10 @@
 // Bindings: weight initialisation and SGD training (native/core/train.h).
-//   initWeights(net, kind: "uniform"|"he", scale, seed) → undefined   (synchronous, fast)
+//   initWeights(net, kind: "uniform"|"he", scale, seed, rng?: "counter"|"octave") → undefined
+//     (synchronous, fast)
 //   train(net, x (n × n0), n, labels: Int32Array|null, targets: Float32Array|null (n × nL),
 //         opts, control?) → Promise<{ epochLoss: number[], epochSeconds: number[], steps }>
 //     opts: { epochs, batchSize, lr, momentum, lrDecay?, loss, dropout, inverted, seed, shuffle,
-//             progressEvery? }
+//             rng?: "counter"|"octave", progressEvery? }
 //   Progress: { phase: "train", done, total (batches), epoch, batch, batches, loss }.
 #include <cmath>
 #include <memory>
@@ -15,6 +16,12 @@
 
 namespace nrem_addon {
 namespace {
+
+nrem::RandomStreams parse_streams(const std::string& name) {
+  nrem::require(name == "counter" || name == "octave", "ERR_VALUE",
+                "Unknown rng '" + name + "' (expected counter or octave)");
+  return name == "octave" ? nrem::RandomStreams::Octave : nrem::RandomStreams::Counter;
+}
 
 Napi::Value InitWeights(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value {
@@ -28,8 +35,13 @@ Napi::Value InitWeights(const Napi::CallbackInfo& info) {
     double seed = info[3].As<Napi::Number>().DoubleValue();
     nrem::require(std::isfinite(scale) && scale >= 0, "ERR_VALUE", "scale must be a finite number >= 0");
     nrem::require(seed >= 0 && std::floor(seed) == seed, "ERR_VALUE", "seed must be a non-negative integer");
-    nrem::init_weights(net, kind == "he" ? nrem::InitKind::He : nrem::InitKind::Uniform, static_cast<float>(scale),
-                       static_cast<uint64_t>(seed));
+    nrem::RandomStreams streams = nrem::RandomStreams::Counter;
+    if (info.Length() > 4 && !info[4].IsUndefined()) {
+      nrem::require(info[4].IsString(), "ERR_ARGUMENT", "Expected a string for rng");
+      streams = parse_streams(info[4].As<Napi::String>().Utf8Value());
+    }
+    nrem::init_weights(net, kind == "he" ? nrem::InitKind::He : nrem::InitKind::Uniform, scale,
+                       static_cast<uint64_t>(seed), streams);
     return info.Env().Undefined();
   });
 }
@@ -71,10 +83,11 @@ Napi::Value Train(const Napi::CallbackInfo& info) {
     c.momentum = static_cast<float>(get_number_or(o, "momentum", 0.0, "opts"));
     c.lr_decay = static_cast<float>(get_number_or(o, "lrDecay", 1.0, "opts"));
     c.loss = nrem::parse_loss(get_string(o, "loss", "opts"));
-    c.dropout = static_cast<float>(get_number_or(o, "dropout", 0.0, "opts"));
+    c.dropout = get_number_or(o, "dropout", 0.0, "opts");
     c.inverted = get_bool_or(o, "inverted", false, "opts");
     c.seed = get_seed(o, "seed", "opts");
     c.shuffle = get_bool_or(o, "shuffle", true, "opts");
+    if (has_field(o, "rng")) c.streams = parse_streams(get_string(o, "rng", "opts"));
     c.progress_every = static_cast<int>(get_int_or(o, "progressEvery", 10, "opts"));
     return start_task(
         env,

@@ -70,6 +70,7 @@ void forward_cached(const NetView& net, const float* X, size_t n, bool train, co
       const float p = dropout.p;
       const uint64_t key_a = dropout.step * 256 + static_cast<uint64_t>(l);
       const uint64_t seed = dropout.seed, row0 = dropout.row0;  // locals: the uint8 stores may alias
+      const uint8_t* given = drop && dropout.keep ? dropout.keep[l] : nullptr;
       const uint64_t thr = static_cast<uint64_t>(std::ceil(static_cast<double>(p) * 16777216.0));
       pool().parallel_for(n, 8, [&](size_t rb, size_t re) {
         for (size_t r = rb; r < re; ++r) {
@@ -81,8 +82,11 @@ void forward_cached(const NetView& net, const float* X, size_t n, bool train, co
             // two simple loops so that the compiler vectorises the 64-bit hashing
             // u >= p  ⟺  (bits >> 40) >= ceil(p·2^24), u = (bits >> 40)·2^-24 (rng.h)
             const uint64_t width = static_cast<uint64_t>(m), sd = seed, ka = key_a, th = thr;
-            for (uint64_t j = 0; j < width; ++j)
-              mr[j] = static_cast<uint8_t>((rng_bits(sd, kStreamDropout, ka, base + j) >> 40) >= th);
+            if (given)
+              std::copy(given + r * m, given + (r + 1) * m, mr);
+            else
+              for (uint64_t j = 0; j < width; ++j)
+                mr[j] = static_cast<uint8_t>((rng_bits(sd, kStreamDropout, ka, base + j) >> 40) >= th);
             for (int j = 0; j < m; ++j) ar[j] = mr[j] && zr[j] > 0.0f ? zr[j] * s : 0.0f;
           } else {
             for (int j = 0; j < m; ++j) ar[j] = zr[j] > 0.0f ? zr[j] * s : 0.0f;

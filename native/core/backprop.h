@@ -31,6 +31,9 @@ struct DropoutSpec {
   uint64_t seed = 0;       // masks: see the key in the header comment
   uint64_t step = 0;       // mini-batch counter, part of the random key
   uint64_t row0 = 0;       // global index of the batch's first row, part of the key
+  // Masks drawn by the caller instead (train.cc with the Octave streams): keep[l] holds
+  // n × n_l flags (1 = kept) for hidden layer l; keep[0] is unused.
+  const uint8_t* const* keep = nullptr;
 };
 
 // Per-batch buffers. Reused across batches (vectors only grow) to avoid allocation.

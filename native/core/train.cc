@@ -3,15 +3,47 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <memory>
 #include <numeric>
 
+#include "octave_rng.h"
 #include "rng.h"
 #include "thread_pool.h"
 
 namespace nrem {
 
-void init_weights(const NetView& net, InitKind kind, float scale, uint64_t seed) {
+namespace {
+
+size_t total_weights(const NetView& net) {
+  size_t t = 0;
+  for (int l = 1; l <= net.layers(); ++l) t += net.weight_count(l);
+  return t;
+}
+
+// W_l = (rand(n_l, n_(l−1)) − 0.5)·a·2 in double, after nnsetup's draws (train.h).
+void init_weights_octave(const NetView& net, double a, uint64_t seed) {
+  OctaveRandom rng(seed);
+  rng.skip_uniform(total_weights(net));
+  for (int l = 1; l <= net.layers(); ++l) {
+    float* w = net.W[l - 1];
+    const size_t rows = static_cast<size_t>(net.sizes[l]), cols = static_cast<size_t>(net.sizes[l - 1]);
+    for (size_t j = 0; j < cols; ++j)
+      for (size_t i = 0; i < rows; ++i) w[i * cols + j] = static_cast<float>((rng.uniform() - 0.5) * a * 2.0);
+    if (net.b[l - 1]) std::fill(net.b[l - 1], net.b[l - 1] + net.sizes[l], 0.0f);
+  }
+}
+
+}  // namespace
+
+void init_weights(const NetView& net, InitKind kind, double scale_d, uint64_t seed, RandomStreams streams) {
   const int L = net.layers();
+  if (streams == RandomStreams::Octave) {
+    require(kind == InitKind::Uniform, "ERR_VALUE",
+            "the octave random streams reproduce the authors' uniform initialisation only (not he)");
+    init_weights_octave(net, scale_d, seed);
+    return;
+  }
+  const float scale = static_cast<float>(scale_d);
   for (int l = 1; l <= L; ++l) {
     float* w = net.W[l - 1];
     const size_t count = net.weight_count(l);
@@ -96,12 +128,31 @@ TrainResult train(const NetView& net, const TrainData& data, const TrainConfig& 
   }
   std::vector<float> xb(B * n0), yb(B * nL), g(B * nL);
   std::vector<uint32_t> order(data.n);
+  // The authors' streams (train.h): one generator, continued after the init's draws.
+  const bool octave = cfg.streams == RandomStreams::Octave;
+  const bool drop = cfg.dropout > 0.0;
+  std::unique_ptr<OctaveRandom> orng;
+  std::vector<std::vector<uint8_t>> keep;
+  std::vector<const uint8_t*> keep_ptr(L, nullptr);
+  if (octave) {
+    orng = std::make_unique<OctaveRandom>(cfg.seed);
+    orng->skip_uniform(2 * total_weights(net));
+    if (drop) {
+      keep.resize(L);
+      for (int l = 1; l < L; ++l) {
+        keep[l].resize(B * static_cast<size_t>(net.sizes[l]));
+        keep_ptr[l] = keep[l].data();
+      }
+    }
+  }
   ForwardCache cache;
   TrainResult res;
   uint64_t step = 0;
   for (int e = 1; e <= cfg.epochs; ++e) {
     const auto t0 = std::chrono::steady_clock::now();
-    if (cfg.shuffle)
+    if (cfg.shuffle && octave)
+      orng->randperm(order.data(), data.n);
+    else if (cfg.shuffle)
       shuffled_order(order, cfg.seed, e);
     else
       std::iota(order.begin(), order.end(), 0u);
@@ -124,11 +175,21 @@ TrainResult train(const NetView& net, const TrainData& data, const TrainConfig& 
         }
       });
       DropoutSpec ds;
-      ds.p = cfg.dropout;
+      ds.p = static_cast<float>(cfg.dropout);
       ds.inverted = cfg.inverted;
       ds.seed = cfg.seed;
       ds.step = step;
       ds.row0 = r0;
+      if (octave && drop) {
+        // keep = rand(rows, n_l) > p per hidden layer, column-major draws
+        for (int l = 1; l < L; ++l) {
+          const size_t m = static_cast<size_t>(net.sizes[l]);
+          uint8_t* k = keep[l].data();
+          for (size_t j = 0; j < m; ++j)
+            for (size_t r = 0; r < rows; ++r) k[r * m + j] = orng->uniform() > cfg.dropout ? 1 : 0;
+        }
+        ds.keep = keep_ptr.data();
+      }
       forward_cached(net, xb.data(), rows, true, ds, cache);
       const double lv = loss_grad(net, cache, cfg.loss, yb.data(), g.data(), Reduction::Mean);
       require(std::isfinite(lv), "ERR_VALUE",

@@ -13,6 +13,17 @@
 //         biases (if present) = 0
 // Every step is either elementwise, row-parallel or a GEMM whose sums run in a fixed
 // order, so the weights after training do not depend on the thread count.
+//
+// RandomStreams::Octave draws all of the above from the authors' generator instead
+// (octave_rng.h), in the order of their scripts (MNIST_*_test.m with DeepLearnToolbox's
+// nnsetup/nntrain/nnff), one generator seeded once with rand('state', seed):
+//   init:  nnsetup's own initialisation of every layer (drawn, then overwritten), then
+//          W_l = (rand(n_l, n_(l−1)) − 0.5)·2a layer by layer (column-major draws); uniform only
+//   train: the same generator continues after the init draws (training re-creates it and
+//          skips them, so init and train must use the same seed and layer sizes);
+//          per epoch kk = randperm(n) (if shuffle); per batch, for each hidden layer in
+//          order, keep = rand(B, n_l) > p (column-major) when dropout p > 0.
+// Only the random numbers change: the arithmetic is nrem's float32 throughout.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -24,9 +35,11 @@
 namespace nrem {
 
 enum class InitKind { Uniform = 0, He = 1 };
+enum class RandomStreams { Counter = 0, Octave = 1 };
 
 // Overwrites every weight (and zeroes every bias) of net.
-void init_weights(const NetView& net, InitKind kind, float scale, uint64_t seed);
+void init_weights(const NetView& net, InitKind kind, double scale, uint64_t seed,
+                  RandomStreams streams = RandomStreams::Counter);
 
 struct TrainConfig {
   int epochs = 1;
@@ -35,10 +48,11 @@ struct TrainConfig {
   float momentum = 0.0f;
   float lr_decay = 1.0f;    // epoch e (1-based) uses lr · lr_decay^(e−1)
   LossKind loss = LossKind::SquaredError;
-  float dropout = 0.0f;     // on hidden layers
+  double dropout = 0.0;     // on hidden layers
   bool inverted = false;    // inverted dropout (else the paper's non-inverted)
   uint64_t seed = 0;
   bool shuffle = true;
+  RandomStreams streams = RandomStreams::Counter;
   int progress_every = 10;  // batches between progress reports (0 = only at epoch ends)
 };
 

@@ -236,7 +236,7 @@ export interface Addon {
     ldc: number,
   ): void;
   /** Overwrites the weights (U(-scale, scale) or He normal) and zeroes biases, from the seed. */
-  initWeights(net: NativeNet, kind: 'uniform' | 'he', scale: number, seed: number): void;
+  initWeights(net: NativeNet, kind: 'uniform' | 'he', scale: number, seed: number, rng?: RandomStreams): void;
   /**
    * SGD with momentum, in place on net's arrays. labels (n) or targets (n × nL, soft).
    * Progress: { phase: 'train', done, total (batches), epoch, batch, batches, loss }.
@@ -295,8 +295,12 @@ export interface NativeTrainOptions {
   inverted?: boolean;
   seed: number;
   shuffle?: boolean;
+  rng?: RandomStreams;
   progressEvery?: number;
 }
+
+/** Where training draws its random numbers: nrem's counter-based generator or the authors' Octave stream. */
+export type RandomStreams = 'counter' | 'octave';
 
 export interface NativeTrainResult {
   epochLoss: number[];

@@ -3,7 +3,7 @@
  * (native/core/train.h), recipes (the paper's §6 and a modern one), initialisation from a
  * seed, and evaluation. Same seed ⇒ same weights, whatever the thread count.
  */
-import { addon, type NativeLoss } from '../native/binding.js';
+import { addon, type NativeLoss, type RandomStreams } from '../native/binding.js';
 import { ArgumentError, ShapeError, ValueError } from '../errors.js';
 import { Network, type DropoutMode, type OutputActivation } from '../model/network.js';
 import type { Dataset } from '../data/dataset.js';
@@ -30,7 +30,18 @@ export interface TrainOptions extends RunOptions {
   seed: number;
   /** Seeded permutation per epoch (default true); false keeps the data's order. */
   shuffle?: boolean;
+  /**
+   * 'counter' (default): nrem's counter-based streams, keyed by (seed, use, position).
+   * 'octave': the authors' own stream — GNU Octave's generator after rand('state', seed),
+   * drawn in the order of their scripts (randperm per epoch, then the dropout masks of each
+   * batch), continuing after the initialisation's draws: the network must have been
+   * initialised with rng 'octave' and the same seed (createNetwork with the 'paper-octave'
+   * recipe does it). Same seed ⇒ the authors' mini-batches and dropout masks.
+   */
+  rng?: RandomStreams;
 }
+
+export const RANDOM_STREAMS = ['counter', 'octave'] as const;
 
 export interface TrainResult {
   epochs: number;
@@ -41,7 +52,8 @@ export interface TrainResult {
   seconds: number;
 }
 
-export type InitSpec = { kind: 'uniform'; scale: number } | { kind: 'he' };
+/** rng 'octave' (uniform only): the authors' initialisation drawn from their Octave stream (see TrainOptions.rng). */
+export type InitSpec = { kind: 'uniform'; scale: number; rng?: RandomStreams } | { kind: 'he' };
 
 /** Everything that defines how a network is built and trained, except its sizes and seed. */
 export interface Recipe {
@@ -58,7 +70,26 @@ export interface Recipe {
   batchSize: number;
   epochs: number;
   shuffle: boolean;
+  /** Random streams of initialisation and training (TrainOptions.rng). */
+  rng: RandomStreams;
 }
+
+const PAPER = {
+  name: 'paper',
+  output: 'relu',
+  biases: false,
+  init: { kind: 'uniform', scale: 0.01 },
+  dropout: 0.2,
+  dropoutMode: 'paper',
+  loss: 'mse-release',
+  lr: 0.1,
+  momentum: 0.5,
+  lrDecay: 1,
+  batchSize: 100,
+  epochs: 2,
+  shuffle: true,
+  rng: 'counter',
+} as const satisfies Recipe;
 
 export const RECIPES = {
   /**
@@ -66,21 +97,14 @@ export const RECIPES = {
    * dropout 0.2, with the release's output gradient (straight through the output ReLU,
    * see native/core/loss.h) and a fresh permutation per epoch, as its nntrain does.
    */
-  paper: {
-    name: 'paper',
-    output: 'relu',
-    biases: false,
-    init: { kind: 'uniform', scale: 0.01 },
-    dropout: 0.2,
-    dropoutMode: 'paper',
-    loss: 'mse-release',
-    lr: 0.1,
-    momentum: 0.5,
-    lrDecay: 1,
-    batchSize: 100,
-    epochs: 2,
-    shuffle: true,
-  },
+  paper: PAPER,
+  /**
+   * The paper's recipe drawing every random number from the authors' own stream (GNU
+   * Octave's generator after rand('state', seed), in their scripts' order): seed s gives
+   * the initial weights of the authors' seed-s control network exactly, and its mini-batch
+   * order and dropout masks; training then differs from theirs only by float rounding.
+   */
+  'paper-octave': { ...PAPER, name: 'paper-octave', init: { kind: 'uniform', scale: 0.01, rng: 'octave' }, rng: 'octave' },
   /** Biases, He init, softmax cross-entropy on a linear output, inverted dropout. */
   modern: {
     name: 'modern',
@@ -96,6 +120,7 @@ export const RECIPES = {
     batchSize: 100,
     epochs: 6,
     shuffle: true,
+    rng: 'counter',
   },
 } as const satisfies Record<string, Recipe>;
 
@@ -125,13 +150,18 @@ export function initWeights(net: Network, init: InitSpec, seed: number): void {
   expectSeed(seed);
   const kind = expectOneOf(init?.kind, 'init.kind', ['uniform', 'he'] as const);
   const scale = kind === 'uniform' ? expectNumber((init as { scale: number }).scale, 'init.scale', 0) : 0;
-  addon().initWeights(net.native(), kind, scale, seed);
+  const rng = expectOneOf((init as { rng?: RandomStreams }).rng ?? 'counter', 'init.rng', RANDOM_STREAMS);
+  if (rng === 'octave') {
+    if (kind !== 'uniform') throw new ValueError(`Expected init.kind 'uniform' with init.rng 'octave' (the authors' initialisation) but received ${JSON.stringify(kind)}`);
+    if (seed > 0xffffffff) throw new ValueError(`Expected a seed below 2^32 for the octave random streams but received ${seed}`);
+  }
+  addon().initWeights(net.native(), kind, scale, seed, rng);
 }
 
 /** The TrainOptions a recipe prescribes, for a seed (override any field afterwards). */
 export function recipeOptions(recipe: Recipe | RecipeName, seed: number): TrainOptions {
   const r = getRecipe(recipe);
-  return { epochs: r.epochs, batchSize: r.batchSize, lr: r.lr, momentum: r.momentum, lrDecay: r.lrDecay, loss: r.loss, seed, shuffle: r.shuffle };
+  return { epochs: r.epochs, batchSize: r.batchSize, lr: r.lr, momentum: r.momentum, lrDecay: r.lrDecay, loss: r.loss, seed, shuffle: r.shuffle, rng: r.rng };
 }
 
 const busy = new WeakSet<Network>();
@@ -177,6 +207,8 @@ export async function train(net: Network, data: Dataset, opts: TrainOptions): Pr
   const seed = expectSeed(opts.seed);
   const shuffle = opts.shuffle ?? true;
   if (typeof shuffle !== 'boolean') throw new ArgumentError(`Expected a boolean for shuffle`);
+  const rng = expectOneOf(opts.rng ?? 'counter', 'rng', RANDOM_STREAMS);
+  if (rng === 'octave' && seed > 0xffffffff) throw new ValueError(`Expected a seed below 2^32 for the octave random streams but received ${seed}`);
   let temperature = net.temperature;
   if (opts.temperature !== undefined) {
     temperature = expectNumber(opts.temperature, 'temperature', Number.MIN_VALUE);
@@ -209,6 +241,7 @@ export async function train(net: Network, data: Dataset, opts: TrainOptions): Pr
           inverted: net.dropoutMode === 'inverted',
           seed,
           shuffle,
+          rng,
         },
         control,
       ),
