@@ -49,7 +49,7 @@ export function registerDefend(program: Command): void {
     .option('--quick', 'the quick 8,000 / 2,000 subset')
     .option('--net <file.onnx>', 'finetune: the control network (required); pgd-train: start from it')
     .requiredOption('--out <file.onnx>', 'where to write the defended network')
-    .option('--recipe <name>', 'training recipe: paper | modern', 'paper')
+    .option('--recipe <name>', 'training recipe: paper | paper-octave | modern', 'paper')
     .option('--sizes <a,b,c>', 'layer sizes (default 784,1200,1200,10 or the data\'s)')
     .option('--seed <n>', 'seed', '1')
     .option('--temperature <T>', 'distillation temperature', '50')

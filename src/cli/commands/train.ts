@@ -32,7 +32,7 @@ export function registerTrain(program: Command): void {
     .description('train a network with a recipe (the paper\'s by default) and save it as ONNX')
     .option('--dataset <spec>', 'data set (see loadDataset)', 'mnist')
     .option('--arch <sizes>', 'layer sizes, input first', '784,1200,1200,10')
-    .option('--recipe <name>', 'paper | modern', 'paper')
+    .option('--recipe <name>', 'paper | paper-octave (the paper\'s, drawing from the authors\' Octave random stream) | modern', 'paper')
     .option('--seed <n>', 'seed of initialisation, shuffles and dropout', '1')
     .requiredOption('--out <file.onnx>', 'where to write the trained network')
     .option('--epochs <n>', 'override the recipe\'s epochs')
