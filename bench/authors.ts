@@ -12,7 +12,8 @@
  * of the same distribution). The sleep's input spikes are nrem's own draws either way.
  */
 import { loadMnist } from '../src/data/mnist.js';
-import { createNetwork, recipeOptions, train, type RecipeName } from '../src/train/train.js';
+import { createNetwork, evaluate, recipeOptions, train, type RecipeName } from '../src/train/train.js';
+import type { Dataset } from '../src/data/dataset.js';
 import { sleep } from '../src/sleep/sleep.js';
 import { evaluateDistortions } from '../src/attacks/distortions.js';
 import { fgsmSweep } from '../src/attacks/sweep.js';
@@ -23,42 +24,34 @@ const NOISE = [0.1, 0.3, 0.5];
 const BLUR = [2, 3, 4];
 const FGSM = [0.1, 0.2, 0.3];
 
-/** authors-reference.md §B: mean ± sd over the authors' seeds 1–3 (accuracy in %). */
-const AUTHORS: Record<string, { mean: number; sd?: number; perSeed?: number[] }> = {
-  'clean, control': { mean: 94.6, sd: 0.1, perSeed: [94.63, 94.5, 94.55] },
-  'clean, slept': { mean: 93.6, sd: 0.2, perSeed: [93.7, 93.38, 93.79] },
-  'hidden-1 spikes': { mean: 53.3, perSeed: [44, 62, 54] },
-  'W1 weights changed': { mean: 41194, perSeed: [33962, 47868, 41753] },
-  'noise 0.1, control': { mean: 84.3, sd: 1.3 },
-  'noise 0.3, control': { mean: 57.6, sd: 2.7 },
-  'noise 0.5, control': { mean: 45.7, sd: 1.8 },
-  'noise 0.1, slept': { mean: 90.3, sd: 0.0 },
-  'noise 0.3, slept': { mean: 68.1, sd: 1.7 },
-  'noise 0.5, slept': { mean: 55.4, sd: 1.5 },
-  'blur 2, control': { mean: 84.0, sd: 1.4 },
-  'blur 3, control': { mean: 47.7, sd: 3.0 },
-  'blur 4, control': { mean: 19.5, sd: 2.9 },
-  'blur 2, slept': { mean: 90.3, sd: 0.4 },
-  'blur 3, slept': { mean: 65.3, sd: 3.5 },
-  'blur 4, slept': { mean: 41.0, sd: 5.0 },
-  'FGSM 0.1, control': { mean: 55.1 },
-  'FGSM 0.2, control': { mean: 33.3 },
-  'FGSM 0.3, control': { mean: 31.3 },
-  'FGSM 0.1, slept': { mean: 56.7 },
-  'FGSM 0.2, slept': { mean: 22.6 },
-  'FGSM 0.3, slept': { mean: 18.0 },
-};
+type Reference = { mean: number; sd?: number; perSeed?: number[] };
 
-async function figures(net: Network, x: Float32Array, y: Int32Array, n: number, seed: number): Promise<Record<string, number>> {
+/** One reference row per level of a curve: `${kind} ${level}, ${network}` → mean (± sd). */
+function curve(kind: string, levels: number[], network: string, means: number[], sds?: number[]): [string, Reference][] {
+  return levels.map((v, i) => [`${kind} ${v}, ${network}`, { mean: means[i], sd: sds?.[i] }]);
+}
+
+/** authors-reference.md §B: mean ± sd over the authors' seeds 1–3 (accuracy in %). */
+const AUTHORS: Record<string, Reference> = Object.fromEntries([
+  ['clean, control', { mean: 94.6, sd: 0.1, perSeed: [94.63, 94.5, 94.55] }],
+  ['clean, slept', { mean: 93.6, sd: 0.2, perSeed: [93.7, 93.38, 93.79] }],
+  ['hidden-1 spikes', { mean: 53.3, perSeed: [44, 62, 54] }],
+  ['W1 weights changed', { mean: 41194, perSeed: [33962, 47868, 41753] }],
+  ...curve('noise', NOISE, 'control', [84.3, 57.6, 45.7], [1.3, 2.7, 1.8]),
+  ...curve('noise', NOISE, 'slept', [90.3, 68.1, 55.4], [0.0, 1.7, 1.5]),
+  ...curve('blur', BLUR, 'control', [84.0, 47.7, 19.5], [1.4, 3.0, 2.9]),
+  ...curve('blur', BLUR, 'slept', [90.3, 65.3, 41.0], [0.4, 3.5, 5.0]),
+  ...curve('FGSM', FGSM, 'control', [55.1, 33.3, 31.3]),
+  ...curve('FGSM', FGSM, 'slept', [56.7, 22.6, 18.0]),
+] as [string, Reference][]);
+
+async function figures(net: Network, test: Dataset, seed: number): Promise<Record<string, number>> {
   const pct = (a: number) => 100 * a;
-  const pred = await net.predict(x);
-  let hit = 0;
-  for (let i = 0; i < n; i++) if (pred[i] === y[i]) hit++;
-  const d = await evaluateDistortions(net, x, y, { noise: NOISE, blur: BLUR }, { seed });
+  const d = await evaluateDistortions(net, test.x, test.y, { noise: NOISE, blur: BLUR }, { seed });
   const noise = d.find((c) => c.kind === 'noise')!.accuracy;
   const blur = d.find((c) => c.kind === 'blur')!.accuracy;
-  const fgsm = (await fgsmSweep(net, x, y, { loss: 'mse', epsilons: FGSM })).accuracy;
-  const out: Record<string, number> = { clean: pct(hit / n) };
+  const fgsm = (await fgsmSweep(net, test.x, test.y, { loss: 'mse', epsilons: FGSM })).accuracy;
+  const out: Record<string, number> = { clean: pct((await evaluate(net, test)).accuracy) };
   NOISE.forEach((v, i) => (out[`noise ${v}`] = pct(noise[i])));
   BLUR.forEach((v, i) => (out[`blur ${v}`] = pct(blur[i])));
   FGSM.forEach((v, i) => (out[`FGSM ${v}`] = pct(fgsm[i])));
@@ -87,8 +80,8 @@ export async function benchAuthors(): Promise<BenchRow[]> {
     const trained = performance.now();
     const r = await sleep(net, data, { preset: 'mnist-fgsm', seed });
     const slept = performance.now();
-    const c = await figures(net, test.x, test.y, test.n, seed);
-    const s = await figures(r.network, test.x, test.y, test.n, seed);
+    const c = await figures(net, test, seed);
+    const s = await figures(r.network, test, seed);
     put('hidden-1 spikes', r.stats.spikes[1]);
     put('W1 weights changed', r.stats.weightsChanged[0]);
     for (const k of Object.keys(c)) {

@@ -43,6 +43,13 @@ export interface TrainOptions extends RunOptions {
 
 export const RANDOM_STREAMS = ['counter', 'octave'] as const;
 
+/** The random streams named by `v` (default 'counter'); the octave stream takes seeds below 2^32, as Octave does. */
+function expectStreams(v: unknown, name: string, seed: number): RandomStreams {
+  const rng = expectOneOf(v ?? 'counter', name, RANDOM_STREAMS);
+  if (rng === 'octave' && seed > 0xffffffff) throw new ValueError(`Expected a seed below 2^32 for the octave random streams but received ${seed}`);
+  return rng;
+}
+
 export interface TrainResult {
   epochs: number;
   /** Mean batch loss of each epoch. */
@@ -150,11 +157,9 @@ export function initWeights(net: Network, init: InitSpec, seed: number): void {
   expectSeed(seed);
   const kind = expectOneOf(init?.kind, 'init.kind', ['uniform', 'he'] as const);
   const scale = kind === 'uniform' ? expectNumber((init as { scale: number }).scale, 'init.scale', 0) : 0;
-  const rng = expectOneOf((init as { rng?: RandomStreams }).rng ?? 'counter', 'init.rng', RANDOM_STREAMS);
-  if (rng === 'octave') {
-    if (kind !== 'uniform') throw new ValueError(`Expected init.kind 'uniform' with init.rng 'octave' (the authors' initialisation) but received ${JSON.stringify(kind)}`);
-    if (seed > 0xffffffff) throw new ValueError(`Expected a seed below 2^32 for the octave random streams but received ${seed}`);
-  }
+  const rng = expectStreams((init as { rng?: RandomStreams }).rng, 'init.rng', seed);
+  if (rng === 'octave' && kind !== 'uniform')
+    throw new ValueError(`Expected init.kind 'uniform' with init.rng 'octave' (the authors' initialisation) but received ${JSON.stringify(kind)}`);
   addon().initWeights(net.native(), kind, scale, seed, rng);
 }
 
@@ -207,8 +212,7 @@ export async function train(net: Network, data: Dataset, opts: TrainOptions): Pr
   const seed = expectSeed(opts.seed);
   const shuffle = opts.shuffle ?? true;
   if (typeof shuffle !== 'boolean') throw new ArgumentError(`Expected a boolean for shuffle`);
-  const rng = expectOneOf(opts.rng ?? 'counter', 'rng', RANDOM_STREAMS);
-  if (rng === 'octave' && seed > 0xffffffff) throw new ValueError(`Expected a seed below 2^32 for the octave random streams but received ${seed}`);
+  const rng = expectStreams(opts.rng, 'rng', seed);
   let temperature = net.temperature;
   if (opts.temperature !== undefined) {
     temperature = expectNumber(opts.temperature, 'temperature', Number.MIN_VALUE);
