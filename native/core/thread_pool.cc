@@ -6,6 +6,20 @@
 
 namespace nrem {
 
+namespace {
+// True on a thread while it runs a chunk of some pool's parallel_for (workers and the
+// calling thread alike): a parallel_for issued from there runs inline (see the header).
+thread_local bool t_in_task = false;
+
+struct InTask {
+  bool saved;
+  InTask() : saved(t_in_task) { t_in_task = true; }
+  ~InTask() { t_in_task = saved; }
+};
+}  // namespace
+
+bool ThreadPool::in_task() { return t_in_task; }
+
 ThreadPool::ThreadPool(int threads) {
   threads = std::max(1, threads);
   for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
@@ -33,6 +47,7 @@ void ThreadPool::worker_loop(int) {
       size_t b = c * chunk_, e = std::min(n_, b + chunk_);
       lk.unlock();
       try {
+        InTask mark;
         (*job)(b, e);
       } catch (...) {
         std::lock_guard<std::mutex> g(mu_);
@@ -48,7 +63,8 @@ void ThreadPool::parallel_for(size_t n, size_t grain, const std::function<void(s
   if (n == 0) return;
   grain = std::max<size_t>(1, grain);
   size_t threads = static_cast<size_t>(size());
-  if (threads == 1 || n <= grain) {
+  if (threads == 1 || n <= grain || t_in_task) {
+    InTask mark;
     fn(0, n);
     return;
   }
@@ -71,6 +87,7 @@ void ThreadPool::parallel_for(size_t n, size_t grain, const std::function<void(s
     size_t b = c * chunk_, e = std::min(n_, b + chunk_);
     lk.unlock();
     try {
+      InTask mark;
       fn(b, e);
     } catch (...) {
       std::lock_guard<std::mutex> g(mu_);

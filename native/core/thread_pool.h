@@ -18,9 +18,16 @@ class ThreadPool {
   ThreadPool& operator=(const ThreadPool&) = delete;
 
   int size() const { return static_cast<int>(workers_.size()) + 1; }
+  // True while the current thread runs a chunk of a parallel_for.
+  static bool in_task();
 
   // Calls fn(begin, end) on disjoint chunks covering [0, n); the calling thread takes
   // part. Chunks hold at least `grain` indices. Exceptions are re-thrown in the caller.
+  // Nesting: a parallel_for called from inside a chunk (of this or any pool) runs
+  // fn(0, n) inline on that thread, so an outer loop over independent items may call
+  // kernels that are themselves parallel (e.g. one GEMM per image) without deadlock.
+  // Callers already make results independent of the chunking, so this changes nothing
+  // but the schedule.
   void parallel_for(size_t n, size_t grain, const std::function<void(size_t, size_t)>& fn);
 
  private:
