@@ -20,7 +20,7 @@ async function best(reps: number, fn: () => Promise<unknown>): Promise<number> {
 export async function benchForward(): Promise<BenchRow[]> {
   const net = controlNet();
   const { test } = loadMnist();
-  const flops = 2 * test.n * net.weights.reduce((s, w) => s + w.length, 0);
+  const flops = 2 * test.n * net.parameters().weights.reduce((s, w) => s + w.length, 0);
   const native = await best(3, () => net.forward(test.x));
   const ort = await OrtModel.fromNetwork(net);
   try {

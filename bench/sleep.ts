@@ -21,7 +21,7 @@ import { controlNet, fixtureDir } from './fixture.js';
 /** The fixture network with its hidden layers k× wider (each hidden unit copied k times, outgoing weights / k). */
 function widened(net: Network, k: number): Network {
   const [n0, n1, n2, n3] = net.sizes;
-  const [W1, W2, W3] = net.weights;
+  const [W1, W2, W3] = net.parameters().weights;
   const m1 = n1 * k;
   const m2 = n2 * k;
   const V1 = new Float32Array(m1 * n0);
@@ -41,7 +41,7 @@ function median(xs: number[]): number {
 /** Synaptic events of a sleep: Σ_l spikes_(l-1) · n_l (current) + STDP applications. */
 function synapticEvents(net: Network, r: SleepResult): number {
   let e = 0;
-  for (let l = 0; l < net.layers; l++) e += r.stats.spikes[l] * net.sizes[l + 1] + r.stats.potentiation[l] + r.stats.depression[l];
+  for (let l = 0; l < net.weightLayers; l++) e += r.stats.spikes[l] * net.sizes[l + 1] + r.stats.potentiation[l] + r.stats.depression[l];
   return e;
 }
 

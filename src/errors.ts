@@ -61,6 +61,20 @@ export class BackendError extends NremError {
   }
 }
 
+/** A network used by a running call that would race with this one (or a disposed network's handle). */
+export class BusyError extends NremError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_BUSY', message, options);
+  }
+}
+
+/** A network whose native memory was freed with dispose(). */
+export class DisposedError extends NremError {
+  constructor(message = 'the network was disposed', options?: { cause?: unknown }) {
+    super('ERR_DISPOSED', message, options);
+  }
+}
+
 const byCode: Record<string, new (m: string, o?: { cause?: unknown }) => NremError> = {
   ERR_ARGUMENT: ArgumentError,
   ERR_SHAPE: ShapeError,
@@ -69,7 +83,18 @@ const byCode: Record<string, new (m: string, o?: { cause?: unknown }) => NremErr
   ERR_UNSUPPORTED: UnsupportedError,
   ERR_ABORTED: AbortError,
   ERR_BACKEND: BackendError,
+  ERR_BUSY: BusyError,
+  ERR_DISPOSED: DisposedError,
 };
+
+/** Runs a synchronous addon call, re-throwing its errors as NremError classes. */
+export function nativeSync<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw fromNative(err);
+  }
+}
 
 /** Turns an error raised by the addon into the matching NremError class. */
 export function fromNative(err: unknown): unknown {

@@ -2,10 +2,11 @@
 #include <memory>
 
 #include "../core/gemm.h"
-#include "../core/network.h"
+#include "../core/forward.h"
 #include "../core/thread_pool.h"
 #include "backend_addon.h"
 #include "convert.h"
+#include "model_handle.h"
 #include "registry.h"
 #include "task.h"
 
@@ -49,28 +50,30 @@ Napi::Value SetGemm(const Napi::CallbackInfo& info) {
   });
 }
 
-// forward(net, x: Float32Array (n × n0), n, out: Float32Array (n × nL), layerOuts?: (Float32Array|null)[], control?)
+// forward(net, x: Float32Array (n × inputs), n, out: Float32Array (n × outputs), layerOuts?: (Float32Array|null)[] (one per
+// layer, n × that layer's output), control?) → Promise<void>; test mode, cancellable between chunks of rows.
 Napi::Value Forward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
-    auto net = std::make_shared<nrem::NetView>(get_net(info[0], "net"));
+    auto lease = lease_model(info[0], "net", false, "forward");
+    const nrem::Model& m = lease->model();
     nrem::require(info[2].IsNumber(), "ERR_ARGUMENT", "Expected a number for n");
     int64_t n = info[2].As<Napi::Number>().Int64Value();
     nrem::require(n >= 0, "ERR_VALUE", "n must be >= 0");
-    F32 x = get_f32(info[1], "x", n * net->inputs());
-    F32 y = get_f32(info[3], "out", n * net->outputs());
+    F32 x = get_f32(info[1], "x", n * m.inputs());
+    F32 y = get_f32(info[3], "out", n * m.outputs());
     auto layer_out = std::make_shared<std::vector<float*>>();
     std::vector<Napi::Value> keep{info[0], info[1], info[3]};
     if (info.Length() > 4 && info[4].IsArray()) {
       auto arr = info[4].As<Napi::Array>();
-      nrem::require(arr.Length() == static_cast<uint32_t>(net->layers()), "ERR_SHAPE",
-                    "layerOuts must have one entry per layer");
+      nrem::require(arr.Length() == m.layers.size(), "ERR_SHAPE", "layerOuts must have one entry per layer");
       for (uint32_t l = 0; l < arr.Length(); ++l) {
         Napi::Value v = arr.Get(l);
         if (v.IsNull() || v.IsUndefined()) {
           layer_out->push_back(nullptr);
         } else {
-          layer_out->push_back(get_f32(v, "layerOuts[" + std::to_string(l) + "]", n * net->sizes[l + 1]).data);
+          layer_out->push_back(
+              get_f32(v, "layerOuts[" + std::to_string(l) + "]", n * static_cast<int64_t>(m.layers[l].out.size())).data);
           keep.push_back(v);
         }
       }
@@ -80,8 +83,12 @@ Napi::Value Forward(const Napi::CallbackInfo& info) {
     size_t rows = static_cast<size_t>(n);
     return start_task(
         env,
-        [net, xd, yd, rows, layer_out](const ProgressFn&, const Cancel&) {
-          nrem::forward(*net, xd, rows, yd, layer_out->empty() ? nullptr : layer_out->data());
+        [lease, xd, yd, rows, layer_out](const ProgressFn&, const Cancel& cancel) {
+          nrem::Check check = [&cancel] { cancel.check(); };
+          nrem::ForwardOptions o;
+          o.layer_out = layer_out->empty() ? nullptr : layer_out->data();
+          o.check = &check;
+          nrem::forward(lease->model(), xd, rows, yd, o);
         },
         [](Napi::Env e) { return e.Undefined(); }, keep, info.Length() > 5 ? info[5] : env.Undefined());
   });

@@ -64,8 +64,7 @@ void ThreadPool::parallel_for(size_t n, size_t grain, const std::function<void(s
   grain = std::max<size_t>(1, grain);
   size_t threads = static_cast<size_t>(size());
   if (threads == 1 || n <= grain || t_in_task) {
-    InTask mark;
-    fn(0, n);
+    fn(0, n);  // inline; a nested call from here may still use the pool unless we are in a chunk
     return;
   }
   std::lock_guard<std::mutex> run(run_mu_);

@@ -7,14 +7,14 @@
  * interface `AttackTarget` (a Network satisfies it).
  */
 import { ShapeError, ValueError } from '../errors.js';
-import type { NativeNet } from '../native/binding.js';
+import type { NativeModel } from '../native/binding.js';
 import { runNative, type RunOptions } from '../util/control.js';
 import { expectFloat32Array, expectInt, expectNumber } from '../util/validate.js';
 import { addon } from '../native/binding.js';
 
 /** What an attack needs from a model: its native view and its shape. */
 export interface AttackTarget {
-  native(): NativeNet;
+  native(): NativeModel;
   readonly inputSize: number;
   readonly outputSize: number;
 }

@@ -75,9 +75,13 @@ export async function distill(recipe: RecipeLike, sizes: number[], data: Dataset
 
 /** z ← T·z: multiplies the last layer's weights and bias by T. */
 function scaleLastLayer(net: Network, T: number): void {
-  const L = net.layers - 1;
-  const w = net.weights[L];
+  const L = net.weightLayers - 1;
+  const w = net.getWeights(L);
   for (let i = 0; i < w.length; i++) w[i] *= T;
-  const b = net.biases[L];
-  if (b) for (let i = 0; i < b.length; i++) b[i] *= T;
+  net.setWeights(L, w);
+  const b = net.getBias(L);
+  if (b) {
+    for (let i = 0; i < b.length; i++) b[i] *= T;
+    net.setBias(L, b);
+  }
 }

@@ -8,7 +8,7 @@
 import { BACKENDS, type Backend } from '../native/runtime.js';
 import { addon, type NativeSleepData, type NativeSleepParams, type NativeSleepStats } from '../native/binding.js';
 import { ArgumentError, ShapeError, UnsupportedError, ValueError } from '../errors.js';
-import { Network } from '../model/network.js';
+import { Network, denseOnly } from '../model/network.js';
 import type { Dataset } from '../data/dataset.js';
 import { runNative, throwIfAborted, type RunOptions } from '../util/control.js';
 import { describe, expectOneOf, expectSeed } from '../util/validate.js';
@@ -86,12 +86,15 @@ type SleepData = Dataset | Float32Array;
 
 function checkNetwork(net: unknown): Network {
   if (!(net instanceof Network)) throw new ArgumentError(`Expected a Network for net but received ${describe(net)}`);
-  if (net.output === 'softmax')
-    throw new UnsupportedError('sleep needs a ReLU MLP: the output layer is softmax (relu or linear expected)');
-  net.biases.forEach((b, l) => {
+  const why = denseOnly(net);
+  if (why) throw new UnsupportedError(`sleep needs a fully connected ReLU network: ${why}`);
+  if (net.output === 'softmax' || net.output === 'logsoftmax')
+    throw new UnsupportedError(`sleep needs a ReLU MLP: the output layer is ${net.output} (relu or linear expected)`);
+  for (let l = 0; l < net.weightLayers; l++) {
+    const b = net.getBias(l);
     if (b && b.some((v) => v !== 0))
       throw new UnsupportedError(`sleep needs a ReLU MLP without biases (the paper's networks have none); layer ${l + 1} has biases`);
-  });
+  }
   net.checkFinite();
   return net;
 }
@@ -124,13 +127,13 @@ interface Prepared {
 async function prepare(net: Network, rows: { x: Float32Array; n: number }, opts: SleepOptions, cache: Map<string, ScaleFactors>): Promise<Prepared> {
   const { preset, seed: s, scaleFactors: given, replay, raster, traceEvery, engine, backend, inPlace, onProgress, signal, ...overrides } = opts;
   void replay, engine, backend, inPlace, onProgress, signal;
-  const params = resolveParameters(preset, overrides, net.layers);
+  const params = resolveParameters(preset, overrides, net.weightLayers);
   const seed = expectSeed(s ?? 0);
   let scale: ScaleFactors | null = null;
   let factors: number[];
   if (given !== undefined) {
-    if (!Array.isArray(given) || given.length !== net.layers)
-      throw new ShapeError(`Expected ${net.layers} values for scaleFactors but received ${describe(given)}`);
+    if (!Array.isArray(given) || given.length !== net.weightLayers)
+      throw new ShapeError(`Expected ${net.weightLayers} values for scaleFactors but received ${describe(given)}`);
     given.forEach((f, i) => {
       if (typeof f !== 'number' || !(f > 0) || !Number.isFinite(f))
         throw new ValueError(`Expected a positive finite number for scaleFactors[${i}] but received ${describe(f)}`);
@@ -188,7 +191,7 @@ function nativeData(rows: { x: Float32Array; n: number; shape?: [number, number]
 }
 
 function toStats(st: NativeSleepStats, p: Prepared, net: Network, t0: number): SleepStats {
-  const L = net.layers;
+  const L = net.weightLayers;
   return {
     backend: st.backend ?? 'cpu',
     ...(st.backendReason ? { backendReason: st.backendReason } : {}),
@@ -221,9 +224,6 @@ function backendOf(o: SleepOptions): Backend {
   return expectOneOf(o.backend ?? 'cpu', 'backend', BACKENDS);
 }
 
-function nativeNet(net: Network) {
-  return { ...net.native(), biases: net.biases.map(() => null) };
-}
 
 /**
  * Sleeps a copy of `net` (or `net` itself with inPlace) on `data` (its rows are the sleep
@@ -240,7 +240,7 @@ export async function sleep(net: Network, data: SleepData, opts: SleepOptions = 
   if (engine !== 'event' && engine !== 'dense') throw new ValueError(`Expected one of event, dense for engine but received ${describe(engine)}`);
   throwIfAborted(opts.signal);
   const out = opts.inPlace ? net : net.clone();
-  const st = await runNative(opts, (c) => addon().sleepRun(nativeNet(out), nd, p.native, engine, c, backendOf(opts)));
+  const st = await runNative(opts, (c) => addon().sleepRun(out.native(), nd, p.native, engine, c, backendOf(opts)));
   return { network: out, stats: toStats(st, p, net, t0) };
 }
 
@@ -266,6 +266,6 @@ export async function sleepBatch(net: Network, data: SleepData, optsList: SleepO
   const nd = nativeData(rows, prepared[0].params);
   const copies = prepared.map(() => net.clone());
   const ctl = optsList[0];
-  const stats = await runNative(ctl, (c) => addon().sleepBatch(copies.map(nativeNet), nd, prepared.map((p) => p.native), c, backendOf(ctl)));
+  const stats = await runNative(ctl, (c) => addon().sleepBatch(copies.map((c) => c.native()), nd, prepared.map((p) => p.native), c, backendOf(ctl)));
   return stats.map((st, k) => ({ network: copies[k], stats: toStats(st, prepared[k], net, t0) }));
 }

@@ -4,7 +4,7 @@
  * seed, and evaluation. Same seed ⇒ same weights, whatever the thread count.
  */
 import { addon, type NativeLoss, type RandomStreams } from '../native/binding.js';
-import { ArgumentError, ShapeError, ValueError } from '../errors.js';
+import { ArgumentError, ShapeError, ValueError, nativeSync } from '../errors.js';
 import { Network, type DropoutMode, type OutputActivation } from '../model/network.js';
 import type { Dataset } from '../data/dataset.js';
 import { runNative, type RunOptions } from '../util/control.js';
@@ -160,7 +160,7 @@ export function initWeights(net: Network, init: InitSpec, seed: number): void {
   const rng = expectStreams((init as { rng?: RandomStreams }).rng, 'init.rng', seed);
   if (rng === 'octave' && kind !== 'uniform')
     throw new ValueError(`Expected init.kind 'uniform' with init.rng 'octave' (the authors' initialisation) but received ${JSON.stringify(kind)}`);
-  addon().initWeights(net.native(), kind, scale, seed, rng);
+  nativeSync(() => addon().initWeights(net.native(), kind, scale, seed, rng));
 }
 
 /** The TrainOptions a recipe prescribes, for a seed (override any field afterwards). */
@@ -169,7 +169,6 @@ export function recipeOptions(recipe: Recipe | RecipeName, seed: number): TrainO
   return { epochs: r.epochs, batchSize: r.batchSize, lr: r.lr, momentum: r.momentum, lrDecay: r.lrDecay, loss: r.loss, seed, shuffle: r.shuffle, rng: r.rng };
 }
 
-const busy = new WeakSet<Network>();
 
 function checkData(net: Network, data: Dataset, opts: TrainOptions): void {
   if (!data || typeof data !== 'object' || !(data.x instanceof Float32Array) || !(data.y instanceof Int32Array))
@@ -222,14 +221,11 @@ export async function train(net: Network, data: Dataset, opts: TrainOptions): Pr
   if (loss === 'cross-entropy' && net.output === 'relu')
     throw new ValueError('Expected a linear or softmax output for cross-entropy but the network has a relu output');
   checkData(net, data, opts);
-  if (busy.has(net)) throw new ArgumentError('Expected a network that is not being trained already');
-  busy.add(net);
   const t0 = performance.now();
-  try {
-    const native = { ...net.native(), temperature };
+  {
     const r = await runNative(opts, (control) =>
       addon().train(
-        native,
+        net.native(),
         data.x,
         data.n,
         opts.targets ? null : data.y,
@@ -246,13 +242,12 @@ export async function train(net: Network, data: Dataset, opts: TrainOptions): Pr
           seed,
           shuffle,
           rng,
+          temperature,
         },
         control,
       ),
     );
     return { epochs, epochLoss: r.epochLoss, epochSeconds: r.epochSeconds, steps: r.steps, seconds: (performance.now() - t0) / 1000 };
-  } finally {
-    busy.delete(net);
   }
 }
 

@@ -211,7 +211,7 @@ export class SleepObjective {
     const out: Evaluation[] = [];
     for (const n of nets) {
       throwIfAborted(opts.signal);
-      if (n.weights.some((w) => !w.every(Number.isFinite))) out.push({ score: -Infinity, clean: 0, terms: {} });
+      if (n.native().firstNonFinite() !== null) out.push({ score: -Infinity, clean: 0, terms: {} });
       else out.push(await this.evaluateOne(n, opts));
     }
     return out;

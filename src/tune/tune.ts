@@ -110,7 +110,7 @@ export function tuneFiles(out: string): { preset: string; history: string; check
 
 function weightsHash(net: Network): string {
   let h = 0x811c9dc5;
-  for (const w of net.weights) {
+  for (const w of net.parameters().weights) {
     const u = new Uint32Array(w.buffer, w.byteOffset, w.length);
     for (let i = 0; i < u.length; i++) h = Math.imul(h ^ u[i], 0x01000193) >>> 0;
   }
@@ -144,10 +144,10 @@ export async function tune(net: Network, data: Dataset | Split, opts: TuneOption
   const batch = opts.batch === undefined ? Infinity : expectInt(opts.batch, 'batch', 1);
   const signal = opts.signal;
 
-  const space = new SearchSpace(net.layers, opts);
+  const space = new SearchSpace(net.weightLayers, opts);
   const objective = await SleepObjective.create(net, train, { ...opts, seed, test, onProgress: undefined });
   const baselineSpec =
-    opts.baseline === undefined ? (getPreset('mnist-fgsm').beta.length === net.layers ? 'mnist-fgsm' : null) : opts.baseline;
+    opts.baseline === undefined ? (getPreset('mnist-fgsm').beta.length === net.weightLayers ? 'mnist-fgsm' : null) : opts.baseline;
   const fingerprint = JSON.stringify({
     algorithm,
     seed,
@@ -266,7 +266,7 @@ export async function tune(net: Network, data: Dataset | Split, opts: TuneOption
 
   // ---- the baseline preset, scored once with the same data, seed and factors ----
   if (baselineSpec !== null && !history.baseline) {
-    const p = resolveParameters(baselineSpec, {}, net.layers);
+    const p = resolveParameters(baselineSpec, {}, net.weightLayers);
     const [r] = await run([p]);
     history.baseline = { name: typeof baselineSpec === 'string' ? baselineSpec : 'given baseline', parameters: p, ...r.ev };
   }

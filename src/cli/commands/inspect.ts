@@ -14,7 +14,7 @@ export async function inspectOnnx(path: string): Promise<Record<string, unknown>
   }
   const imp = importOnnx(bytes, path);
   const net = imp.net;
-  const parameters = net.weights.reduce((a, w) => a + w.length, 0) + net.biases.reduce((a, b) => a + (b ? b.length : 0), 0);
+  const parameters = net.native().describe().parameters;
   const { 'nrem.recipe': recipe, ...metadata } = imp.metadata;
   return {
     model: path,
@@ -23,7 +23,8 @@ export async function inspectOnnx(path: string): Promise<Record<string, unknown>
     opset: imp.opset,
     irVersion: num(decodeModel(bytes, path).irVersion),
     sizes: net.sizes,
-    layers: net.layers,
+    layers: net.chain.map((l) => ({ kind: l.kind, in: l.in, out: l.out, relu: l.relu, bias: l.bias ?? false })),
+    input: net.inputShape,
     hiddenActivation: 'relu',
     output: net.output,
     temperature: net.temperature,

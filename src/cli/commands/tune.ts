@@ -79,7 +79,7 @@ export function registerTune(program: Command): void {
       const t0 = performance.now();
       const net = await loadOnnx(o.model);
       const split = await loadDataset(o.dataset, { quick: o.quick, seed: Number(o.dataSeed) });
-      const layers = net.layers;
+      const layers = net.weightLayers;
       const base = o.base as PresetName;
       if (!PRESET_NAMES.includes(base)) throw new ValueError(`Expected one of ${PRESET_NAMES.join(', ')} for --base but received ${JSON.stringify(o.base)}`);
       let baseline: TuneOptions['baseline'] = null;
