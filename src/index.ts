@@ -1,6 +1,8 @@
 /** nrem: the public API. */
 export * from './errors.js';
-export { Network, argmaxRows, type NetworkSpec, type OutputActivation, type DropoutMode } from './model/network.js';
+export { Network, argmaxRows, denseOnly, OUTPUT_ACTIVATIONS, type NetworkSpec, type FullNetworkSpec, type Parameters, type OutputActivation, type DropoutMode } from './model/network.js';
+export { compileChain, canonicalLayer, LAYER_TYPES, type LayerSpec, type LayerType, type Shape3, type Padding, type InputOp, type ChainLayer } from './model/layers.js';
+export { parseArch, readArch, architecture, architectureOf, type Architecture } from './model/arch.js';
 export { type RunOptions, type ProgressEvent } from './util/control.js';
 export { runtimeInfo, setThreads, setGemm } from './native/runtime.js';
 
@@ -8,6 +10,7 @@ export { runtimeInfo, setThreads, setGemm } from './native/runtime.js';
 export {
   loadDataset,
   loadMnist,
+  loadFashionMnist,
   loadIdxDir,
   loadFeatures,
   generatePatches,
@@ -33,7 +36,7 @@ export {
 export { rngBits, rngUniform, rngInt, permutation, RngStream } from './util/rng.js';
 
 // ONNX export/import and ONNX Runtime evaluation (src/model/onnx.ts, src/model/ort.ts).
-export { toOnnxBytes, saveOnnx, fromOnnxBytes, loadOnnx, importOnnx, ONNX_OPSET, type OnnxExportOptions, type OnnxImport } from './model/onnx.js';
+export { toOnnxBytes, saveOnnx, fromOnnxBytes, loadOnnx, loadOnnxImport, importOnnx, ONNX_OPSET, type OnnxExportOptions, type OnnxImport, type ImportOptions } from './model/onnx.js';
 export { OrtModel, type OrtOptions } from './model/ort.js';
 // --- attacks, distortions (src/attacks) ---
 export * from './attacks/index.js';

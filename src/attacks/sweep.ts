@@ -36,6 +36,7 @@ export async function fgsmSweep(
   labels: ArrayLike<number>,
   opts: RunOptions & {
     epsilons?: number[];
+    /** Default 'ce' (cross-entropy on the logits), as every gradient attack of nrem; 'mse' is the paper's squared error on the output. */
     loss?: AttackLoss;
     backend?: Backend;
     /**
@@ -52,7 +53,7 @@ export async function fgsmSweep(
   if (!(x instanceof Float32Array) || x.length % d !== 0) throw new ShapeError(`Expected x to be a Float32Array of n × ${d} values`);
   const n = x.length / d;
   const y = toLabels(labels, n, net.outputSize);
-  const loss = expectOneOf(opts.loss ?? 'mse', 'loss', ATTACK_LOSSES);
+  const loss = expectOneOf(opts.loss ?? 'ce', 'loss', ATTACK_LOSSES);
   const eps = opts.epsilons ?? epsRange();
   if (!Array.isArray(eps) || eps.length === 0) throw new ValueError('Expected a non-empty array for epsilons');
   eps.forEach((e, i) => expectNumber(e, `epsilons[${i}]`, 0));

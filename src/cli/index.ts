@@ -27,8 +27,22 @@ registerAttack(program);
 registerDistort(program);
 registerTune(program);
 
+// Usage errors (unknown options, missing arguments) come back as exceptions, so that they too
+// get the JSON error object with --json.
+program.exitOverride();
+for (const c of program.commands) c.exitOverride();
+
 program.parseAsync(process.argv).catch((err: unknown) => {
-  const e = err as Error & { code?: string };
+  const e = err as Error & { code?: string; exitCode?: number };
+  if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help' || e.code === 'commander.version') return;
+  if (typeof e.code === 'string' && e.code.startsWith('commander.')) {
+    // commander printed its message already
+    if (process.argv.includes('--json')) console.log(JSON.stringify({ error: { code: 'ERR_USAGE', message: e.message.replace(/^error: /, '') } }));
+    process.exitCode = 2;
+    return;
+  }
   process.stderr.write(`nrem: ${e.code ? e.code + ': ' : ''}${e.message}\n`);
+  // With --json, a failure is one JSON object as the last line of standard output too.
+  if (process.argv.includes('--json')) console.log(JSON.stringify({ error: { code: e.code ?? 'ERR_INTERNAL', message: e.message } }));
   process.exitCode = 1;
 });

@@ -218,7 +218,8 @@ export function importOnnx(bytes: Uint8Array, name = 'model.onnx', opts: ImportO
     const acts = ins.map((v, i) => (v?.kind === 'act' ? i : -1)).filter((i) => i >= 0);
 
     if (op === 'Constant') {
-      setOut({ kind: 'const', t: constantValue(n, name, opts.external), ref: { name: outName, kind: 'constant', node: n.name ?? '', dataType: DT.FLOAT, dims: [] } });
+      const t = constantValue(n, name, opts.external);
+      setOut({ kind: 'const', t, ref: { name: outName, kind: 'constant', node: n.name ?? '', dataType: t.dataType ?? DT.FLOAT, dims: t.dims } });
       continue;
     }
     if (acts.length === 0) {
@@ -636,8 +637,18 @@ function foldConstant(n: O.INodeProto, ins: (Val | undefined)[], where: string, 
   const t0 = () => c(0);
   switch (op) {
     case 'Identity':
-    case 'Cast':
-      return { kind: 'const', t: t0() };
+      return ins[0] as Val;
+    case 'Cast': {
+      // Parameters stored in another type and cast at load keep pointing at their stored tensor.
+      const src = ins[0] as Extract<Val, { kind: 'const' }>;
+      const to = attr(n, 'to', DT.FLOAT);
+      if (to === DT.FLOAT) {
+        const f32 = Float32Array.from(src.t.data);
+        return { kind: 'const', t: { dims: src.t.dims, data: Float64Array.from(f32), f32, dataType: src.t.dataType }, ref: src.ref };
+      }
+      if (to === DT.INT64 || to === DT.INT32) return { kind: 'const', t: { dims: src.t.dims, data: src.t.data.map(Math.trunc) } };
+      return { kind: 'const', t: src.t };
+    }
     case 'Shape':
       return { kind: 'const', t: { dims: [t0().dims.length], data: Float64Array.from(t0().dims) } };
     case 'Reshape': {

@@ -77,7 +77,7 @@ function nremGraph(net: Network, extra: Record<string, string>): Uint8Array {
   let k = 0;
   net.chain.forEach((l, i) => {
     const last = i === net.chain.length - 1;
-    const tag = mlp ? String(k + 1) : String(i + 1);
+    const tag = mlp ? String(k + (l.kind === 'dense' || l.kind === 'conv' ? 1 : 0)) : String(i + 1);
     if (l.kind === 'dense') {
       if (curImage) {
         nodes.push({ name: `flatten${i + 1}`, opType: 'Flatten', input: [cur], output: [`f${i + 1}`], attribute: [attrInt('axis', 1)] });
@@ -92,8 +92,8 @@ function nremGraph(net: Network, extra: Record<string, string>): Uint8Array {
         inits.push(floatTensor(`B${k}`, [l.units!], b));
         ins.push(`B${k}`);
       }
-      nodes.push({ name: `gemm${k}`, opType: 'Gemm', input: ins, output: [`z${k}`], attribute: [attrInt('transB', 1)] });
-      cur = `z${k}`;
+      nodes.push({ name: `gemm${tag}`, opType: 'Gemm', input: ins, output: [`z${tag}`], attribute: [attrInt('transB', 1)] });
+      cur = `z${tag}`;
     } else {
       const needImage = !curImage || curShape.join() !== l.in.join();
       if (needImage) {

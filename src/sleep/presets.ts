@@ -166,7 +166,7 @@ export function validateParameters(p: SleepParameters, layers: number): SleepPar
   return p;
 }
 
-const PARAM_KEYS: readonly (keyof SleepParameters)[] = [
+export const PARAM_KEYS: readonly (keyof SleepParameters)[] = [
   'maxRate', 'inc', 'dec', 'beta', 'alphaScale', 'steps', 'input', 'dt', 'threshold', 'decay',
   'inhibition', 'dc', 'normalization', 'percentile', 'stdpGate', 'gateWidth', 'maskSize',
 ];

@@ -6,6 +6,7 @@
 import { addon, type NativeLoss, type RandomStreams } from '../native/binding.js';
 import { ArgumentError, ShapeError, ValueError, nativeSync } from '../errors.js';
 import { Network, type DropoutMode, type OutputActivation } from '../model/network.js';
+import { architecture, type Architecture } from '../model/arch.js';
 import type { Dataset } from '../data/dataset.js';
 import { runNative, type RunOptions } from '../util/control.js';
 import { expectFinite, expectFloat32Array, expectInt, expectNumber, expectOneOf, expectSeed } from '../util/validate.js';
@@ -143,11 +144,23 @@ export function getRecipe(recipe: Recipe | RecipeName): Recipe {
   return recipe;
 }
 
-/** A new network of the given sizes, built and initialised (natively, from the seed) as the recipe says. */
-export function createNetwork(recipe: Recipe | RecipeName, sizes: number[], seed: number): Network {
+/**
+ * A new network built and initialised (natively, from the seed) as the recipe says: of
+ * layer sizes n0 … nL (a fully connected chain), or of an architecture { input, layers }
+ * (src/model/arch.ts; a trailing ReLU or none: the output activation is the recipe's).
+ */
+export function createNetwork(recipe: Recipe | RecipeName, arch: number[] | Architecture, seed: number): Network {
   const r = getRecipe(recipe);
   expectSeed(seed);
-  const net = new Network({ sizes, output: r.output, biases: r.biases, dropout: r.dropout, dropoutMode: r.dropoutMode });
+  const common = { output: r.output, biases: r.biases, dropout: r.dropout, dropoutMode: r.dropoutMode };
+  let net: Network;
+  if (Array.isArray(arch)) net = new Network({ sizes: arch, ...common });
+  else {
+    const a = architecture(arch);
+    if (!a.input) throw new ArgumentError('Expected arch.input (the input shape [C, H, W]) for an architecture');
+    const layers = a.layers.length && a.layers[a.layers.length - 1].type === 'relu' ? a.layers.slice(0, -1) : a.layers;
+    net = new Network({ input: a.input, layers, ...(a.inputOps ? { inputOps: a.inputOps } : {}), ...common });
+  }
   initWeights(net, r.init, seed);
   return net;
 }

@@ -15,6 +15,7 @@ import { summarize } from '../../attacks/metrics.js';
 import { recheckWithOrt } from '../../attacks/recheck.js';
 import type { AttackLoss } from '../../attacks/gradients.js';
 import { progressBar } from './progress.js';
+import { inputWarnings } from '../warnings.js';
 
 interface AttackCliOptions {
   model: string;
@@ -63,6 +64,7 @@ export function registerAttack(program: Command): void {
       const eps = parseList(o.eps, '--eps');
       const loss = o.loss as AttackLoss;
       const steps = o.steps === undefined ? undefined : Number(o.steps);
+      const warnings = await inputWarnings(net, test);
       const bar = o.json ? undefined : progressBar();
       const onProgress = bar?.update;
       let out: Record<string, unknown>;
@@ -110,6 +112,7 @@ export function registerAttack(program: Command): void {
         }
       }
       bar?.stop();
+      out.warnings = warnings;
       out.seconds = (performance.now() - t0) / 1000;
       if (o.json) console.log(JSON.stringify(out));
       else console.log(JSON.stringify(out, null, 2));

@@ -3,6 +3,7 @@ import { loadDataset } from '../../data/index.js';
 import { loadOnnx } from '../../model/onnx.js';
 import { evaluate } from '../../train/train.js';
 import { ShapeError } from '../../errors.js';
+import { inputWarnings } from '../warnings.js';
 
 interface EvalCliOptions {
   model: string;
@@ -28,8 +29,9 @@ export function registerEval(program: Command): void {
       const data = o.split === 'train' ? split.train : split.test;
       if (data.dims !== net.inputSize)
         throw new ShapeError(`Expected ${net.inputSize} features (the model's input) but ${data.name} has ${data.dims}`);
+      const warnings = await inputWarnings(net, data);
       const ev = await evaluate(net, data);
-      const result = { command: 'eval', model: o.model, dataset: data.name, ...ev, seconds: (performance.now() - t0) / 1000 };
+      const result = { command: 'eval', model: o.model, dataset: data.name, ...ev, warnings, seconds: (performance.now() - t0) / 1000 };
       if (o.json) console.log(JSON.stringify(result));
       else {
         console.log(`${o.model} on ${data.name}: accuracy ${(ev.accuracy * 100).toFixed(2)}% (${ev.correct}/${ev.n})`);

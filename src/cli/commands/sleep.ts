@@ -12,6 +12,7 @@ import { getPreset, loadPresetFile, PRESET_NAMES, type PresetName, type SleepPar
 import { sleep } from '../../sleep/sleep.js';
 import { progressBar } from './progress.js';
 import { ValueError } from '../../errors.js';
+import { inputWarnings, warn } from '../warnings.js';
 
 interface SleepCliOptions {
   model: string;
@@ -49,6 +50,7 @@ export function registerSleep(program: Command): void {
       const { train, test } = await loadDataset(o.dataset, { quick: !!o.quick, seed });
       const { preset, ...overrides } = await presetFrom(o.preset);
       if (o.steps !== undefined) overrides.steps = Number(o.steps);
+      const inputs = await inputWarnings(net, test);
       const before = await net.accuracy(test.x, test.y);
       const bar = o.json ? undefined : progressBar();
       const { network, stats } = await sleep(net, train, { preset, ...overrides, seed, onProgress: bar?.update });
@@ -73,6 +75,7 @@ export function registerSleep(program: Command): void {
         scaleFactors: stats.scaleFactors,
         accuracyBefore: before,
         accuracyAfter: after,
+        warnings: [...inputs, ...warn(stats.warnings)],
       };
       if (o.json) {
         console.log(JSON.stringify(result));

@@ -3,7 +3,10 @@ import { SingleBar, Presets } from 'cli-progress';
 import { loadDataset } from '../../data/index.js';
 import { saveOnnx } from '../../model/onnx.js';
 import { createNetwork, evaluate, getRecipe, recipeOptions, train } from '../../train/train.js';
-import { ArgumentError, ShapeError } from '../../errors.js';
+import { ShapeError } from '../../errors.js';
+import { readArch, type Architecture } from '../../model/arch.js';
+import type { Shape3 } from '../../model/layers.js';
+import type { Dataset } from '../../data/dataset.js';
 import { expectInt, expectNumber, expectSeed } from '../../util/validate.js';
 
 interface TrainCliOptions {
@@ -19,11 +22,17 @@ interface TrainCliOptions {
   json?: boolean;
 }
 
-export function parseArch(s: string): number[] {
-  const sizes = s.split(',').map((t) => Number(t.trim()));
-  if (sizes.length < 2 || sizes.some((v) => !Number.isInteger(v) || v < 1))
-    throw new ArgumentError(`Expected layer sizes like 784,1200,1200,10 for --arch but received ${JSON.stringify(s)}`);
-  return sizes;
+/** The architecture of --arch on data of this shape (an image's [1, H, W], else features). */
+export function archFor(arg: string, data: Dataset): number[] | Architecture {
+  const arch = readArch(arg);
+  if (Array.isArray(arch)) {
+    if (data.dims !== arch[0]) throw new ShapeError(`Expected --arch to start with ${data.dims} (the data's features) but it starts with ${arch[0]}`);
+    return arch;
+  }
+  const input: Shape3 = arch.input ?? (data.shape && data.shape[0] * data.shape[1] === data.dims ? [1, data.shape[0], data.shape[1]] : [data.dims, 1, 1]);
+  if (input[0] * input[1] * input[2] !== data.dims)
+    throw new ShapeError(`Expected the architecture's input ${input.join('×')} to hold the data's ${data.dims} features`);
+  return { input, layers: arch.layers };
 }
 
 export function registerTrain(program: Command): void {
@@ -31,7 +40,7 @@ export function registerTrain(program: Command): void {
     .command('train')
     .description('train a network with a recipe (the paper\'s by default) and save it as ONNX')
     .option('--dataset <spec>', 'data set (see loadDataset)', 'mnist')
-    .option('--arch <sizes>', 'layer sizes, input first', '784,1200,1200,10')
+    .option('--arch <arch>', 'layer sizes, input first (784,1200,1200,10), a CNN (conv:16x5,pool:max2,conv:32x5,pool:max2,dense:128,10) or a .json file', '784,1200,1200,10')
     .option('--recipe <name>', 'paper | paper-octave (the paper\'s, drawing from the authors\' Octave random stream) | modern', 'paper')
     .option('--seed <n>', 'seed of initialisation, shuffles and dropout', '1')
     .requiredOption('--out <file.onnx>', 'where to write the trained network')
@@ -44,17 +53,15 @@ export function registerTrain(program: Command): void {
       const t0 = performance.now();
       const recipe = getRecipe(o.recipe as never);
       const seed = expectSeed(Number(o.seed), '--seed');
-      const sizes = parseArch(o.arch);
       const split = await loadDataset(o.dataset, { quick: o.quick, seed });
-      if (split.train.dims !== sizes[0])
-        throw new ShapeError(`Expected --arch to start with ${split.train.dims} (the data's features) but it starts with ${sizes[0]}`);
-      if (split.train.classes > sizes[sizes.length - 1])
-        throw new ShapeError(`Expected --arch to end with at least ${split.train.classes} outputs (the data's classes) but it ends with ${sizes[sizes.length - 1]}`);
+      const arch = archFor(o.arch, split.train);
       const opts = recipeOptions(recipe, seed);
       if (o.epochs !== undefined) opts.epochs = expectInt(Number(o.epochs), '--epochs', 1);
       if (o.lr !== undefined) opts.lr = expectNumber(Number(o.lr), '--lr', Number.MIN_VALUE);
       if (o.batchSize !== undefined) opts.batchSize = expectInt(Number(o.batchSize), '--batch-size', 1);
-      const net = createNetwork(recipe, sizes, seed);
+      const net = createNetwork(recipe, arch, seed);
+      if (split.train.classes > net.outputSize)
+        throw new ShapeError(`Expected --arch to end with at least ${split.train.classes} outputs (the data's classes) but it ends with ${net.outputSize}`);
       const ac = new AbortController();
       const onSigint = () => ac.abort();
       process.once('SIGINT', onSigint);
@@ -80,7 +87,8 @@ export function registerTrain(program: Command): void {
           command: 'train',
           dataset: split.train.name,
           recipe: recipe.name,
-          arch: sizes,
+          arch: Array.isArray(arch) ? arch : o.arch,
+          layers: net.spec().layers,
           seed,
           epochs: r.epochs,
           epochLoss: r.epochLoss,
@@ -92,7 +100,7 @@ export function registerTrain(program: Command): void {
         };
         if (o.json) console.log(JSON.stringify(result));
         else {
-          console.log(`trained ${sizes.join('-')} (${recipe.name} recipe, seed ${seed}) on ${split.train.name}: ${r.epochs} epochs, ${r.seconds.toFixed(1)} s`);
+          console.log(`trained ${Array.isArray(arch) ? arch.join('-') : o.arch} (${recipe.name} recipe, seed ${seed}) on ${split.train.name}: ${r.epochs} epochs, ${r.seconds.toFixed(1)} s`);
           console.log(`loss per epoch: ${r.epochLoss.map((v) => v.toFixed(4)).join(', ')}`);
           console.log(`test accuracy ${(ev.accuracy * 100).toFixed(2)}% on ${ev.n} rows; saved ${o.out}`);
         }

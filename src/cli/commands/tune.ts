@@ -23,6 +23,7 @@ interface CliOptions {
   objective: string;
   penalty: string;
   tolerance: string;
+  fgsmLoss: string;
   budget: string;
   algorithm: string;
   popSize?: string;
@@ -60,6 +61,7 @@ export function registerTune(program: Command): void {
     .option('--objective <terms>', 'comma list of clean | noise:v | blur:σ | saltpepper:p | contrast:c | fgsm:ε [:weight]', DEFAULT_OBJECTIVE)
     .option('--penalty <x>', 'score points lost per point of clean validation accuracy lost', '1')
     .option('--tolerance <x>', 'clean accuracy loss (fraction) tolerated without penalty', '0')
+    .option('--fgsm-loss <name>', 'loss of the fgsm terms\' gradient: ce (cross-entropy, as every attack) | mse (the paper\'s)', 'ce')
     .option('--budget <n>', 'candidates slept and scored', '200')
     .option('--algorithm <name>', 'ga | cmaes', 'ga')
     .option('--pop-size <n>', 'candidates per generation')
@@ -107,6 +109,7 @@ export function registerTune(program: Command): void {
           objective: o.objective,
           penalty: Number(o.penalty),
           tolerance: Number(o.tolerance),
+          loss: o.fgsmLoss as 'ce' | 'mse',
           valSize: int(o.valSize),
           valSplit: o.valSplit as 'tail' | 'stratified',
           bounds: o.bounds ? parseBounds(o.bounds, layers) : undefined,
