@@ -112,7 +112,8 @@ CpuFeatures detect() {
 
 std::once_flag g_once;
 std::atomic<const IsaKernels*> g_kernels{nullptr};
-std::string g_reason;
+std::string g_reason, g_initial_reason;
+Isa g_initial = Isa::Generic;
 std::mutex g_reason_mu;
 
 Isa best_supported() {
@@ -163,7 +164,8 @@ void init_once() {
     }
     {
       std::lock_guard<std::mutex> lk(g_reason_mu);
-      g_reason = reason;
+      g_reason = g_initial_reason = reason;
+      g_initial = isa;
     }
     g_kernels = table(isa);
   });  // a bad NREM_ISA throws here, and again on every later call (call_once retries)
@@ -226,7 +228,7 @@ void set_isa(Isa isa) {
   require(why.empty(), "ERR_BACKEND", std::string("Cannot use the ") + isa_name(isa) + " kernels: " + why);
   {
     std::lock_guard<std::mutex> lk(g_reason_mu);
-    g_reason = std::string("set at run time (setIsa('") + isa_name(isa) + "'))";
+    g_reason = isa == g_initial ? g_initial_reason : std::string("set at run time (setIsa('") + isa_name(isa) + "'))";
   }
   g_kernels = table(isa);
 }
