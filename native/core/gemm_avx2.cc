@@ -1,12 +1,13 @@
 // The AVX2+FMA GEMM micro-kernel (gemm_kernels.h): a 6 × 16 tile of C in 12 ymm
 // registers, one broadcast of A and two loads of B per k, c = fma(a, b, c) in ascending k.
 // Transposed B panels are packed with 8 × 8 register transposes.
-#include <immintrin.h>
-
 #include <cstddef>
 #include <cstring>
 
 #include "cpu_target.h"
+#if NREM_X86_KERNELS
+#include <immintrin.h>
+#endif
 #include "gemm_kernels.h"
 
 #if NREM_X86_KERNELS

@@ -1,12 +1,13 @@
 // The AVX-512 GEMM micro-kernel (gemm_kernels.h): a 12 × 32 tile of C in 24 zmm
 // registers, one broadcast of A and two loads of B per k, c = fma(a, b, c) in ascending k
 // (the same chain per entry as the AVX2 kernel, so the same results bit for bit).
-#include <immintrin.h>
-
 #include <cstddef>
 #include <cstring>
 
 #include "cpu_target.h"
+#if NREM_X86_KERNELS
+#include <immintrin.h>
+#endif
 #include "gemm_kernels.h"
 
 #if NREM_X86_KERNELS

@@ -3,12 +3,13 @@
 // inputs as a left-pack through a 256-entry table of lane permutations (AVX-512's
 // vpcompressd); the input draws eight at a time (two 4 × 64-bit splitmix64 vectors, the
 // 64-bit multiplies emulated by the compiler from vpmuludq).
-#include <immintrin.h>
-
 #include <cstdint>
 #include <cstring>
 
 #include "cpu_target.h"
+#if NREM_X86_KERNELS
+#include <immintrin.h>
+#endif
 #include "sleep_kernels.h"
 #include "sleep_rules.h"
 

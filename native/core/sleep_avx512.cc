@@ -2,12 +2,13 @@
 // vectors; fire masks from vcmpps into mask registers; the compress of active pixels and
 // of fired inputs with vpcompressd (in a register, then a full store: compress-to-memory
 // is slow on Intel); the input draws eight at a time with vpmullq and masked gathers.
-#include <immintrin.h>
-
 #include <cstdint>
 #include <cstring>
 
 #include "cpu_target.h"
+#if NREM_X86_KERNELS
+#include <immintrin.h>
+#endif
 #include "sleep_kernels.h"
 #include "sleep_rules.h"
 

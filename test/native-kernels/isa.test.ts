@@ -20,6 +20,7 @@ import { loadMnist } from '../../src/data/mnist.js';
 import { head } from '../../src/data/dataset.js';
 import { BackendError } from '../../src/errors.js';
 import { controlNetwork, manifest } from '../helpers/authors-fixture.js';
+import { rand } from '../helpers/random.js';
 
 const info = runtimeInfo();
 const start = info.isa.name;
@@ -32,13 +33,6 @@ afterAll(() => {
   setThreads(0);
 });
 
-function rand(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  return Float32Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 31 - 1;
-  });
-}
 
 // fl(a·b + c) with one rounding, a, b, c float32: a·b is exact in float64; the sum is
 // rounded to odd (exact sum = s + e by TwoSum; an inexact s is moved to its odd neighbour
