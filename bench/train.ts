@@ -75,7 +75,8 @@ export async function benchTrain(): Promise<BenchRow[]> {
     rows.push(gemmRow('current', 'sgemm 100×1200×784 (OpenBLAS, tiled)'));
   }
   await onEachPath(isas, async (isa) => {
-    rows.push({ ...gemmRow('native', `sgemm 100×1200×784 (own kernel, ${isa})`), notes: `${pathLabel()}, ${runtimeInfo().isa.gemmKernel}` });
+    const row = gemmRow('native', `sgemm 100×1200×784 (own kernel, ${isa})`);
+    rows.push({ ...row, notes: `${row.notes}; ${pathLabel()}, ${runtimeInfo().isa.gemmKernel}` });
   });
 
   // paper recipe, OpenBLAS when available
