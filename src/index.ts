@@ -4,7 +4,7 @@ export { Network, argmaxRows, denseOnly, OUTPUT_ACTIVATIONS, type NetworkSpec, t
 export { compileChain, canonicalLayer, LAYER_TYPES, type LayerSpec, type LayerType, type Shape3, type Padding, type InputOp, type ChainLayer } from './model/layers.js';
 export { parseArch, readArch, architecture, architectureOf, type Architecture } from './model/arch.js';
 export { type RunOptions, type ProgressEvent } from './util/control.js';
-export { runtimeInfo, setThreads, setGemm } from './native/runtime.js';
+export { runtimeInfo, setThreads, setGemm, setIsa } from './native/runtime.js';
 
 // Data sets (src/data): one loader by spec string, the generators and readers behind it.
 export {
