@@ -49,7 +49,7 @@ type Dim = number | 'N';
 type Val =
   | { kind: 'const'; t: Tensor; ref?: TensorRef }
   | { kind: 'shape'; dims: Dim[]; scalar: boolean }
-  | { kind: 'act'; shape: Shape3; dims: Dim[]; id: number };
+  | { kind: 'act'; shape: Shape3; dims: Dim[]; id: number; pad?: [number, number, number, number] };
 
 interface TopLayer {
   spec: LayerSpec & { type: 'dense' | 'conv' };
@@ -190,6 +190,7 @@ export function importOnnx(bytes: Uint8Array, name = 'model.onnx', opts: ImportO
   const inShape: Shape3 = rest.length === 1 ? [rest[0] as number, 1, 1] : (rest as Shape3);
   elementCount(inShape, `${name}: the input ${input.name}`);
   let actId = 0;
+  const fixedBatch = typeof inDims[0] === 'number' ? inDims[0] : null;
   vals.set(input.name ?? '', { kind: 'act', shape: inShape, dims: ['N', ...(rest as number[])], id: actId });
 
   const operators: Record<string, number> = {};
@@ -242,7 +243,10 @@ export function importOnnx(bytes: Uint8Array, name = 'model.onnx', opts: ImportO
       if (o && ((g.node ?? []).some((m) => (m.input ?? []).includes(o)) || (g.output ?? []).some((x) => x.name === o)))
         throw new UnsupportedError(`${where}: its output ${JSON.stringify(o)} (beyond the first) is used; nrem reads inference graphs only`);
     });
-    const act = (shape: Shape3, dims: Dim[]) => setOut({ kind: 'act', shape, dims, id: ++actId });
+    const act = (shape: Shape3, dims: Dim[], pad?: [number, number, number, number]) => setOut({ kind: 'act', shape, dims, id: ++actId, ...(pad ? { pad } : {}) });
+    // A zero Pad before this node (torch exports AvgPool2d as Pad + AveragePool): only a Conv or an AveragePool can take it.
+    if (a.pad && op !== 'Conv' && op !== 'AveragePool' && op !== 'Identity' && op !== 'Dropout')
+      throw new UnsupportedError(`${where} follows a Pad: nrem merges zero padding into the Conv or AveragePool after it only`);
     const constIn = (i: number, what: string): Extract<Val, { kind: 'const' }> => {
       const v = ins[i];
       if (!v || v.kind !== 'const') throw new UnsupportedError(`${where}: its ${what} (input ${i}) must be a constant (an initializer or a Constant node)`);
@@ -306,7 +310,7 @@ export function importOnnx(bytes: Uint8Array, name = 'model.onnx', opts: ImportO
         if (C !== a.shape[0]) throw new ShapeError(`${where}: weights ${W.ref?.name} of shape [${W.t.dims.join(', ')}] take ${C} channels but the input has ${a.shape[0]}`);
         const ks = attrInts(n, 'kernel_shape', [kh, kw])!;
         if (ks[0] !== kh || ks[1] !== kw) throw new ShapeError(`${where}: kernel_shape [${ks.join(', ')}] disagrees with the weights [${W.t.dims.join(', ')}]`);
-        const win = windowOf(n, a.shape, kh, kw, 1, where);
+        const win = windowOf(n, a.shape, kh, kw, 1, where, a.pad);
         const w = W.t.f32 ? W.t.f32.slice() : Float32Array.from(W.t.data);
         let b: Float32Array | null = null;
         let bref: TensorRef | null = null;
@@ -332,12 +336,14 @@ export function importOnnx(bytes: Uint8Array, name = 'model.onnx', opts: ImportO
         if (dil.some((d) => d !== 1)) throw new UnsupportedError(`${where}: dilated pooling is not supported`);
         const ks = attrInts(n, 'kernel_shape', undefined);
         if (!ks || ks.length !== 2) throw new UnsupportedError(`${where}: 2-d pooling needs kernel_shape [kh, kw]`);
-        const win = windowOf(n, a.shape, ks[0], ks[1], 1, where);
+        if (a.pad && op === 'AveragePool' && attr(n, 'count_include_pad', 0) !== 1 && (attrInts(n, 'pads', [0, 0, 0, 0])!.some((p) => p !== 0) || attrString(n, 'auto_pad', 'NOTSET') !== 'NOTSET'))
+          throw new UnsupportedError(`${where}: an explicit Pad before an AveragePool that pads again without counting its padding`);
+        const win = windowOf(n, a.shape, ks[0], ks[1], 1, where, a.pad);
         if (win.pads[0] >= ks[0] || win.pads[2] >= ks[0] || win.pads[1] >= ks[1] || win.pads[3] >= ks[1])
           throw new ShapeError(`${where}: padding [${win.pads.join(', ')}] must be smaller than the window ${ks.join('×')}`);
         noPending();
         endLinear();
-        layers.push({ type: op === 'MaxPool' ? 'maxpool' : 'avgpool', kernel: [ks[0], ks[1]], stride: win.stride, padding: win.pads, ...(op === 'AveragePool' ? { countIncludePad: attr(n, 'count_include_pad', 0) === 1 } : {}) });
+        layers.push({ type: op === 'MaxPool' ? 'maxpool' : 'avgpool', kernel: [ks[0], ks[1]], stride: win.stride, padding: win.pads, ...(op === 'AveragePool' ? { countIncludePad: attr(n, 'count_include_pad', 0) === 1 || !!a.pad } : {}) });
         const outShape: Shape3 = [a.shape[0], win.ho, win.wo];
         act(outShape, ['N', ...outShape]);
         break;
@@ -364,7 +370,7 @@ export function importOnnx(bytes: Uint8Array, name = 'model.onnx', opts: ImportO
         if (sv?.kind === 'const') target = intList(sv.t);
         else if (sv?.kind === 'shape') target = sv.dims;
         else throw new UnsupportedError(`${where}: the target shape must be computable before running the network`);
-        const d = resolveReshape(target, a, where);
+        const d = resolveReshape(target, a, where, fixedBatch);
         layers.push(d.length === 1 ? { type: 'flatten' } : { type: 'reshape', shape: d.length === 3 ? (d as Shape3) : [1, d[0], d[1]] });
         const shape: Shape3 = d.length === 1 ? [d[0], 1, 1] : d.length === 3 ? (d as Shape3) : [1, d[0], d[1]];
         act(shape, ['N', ...d]);
@@ -457,8 +463,20 @@ export function importOnnx(bytes: Uint8Array, name = 'model.onnx', opts: ImportO
       }
       case 'Dropout':
       case 'Identity':
-        act(a.shape, a.dims);
+        act(a.shape, a.dims, a.pad);
         break;
+      case 'Pad': {
+        if (attrString(n, 'mode', 'constant') !== 'constant') throw new UnsupportedError(`${where}: Pad mode ${attrString(n, 'mode', 'constant')} (only constant zero padding)`);
+        const pads = opset >= 11 ? intList(constIn(1, 'pads').t) : attrInts(n, 'pads', [])!;
+        const value = opset >= 11 ? (n.input?.[2] ? constIn(2, 'value').t.data[0] : 0) : attr(n, 'value', 0);
+        if (a.dims.length !== 4 || pads.length !== 8 || value !== 0 || pads[0] || pads[1] || pads[4] || pads[5] || pads.some((p) => p < 0))
+          throw new UnsupportedError(`${where}: only zero padding of the height and width of an [N, C, H, W] activation is supported (pads [${pads.join(', ')}], value ${value})`);
+        const prev = a.pad ?? [0, 0, 0, 0];
+        const pad: [number, number, number, number] = [prev[0] + pads[2], prev[1] + pads[3], prev[2] + pads[6], prev[3] + pads[7]];
+        // Carried to the Conv or AveragePool that follows (a no-op when every pad is 0).
+        act(a.shape, a.dims, pad.some((p) => p) ? pad : undefined);
+        break;
+      }
       default: {
         const hint: Record<string, string> = {
           Sigmoid: 'nrem sleeps ReLU networks; retrain with ReLU activations',
@@ -542,7 +560,7 @@ function foldBatchNorm(t: TopLayer, bn: { scale: Float64Array; bias: Float64Arra
 }
 
 /** Stride, pads (top, left, bottom, right) and output size of a conv or pooling node. */
-function windowOf(n: O.INodeProto, s: Shape3, kh: number, kw: number, _dflt: number, where: string) {
+function windowOf(n: O.INodeProto, s: Shape3, kh: number, kw: number, _dflt: number, where: string, extra?: [number, number, number, number]) {
   const st = attrInts(n, 'strides', [1, 1])!;
   if (st.length !== 2 || st.some((v) => !(v >= 1))) throw new ShapeError(`${where}: strides [${st.join(', ')}]`);
   const autoPad = attrString(n, 'auto_pad', 'NOTSET');
@@ -558,6 +576,7 @@ function windowOf(n: O.INodeProto, s: Shape3, kh: number, kw: number, _dflt: num
   } else if (autoPad !== 'NOTSET') {
     throw new UnsupportedError(`${where}: auto_pad ${autoPad}`);
   }
+  if (extra) pads = pads.map((p, i) => p + extra[i]);
   const ho = Math.floor((s[1] + pads[0] + pads[2] - kh) / st[0]) + 1;
   const wo = Math.floor((s[2] + pads[1] + pads[3] - kw) / st[1]) + 1;
   if (s[1] + pads[0] + pads[2] < kh || s[2] + pads[1] + pads[3] < kw || ho < 1 || wo < 1)
@@ -566,7 +585,7 @@ function windowOf(n: O.INodeProto, s: Shape3, kh: number, kw: number, _dflt: num
 }
 
 /** The per-row dims a Reshape of activation `a` to `target` gives (the batch must stay first). */
-function resolveReshape(target: Dim[], a: Extract<Val, { kind: 'act' }>, where: string): number[] {
+function resolveReshape(target: Dim[], a: Extract<Val, { kind: 'act' }>, where: string, fixedBatch: number | null): number[] {
   if (target.length < 2) throw new UnsupportedError(`${where}: a reshape to [${target.join(', ')}] drops the batch dimension`);
   const total = size3(a.shape);
   const first = target[0];
@@ -574,7 +593,7 @@ function resolveReshape(target: Dim[], a: Extract<Val, { kind: 'act' }>, where: 
   if (restT.some((d) => d === 'N')) throw new UnsupportedError(`${where}: a reshape that moves the batch dimension`);
   const rest = restT as number[];
   const minus = rest.filter((d) => d === -1).length;
-  if (first !== 'N' && first !== 0 && first !== -1) throw new UnsupportedError(`${where}: a reshape to [${target.join(', ')}] with a fixed batch size`);
+  if (first !== 'N' && first !== 0 && first !== -1 && first !== fixedBatch) throw new UnsupportedError(`${where}: a reshape to [${target.join(', ')}] with a fixed batch size`);
   if (first === -1 && minus > 0) throw new UnsupportedError(`${where}: a reshape with two inferred dimensions`);
   if (minus > 1 || rest.some((d) => d < -1)) throw new ShapeError(`${where}: invalid reshape target [${target.join(', ')}]`);
   const known = rest.filter((d) => d !== -1).reduce((p, d) => p * d, 1);

@@ -70,6 +70,7 @@ export function registerInspect(program: Command): void {
       line('model', info.model);
       line('producer', info.producer || '(none)');
       line('opset', info.opset);
+      if (info.mlp) line('sizes', (info.sizes as number[]).join('-'));
       const gi = info.graphInput as { name: string; dims: unknown[] };
       line('input', `${gi.name} [${gi.dims.join(', ')}]${(info.inputOps as string[]).length ? ` then ${(info.inputOps as string[]).join(', ')} by constants` : ''}`);
       for (const l of info.layers as { kind: string; in: number[]; out: number[]; relu: boolean; bias: boolean }[])
