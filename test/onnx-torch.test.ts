@@ -9,10 +9,11 @@ import { describe, expect, it } from 'vitest';
 import { FGSM, OrtModel, PGD, evaluate, fgsmSweep, importOnnx, loadDataset, loadOnnx, loadOnnxImport, toOnnxBytes, type Network } from '../src/index.js';
 import { addon } from '../src/native/binding.js';
 import { decodeModel } from '../src/model/onnx.js';
+import { checkInputRange } from '../src/model/input-range.js';
 
 const DIR = join(import.meta.dirname, 'fixtures', 'onnx');
 const manifest = JSON.parse(readFileSync(join(DIR, 'manifest.json'), 'utf8')) as {
-  models: Record<string, { file: string; accuracy10k: number; note: string; attacks?: { fgsm_ce: Record<string, number>; pgd10: Record<string, number> }; gradients?: { x: string; parameters: string[] } }>;
+  models: Record<string, { file: string; accuracy10k: number; accuracy10kRaw?: number; inputs?: string; note: string; attacks?: { fgsm_ce: Record<string, number>; pgd10: Record<string, number> }; gradients?: { x: string; parameters: string[] } }>;
 };
 const f32 = (name: string) => {
   const b = readFileSync(join(DIR, name));
@@ -29,7 +30,7 @@ const bits = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLeng
 
 describe('real torch.onnx.export files', () => {
   it('the fixtures cover the networks users bring', () => {
-    for (const n of ['mlp_bias', 'mlp_softmax', 'mlp_view', 'mlp_dynamic', 'lenet_max', 'lenet_avg', 'lenet_bn', 'cnn_norm', 'lenet_opset9', 'lenet_opset17'])
+    for (const n of ['mlp_bias', 'mlp_softmax', 'mlp_view', 'mlp_dynamic', 'lenet_max', 'lenet_avg', 'lenet_bn', 'lenet_bn_fused', 'cnn_norm', 'lenet_opset9', 'lenet_opset17', 'lenet_f16', 'lenet_f64', 'lenet_external'])
       expect(names).toContain(n);
   });
 
@@ -40,11 +41,13 @@ describe('real torch.onnx.export files', () => {
       const imp = await loadOnnxImport(path);
       const net = imp.net;
       const expected = f32(`${name}.expected.f32`);
-      const y = await net.forward(digits);
+      // mlp_outside_norm was trained (and its outputs taken) on (x − 0.1307) / 0.3081
+      const input = m.inputs ? Float32Array.from(digits, (v) => (v - 0.1307) / 0.3081) : digits;
+      const y = await net.forward(input);
       expect(maxDiff(y, expected)).toBeLessThan(1e-4);
       const ort = await OrtModel.fromFile(path);
       try {
-        expect(maxDiff(await ort.run(digits), expected)).toBeLessThan(1e-4);
+        expect(maxDiff(await ort.run(input), expected)).toBeLessThan(1e-4);
       } finally {
         ort.dispose();
       }
@@ -58,10 +61,10 @@ describe('real torch.onnx.export files', () => {
       expect(JSON.stringify(written.graph!.output)).toBe(JSON.stringify(original.graph!.output));
       // import → export → import: the same outputs bit for bit
       const again = importOnnx(bytes, 'again.onnx').net;
-      expect(bits(await again.forward(digits)).equals(bits(y))).toBe(true);
+      expect(bits(await again.forward(input)).equals(bits(y))).toBe(true);
       const ort2 = await OrtModel.fromBytes(bytes, 'exported');
       try {
-        expect(maxDiff(await ort2.run(digits), expected)).toBeLessThan(1e-4);
+        expect(maxDiff(await ort2.run(input), expected)).toBeLessThan(1e-4);
       } finally {
         ort2.dispose();
       }
@@ -71,6 +74,31 @@ describe('real torch.onnx.export files', () => {
       }
     });
   }
+
+  it('BatchNorm is folded into the Conv (with and without its bias) and the Gemm before it, and written back as the identity', async () => {
+    const imp = await loadOnnxImport(join(DIR, manifest.models.lenet_bn.file));
+    expect(imp.foldedBatchNorm.length).toBe(3);
+    expect(imp.net.chain.map((l) => l.bias)).toEqual([true, true, true, true]);
+    const g = decodeModel(toOnnxBytes(imp.net), 'x');
+    const bn = g.graph!.node!.filter((n) => n.opType === 'BatchNormalization');
+    expect(bn.length).toBe(3);
+    const init = new Map(g.graph!.initializer!.map((t) => [t.name, t]));
+    const vals = (name: string) => new Float32Array(init.get(name)!.rawData!.slice().buffer);
+    for (const n of bn) {
+      expect([...vals(n.input![1])].every((v) => v === 1)).toBe(true); // scale
+      expect([...vals(n.input![3])].every((v) => v === 0)).toBe(true); // mean
+    }
+  });
+
+  it('says when a model expects inputs normalised outside it (mlp_outside_norm), and not for one that does not', async () => {
+    const { test } = await loadDataset('mnist');
+    const outside = await loadOnnx(join(DIR, manifest.models.mlp_outside_norm.file));
+    const check = await checkInputRange(outside, test);
+    expect(check.accuracy).toBeLessThan(check.standardizedAccuracy - 0.1);
+    expect(check.warnings[0]).toMatch(/probably trained on inputs normalised outside the model/);
+    const ok = await checkInputRange(await loadOnnx(join(DIR, manifest.models.mlp_bias.file)), test);
+    expect(ok.warnings).toEqual([]);
+  });
 
   it('keeps a dynamic batch axis and the PyTorch input shape [batch, 1, 28, 28]', async () => {
     const imp = await loadOnnxImport(join(DIR, manifest.models.lenet_opset17.file));

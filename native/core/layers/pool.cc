@@ -8,6 +8,19 @@
 namespace nrem {
 
 namespace {
+// 2×2 windows of stride 2 over rows a and b (each 2·wo wide): the common case, branch-free.
+// max: the same value as the generic scan; avg: the same sum order ((a0 + a1) + b0) + b1.
+void pool2x2_max(const float* __restrict a, const float* __restrict b, float* __restrict out, int wo) {
+  for (int x = 0; x < wo; ++x) {
+    const float p = a[2 * x] > a[2 * x + 1] ? a[2 * x] : a[2 * x + 1];
+    const float q = b[2 * x] > b[2 * x + 1] ? b[2 * x] : b[2 * x + 1];
+    out[x] = q > p ? q : p;
+  }
+}
+void pool2x2_avg(const float* __restrict a, const float* __restrict b, float* __restrict out, int wo) {
+  for (int x = 0; x < wo; ++x) out[x] = (((a[2 * x] + a[2 * x + 1]) + b[2 * x]) + b[2 * x + 1]) / 4.0f;
+}
+
 // Window (y, x) of a layer clipped to the input: rows [u0, u1), columns [v0, v1).
 struct Cells {
   int u0, u1, v0, v1;
@@ -24,11 +37,56 @@ void pool_forward(const Layer& l, const float* x, size_t n, float* z, int32_t* a
   const int C = l.in.c, H = l.in.h, W = l.in.w, Ho = l.out.h, Wo = l.out.w;
   const bool mx = l.kind == LayerKind::MaxPool;
   const float full = static_cast<float>(l.win.kh * l.win.kw);
+  const Window& w = l.win;
+  // Windows that tile the input without padding (2×2 stride 2, the usual case): no clipping.
+  const bool tiled = w.sh == w.kh && w.sw == w.kw && !w.pt && !w.pl && !w.pb && !w.pr;
   pool().parallel_for(n, 4, [&](size_t rb, size_t re) {
     for (size_t r = rb; r < re; ++r) {
       const float* xr = x + r * in;
       float* zr = z + r * out;
       int32_t* ar = arg ? arg + r * out : nullptr;
+      if (tiled && w.kh == 2 && w.kw == 2 && (!mx || !ar)) {
+        for (int c = 0; c < C; ++c) {
+          const float* plane = xr + static_cast<size_t>(c) * H * W;
+          for (int y = 0; y < Ho; ++y) {
+            const float* a = plane + static_cast<size_t>(2 * y) * W;
+            float* o = zr + (static_cast<size_t>(c) * Ho + y) * Wo;
+            if (mx)
+              pool2x2_max(a, a + W, o, Wo);
+            else
+              pool2x2_avg(a, a + W, o, Wo);
+          }
+        }
+        if (!epilogue_identity(e, m)) epilogue_block(zr, 1, static_cast<int>(out), out, e, m);
+        continue;
+      }
+      if (tiled) {
+        const int kh = w.kh, kw = w.kw;
+        for (int c = 0; c < C; ++c) {
+          const float* plane = xr + static_cast<size_t>(c) * H * W;
+          for (int y = 0; y < Ho; ++y)
+            for (int xo = 0; xo < Wo; ++xo) {
+              const size_t o = (static_cast<size_t>(c) * Ho + y) * Wo + xo;
+              const int u0 = y * kh, v0 = xo * kw;
+              if (mx) {
+                int best = u0 * W + v0;
+                float bv = plane[best];
+                for (int u = u0; u < u0 + kh; ++u)
+                  for (int v = v0; v < v0 + kw; ++v)
+                    if (plane[u * W + v] > bv) bv = plane[best = u * W + v];
+                zr[o] = bv;
+                if (ar) ar[o] = c * H * W + best;
+              } else {
+                float sum = 0.0f;
+                for (int u = u0; u < u0 + kh; ++u)
+                  for (int v = v0; v < v0 + kw; ++v) sum += plane[u * W + v];
+                zr[o] = sum / full;
+              }
+            }
+        }
+        if (!epilogue_identity(e, m)) epilogue_block(zr, 1, static_cast<int>(out), out, e, m);
+        continue;
+      }
       for (int c = 0; c < C; ++c) {
         const float* plane = xr + static_cast<size_t>(c) * H * W;
         for (int y = 0; y < Ho; ++y)
