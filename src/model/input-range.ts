@@ -40,7 +40,10 @@ export async function checkInputRange(net: Network, data: Dataset, opts: RunOpti
   const standardizedAccuracy = await net.accuracy(z, y, opts);
   const warnings: string[] = [];
   const pct = (v: number) => `${(100 * v).toFixed(1)} %`;
-  if (standardizedAccuracy - accuracy > 0.1)
+  // A network trained on [0, 1] inputs loses accuracy when standardised (measured: 0 to 17 points
+  // on the PyTorch fixtures); one trained on standardised inputs gains (4.7 points for a ReLU MLP,
+  // whose piecewise-linear layers absorb much of the shift; more for others).
+  if (standardizedAccuracy - accuracy > 0.02)
     warnings.push(
       `the network scores ${pct(accuracy)} on ${data.name} as given (values in [0, 1]) but ${pct(standardizedAccuracy)} on standardised inputs ` +
         `((x − ${mean.toFixed(4)}) / ${std.toFixed(4)}): it was probably trained on inputs normalised outside the model. ` +

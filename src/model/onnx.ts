@@ -212,6 +212,23 @@ export function externalReader(path: string): ImportOptions['external'] {
   };
 }
 
+/** The model at `path` with every external-data tensor read in and stored inline (what a reader of bytes needs). */
+export function inlineExternalData(bytes: Uint8Array, path: string): Uint8Array {
+  const model = onnx.ModelProto.decode(bytes);
+  const ext = onnx.TensorProto.DataLocation.EXTERNAL;
+  const tensors = [...(model.graph?.initializer ?? []), ...(model.graph?.node ?? []).flatMap((n) => (n.attribute ?? []).map((a) => a.t).filter((t): t is O.TensorProto => !!t))];
+  const external = tensors.filter((t) => t.dataLocation === ext);
+  if (!external.length) return bytes;
+  const read = externalReader(path)!;
+  for (const t of external) {
+    const kv = Object.fromEntries((t.externalData ?? []).map((e) => [e.key ?? '', e.value ?? '']));
+    t.rawData = read(kv.location ?? '', kv.offset ? Number(kv.offset) : 0, kv.length ? Number(kv.length) : undefined, t.name ?? '').slice();
+    t.externalData = [];
+    t.dataLocation = onnx.TensorProto.DataLocation.DEFAULT;
+  }
+  return onnx.ModelProto.encode(model).finish();
+}
+
 export async function loadOnnxImport(path: string): Promise<OnnxImport> {
   let bytes: Buffer;
   try {

@@ -17,7 +17,7 @@ import { AbortError, ArgumentError, BackendError, FormatError, ShapeError } from
 import { expectFloat32Array, expectInt } from '../util/validate.js';
 import { throwIfAborted, type RunOptions } from '../util/control.js';
 import { argmaxRows, type Network } from './network.js';
-import { decodeModel, toOnnxBytes } from './onnx.js';
+import { decodeModel, inlineExternalData, toOnnxBytes } from './onnx.js';
 import { num } from './onnx-proto.js';
 
 export interface OrtOptions {
@@ -118,7 +118,8 @@ export class OrtModel {
     } catch (err) {
       throw new FormatError(`${path}: cannot read (${(err as Error).message})`, { cause: err });
     }
-    return OrtModel.fromBytes(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), path, opts);
+    const own = inlineExternalData(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), path);
+    return OrtModel.fromBytes(own, path, opts);
   }
 
   static async fromBytes(bytes: Uint8Array, name = 'model.onnx', opts: OrtOptions = {}): Promise<OrtModel> {
