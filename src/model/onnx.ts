@@ -28,7 +28,7 @@ import { size3, type Shape3 } from './layers.js';
 import { attrInt, floatTensor, onnx, type O } from './onnx-proto.js';
 import { attrInts2 } from './onnx-proto.js';
 import { exportSource, sourceMismatch } from './onnx-graph.js';
-import { importOnnx, type ImportOptions, type OnnxImport } from './onnx-import.js';
+import { decodeModel, importOnnx, type ImportOptions, type OnnxImport } from './onnx-import.js';
 
 export { importOnnx, decodeModel, type OnnxImport, type ImportOptions } from './onnx-import.js';
 
@@ -214,7 +214,7 @@ export function externalReader(path: string): ImportOptions['external'] {
 
 /** The model at `path` with every external-data tensor read in and stored inline (what a reader of bytes needs). */
 export function inlineExternalData(bytes: Uint8Array, path: string): Uint8Array {
-  const model = onnx.ModelProto.decode(bytes);
+  const model = decodeModel(bytes, path);
   const ext = onnx.TensorProto.DataLocation.EXTERNAL;
   const tensors = [...(model.graph?.initializer ?? []), ...(model.graph?.node ?? []).flatMap((n) => (n.attribute ?? []).map((a) => a.t).filter((t): t is O.TensorProto => !!t))];
   const external = tensors.filter((t) => t.dataLocation === ext);
