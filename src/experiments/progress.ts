@@ -9,7 +9,8 @@ export type RunEvent =
   | { type: 'plan'; total: number; weight: number }
   | { type: 'unit-start'; label: string; kind: string; index: number }
   | { type: 'unit-progress'; label: string; done: number; total: number; phase?: string }
-  | { type: 'unit-end'; label: string; kind: string; reused: boolean; seconds: number; index: number; weight: number }
+  /** `done`: units finished so far (with several workers they finish out of order); `where`: the worker that computed it. */
+  | { type: 'unit-end'; label: string; kind: string; reused: boolean; seconds: number; index: number; weight: number; done?: number; where?: string }
   | { type: 'log'; message: string };
 
 export type Reporter = ((e: RunEvent) => void) & { stop(): void };
@@ -25,7 +26,9 @@ export function makeReporter(mode: 'auto' | 'quiet' | 'lines' | 'bars', stream: 
         total = e.total;
         t0 = Date.now();
       } else if (e.type === 'unit-end')
-        stream.write(`[${e.index + 1}/${total}] ${e.label} ${e.reused ? '(reused)' : `${e.seconds.toFixed(1)} s`} — ${((Date.now() - t0) / 1000).toFixed(0)} s elapsed\n`);
+        stream.write(
+          `[${e.done ?? e.index + 1}/${total}] ${e.label} ${e.reused ? '(reused)' : `${e.seconds.toFixed(1)} s`}${e.where ? ` on ${e.where}` : ''} — ${((Date.now() - t0) / 1000).toFixed(0)} s elapsed\n`,
+        );
       else if (e.type === 'log') stream.write(`${e.message}\n`);
     };
     return Object.assign(fn, { stop() {} });
@@ -69,7 +72,7 @@ export function makeReporter(mode: 'auto' | 'quiet' | 'lines' | 'bars', stream: 
           computedWeight += e.weight;
           computedSeconds += e.seconds;
         }
-        run?.update(e.index + 1, { extra: eta() });
+        run?.update(e.done ?? e.index + 1, { extra: eta() });
         break;
       case 'log':
         multi.log(`${e.message}\n`);
