@@ -193,6 +193,16 @@ describe.skipIf(!REDIS_SERVER)('nrem reproduce on BullMQ workers (real Redis on 
       await store.close();
     });
 
+    it('a folder store this worker cannot see fails the job with a message saying so (workers never read the coordinator\'s disk)', async () => {
+      const spec = smallMnist();
+      const control = buildGraph(spec)[0];
+      const missing = join(tmp, 'not-shared');
+      const data: JobEnvelope = { v: versionsHere(), store: { type: 'dir', path: missing }, kind: control.kind, key: control.key, label: control.label, body: { spec } };
+      const job = await queue.add('unit', data, { jobId: 'unshared-1' });
+      await expect(job.waitUntilFinished(qe, 60_000)).rejects.toThrow(`the store folder ${join(missing, 'units')} does not exist here (is the shared file system mounted at the same path?)`);
+      expect(existsSync(missing)).toBe(false);
+    });
+
     it('a job of another nrem version is refused with a clear message and nothing is written', async () => {
       const spec = smallMnist();
       const control = buildGraph(spec)[0];

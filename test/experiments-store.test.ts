@@ -16,11 +16,10 @@ import { writeAtomicSync } from '../src/util/atomic.js';
 import { runExperiment } from '../src/experiments/runner.js';
 import { buildGraph } from '../src/experiments/graph.js';
 import { realOps } from '../src/experiments/ops-real.js';
-import { builtinSpec, type ExperimentSpec } from '../src/experiments/spec.js';
 import type { RunEvent } from '../src/experiments/progress.js';
 import { AbortError } from '../src/errors.js';
 import { REDIS_SERVER, startRedis, type RedisServer } from './helpers/redis-server.js';
-import { withoutTiming } from './helpers/small-specs.js';
+import { microPatches, withoutTiming } from './helpers/small-specs.js';
 
 describe('unit keys', () => {
   it('do not depend on key order, and change with params and inputs', () => {
@@ -168,23 +167,8 @@ describe('folder store files', () => {
   });
 });
 
-/** The patches study with control, sleep and two evaluations per network (6 units, ~2 s). */
-function microSpec(): ExperimentSpec {
-  const s = builtinSpec('paper-patches', { seeds: 1 });
-  s.train.epochs = 8;
-  s.sleep.steps = 3000;
-  s.defences = {};
-  const ev = s.evaluation;
-  ev.testSize = 200;
-  ev.fgsm = { eps: [0, 0.2, 0.4], losses: ['mse'] };
-  ev.noise = { variances: [0, 0.3] };
-  ev.blur = { sigmas: [] };
-  for (const a of ['deepfool', 'jsma', 'cw', 'pgd', 'square', 'transfer'] as const) ev[a] = { ...ev[a], n: 0 } as never;
-  return s;
-}
-
 describe('the runner with a store that does not verify', () => {
-  const spec = microSpec();
+  const spec = microPatches();
   const nodes = buildGraph(spec);
   const [control] = nodes;
   const logs = (events: RunEvent[]) => events.filter((e) => e.type === 'log').map((e) => (e as { message: string }).message);

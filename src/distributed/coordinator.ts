@@ -221,7 +221,7 @@ export class Coordinator {
           polls++;
           // Missed events: a record already in the store, or a job that vanished without one.
           for (const [id, t] of [...inflight]) if (!reported.has(id) && (await q(store.has(t.kind, t.key)))) await settle(id, false);
-          if (polls % 3 === 0) {
+          if (polls % 5 === 0) {
             const lost = [];
             for (const [id, t] of inflight) if (!reported.has(id) && (await q(this.queue.getJobState(id))) === 'unknown') lost.push(t);
             for (const t of lost) inflight.delete(idOf(t));

@@ -1,6 +1,6 @@
 /**
- * Small experiment specs for the runner tests: the patches study cut to seconds, a small
- * MNIST study (the quick subset, a 784-128-10 network, a few evaluations), and
+ * Small experiment specs for the runner tests: the patches study cut to seconds (all of it,
+ * or just control, sleep and two evaluations), a small MNIST study (the quick subset, a 784-128-10 network, a few evaluations), and
  * `withoutTiming` — a results.json with its timing fields removed, to compare two runs.
  */
 import { builtinSpec, type ExperimentSpec } from '../../src/experiments/spec.js';
@@ -27,6 +27,21 @@ export function tinyPatches(): ExperimentSpec {
   return s;
 }
 
+/** The patches study with control, sleep and two evaluations per network (6 units, ~2 s). */
+export function microPatches(): ExperimentSpec {
+  const s = builtinSpec('paper-patches', { seeds: 1 });
+  s.train.epochs = 8;
+  s.sleep.steps = 3000;
+  s.defences = {};
+  const ev = s.evaluation;
+  ev.testSize = 200;
+  ev.fgsm = { eps: [0, 0.2, 0.4], losses: ['mse'] };
+  ev.noise = { variances: [0, 0.3] };
+  ev.blur = { sigmas: [] };
+  for (const a of ['deepfool', 'jsma', 'cw', 'pgd', 'square', 'transfer'] as const) ev[a] = { ...ev[a], n: 0 } as never;
+  return s;
+}
+
 /** MNIST (the quick subset), one seed, control + sleep, FGSM, noise and DeepFool (8 units; the control trains ~2 s). */
 export function smallMnist(): ExperimentSpec {
   const s = builtinSpec('paper-mnist', { quick: true, seeds: 1 });
@@ -40,11 +55,7 @@ export function smallMnist(): ExperimentSpec {
   ev.noise = { variances: [0, 0.3] };
   ev.blur = { sigmas: [] };
   ev.deepfool = { ...ev.deepfool, n: 20 };
-  ev.jsma = { ...ev.jsma, n: 0 };
-  ev.cw = { ...ev.cw, n: 0 };
-  ev.pgd = { ...ev.pgd, n: 0 };
-  ev.square = { ...ev.square, n: 0 };
-  ev.transfer = { ...ev.transfer, n: 0 };
+  for (const a of ['jsma', 'cw', 'pgd', 'square', 'transfer'] as const) ev[a] = { ...ev[a], n: 0 } as never;
   return s;
 }
 

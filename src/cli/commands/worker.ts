@@ -1,8 +1,8 @@
 /**
  * nrem worker --redis URL [--concurrency N]: runs the units of `nrem reproduce --redis` and
  * `nrem tune --redis` submitted to that Redis, each in a sandboxed child process, until
- * stopped (SIGINT/SIGTERM: the running units finish first; a second signal abandons them to
- * the other workers). See docs/distributed.md.
+ * stopped (SIGINT/SIGTERM: the running units finish first; a second signal exits at once,
+ * leaving them to the other workers). See docs/distributed.md.
  */
 import type { Command } from 'commander';
 import { ValueError } from '../../errors.js';
@@ -81,9 +81,14 @@ export function registerWorker(program: Command): void {
       await new Promise<void>((resolve) => {
         let stopping = false;
         const stop = () => {
-          process.stderr.write(stopping ? 'stopping now; running units go to other workers\n' : 'stopping after the running units (signal again to stop now)\n');
-          void w.close(stopping).then(resolve, resolve);
+          if (stopping) {
+            // The child processes exit with this one; the stalled check hands their units to other workers.
+            process.stderr.write('stopping now; the running units go to other workers\n');
+            process.exit(130);
+          }
           stopping = true;
+          process.stderr.write('stopping after the running units (signal again to stop now)\n');
+          void w.close().then(resolve, resolve);
         };
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);
