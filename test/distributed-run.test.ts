@@ -20,7 +20,10 @@ import { DirStore, type Store } from '../src/experiments/store.js';
 import { Coordinator } from '../src/distributed/coordinator.js';
 import { distributedExecutor } from '../src/distributed/experiment.js';
 import { RedisStore } from '../src/distributed/redis-store.js';
-import { RedisError } from '../src/distributed/redis.js';
+import { parseRedisUrl, RedisError } from '../src/distributed/redis.js';
+import { registerWorker } from '../src/cli/commands/worker.js';
+import { ValueError } from '../src/errors.js';
+import { Command } from 'commander';
 import { DistributedError, QUEUE_PREFIX, DEFAULT_QUEUE, versionsHere, type JobEnvelope, type JobResult } from '../src/distributed/protocol.js';
 import { REDIS_SERVER, SKIP_MESSAGE, freePort, startRedis, type RedisServer } from './helpers/redis-server.js';
 import { cli, cliWorker, helperWorker, isAlive, ready, type Proc, type WorkerEventLine } from './helpers/dist-procs.js';
@@ -279,6 +282,20 @@ describe.skipIf(!REDIS_SERVER)('nrem reproduce on BullMQ workers (real Redis on 
     const w = cliWorker(url);
     expect(await w.exited).toBe(1);
     expect(w.stderr).toContain(`ERR_REDIS: cannot reach Redis at ${url}`);
+  });
+});
+
+describe('nrem worker and --redis: bad flags are refused before anything connects', () => {
+  it('gives typed errors naming the flag', async () => {
+    const parse = async (args: string[]) => {
+      const program = new Command().exitOverride();
+      registerWorker(program);
+      return program.parseAsync(['node', 'nrem', 'worker', ...args]);
+    };
+    await expect(parse(['--redis', 'redis://127.0.0.1:1', '--concurrency', '0'])).rejects.toThrow('Expected an integer in [1, 256] for --concurrency but received "0"');
+    await expect(parse(['--redis', 'redis://127.0.0.1:1', '--threads', '2.5'])).rejects.toThrow(ValueError);
+    await expect(parse(['--redis', 'localhost:6379'])).rejects.toThrow('Expected a redis:// or rediss:// URL for --redis but received "localhost:6379"');
+    expect(parseRedisUrl('redis://:s3cret@10.0.0.5:6380/2')).toMatchObject({ display: 'redis://:***@10.0.0.5:6380/2', options: { host: '10.0.0.5', port: 6380, db: 2, password: 's3cret' } });
   });
 });
 
