@@ -44,6 +44,7 @@ export function makeReporter(mode: 'auto' | 'quiet' | 'lines' | 'bars', stream: 
   let totalWeight = 1;
   let computedWeight = 0;
   let computedSeconds = 0;
+  let firstStart: number | undefined;
   const eta = () => {
     if (computedWeight <= 0) return 'ETA –';
     const s = ((totalWeight - doneWeight) * computedSeconds) / computedWeight;
@@ -57,6 +58,7 @@ export function makeReporter(mode: 'auto' | 'quiet' | 'lines' | 'bars', stream: 
         unit = multi.create(1, 0, { name: 'unit', extra: '' });
         break;
       case 'unit-start':
+        firstStart ??= Date.now();
         unit?.setTotal(1);
         unit?.update(0, { extra: e.label });
         break;
@@ -70,7 +72,8 @@ export function makeReporter(mode: 'auto' | 'quiet' | 'lines' | 'bars', stream: 
         doneWeight += e.weight;
         if (!e.reused) {
           computedWeight += e.weight;
-          computedSeconds += e.seconds;
+          // Wall time since the first unit started, not the units' own seconds: with several workers they overlap.
+          computedSeconds = (Date.now() - (firstStart ?? Date.now())) / 1000 || e.seconds;
         }
         run?.update(e.done ?? e.index + 1, { extra: eta() });
         break;
