@@ -12,9 +12,8 @@ import { makeReporter } from '../../experiments/progress.js';
 import { realOps } from '../../experiments/ops-real.js';
 import { answers } from '../../report/report.js';
 import { ValueError } from '../../errors.js';
-import { Coordinator } from '../../distributed/coordinator.js';
-import { distributedExecutor } from '../../distributed/experiment.js';
-import { storeFor } from '../../distributed/stores.js';
+import { DirStore, type Store } from '../../experiments/store.js';
+import type { Coordinator } from '../../distributed/coordinator.js';
 
 interface ReproduceOpts {
   spec: string;
@@ -65,11 +64,13 @@ export function registerReproduce(program: Command): void {
       process.once('SIGINT', onSig);
       process.once('SIGTERM', onSig);
       const t0 = performance.now();
-      const store = storeFor(o.store, out, o.redis);
+      // The queue's modules load only for a distributed run (BullMQ takes a second to import).
+      const dist = o.redis || o.store ? await import('../../distributed/index.js') : undefined;
+      const store: Store = dist ? dist.storeFor(o.store, out, o.redis) : new DirStore(out);
       let coord: Coordinator | undefined;
       try {
-        if (o.redis) coord = await Coordinator.connect({ redis: o.redis, queue: o.queue });
-        const r = await runExperiment(spec, { out, ops: realOps(), store, executor: coord && distributedExecutor(coord), signal: ac.signal, onEvent: reporter });
+        if (dist && o.redis) coord = await dist.Coordinator.connect({ redis: o.redis, queue: o.queue });
+        const r = await runExperiment(spec, { out, ops: realOps(), store, executor: coord && dist?.distributedExecutor(coord), signal: ac.signal, onEvent: reporter });
         reporter.stop();
         const wall = (performance.now() - t0) / 1000;
         if (o.json) {

@@ -15,9 +15,7 @@ import { parseBounds } from '../../tune/space.js';
 import { DEFAULT_OBJECTIVE } from '../../tune/objective.js';
 import { tune, tuneFiles, type Algorithm, type CandidateRunner, type TuneOptions } from '../../tune/tune.js';
 import { readFileSync } from 'node:fs';
-import { Coordinator } from '../../distributed/coordinator.js';
-import { storeFor } from '../../distributed/stores.js';
-import { remoteCandidates } from '../../distributed/tune-remote.js';
+import type { Coordinator } from '../../distributed/coordinator.js';
 import type { Store } from '../../experiments/store.js';
 
 interface CliOptions {
@@ -113,9 +111,10 @@ export function registerTune(program: Command): void {
       try {
         let candidates: CandidateRunner | undefined;
         if (o.redis) {
-          coord = await Coordinator.connect({ redis: o.redis, queue: o.queue });
-          store = storeFor(o.store, tuneFiles(o.out).history.replace(/\.history\.json$/, '.store'), o.redis);
-          candidates = remoteCandidates(coord, {
+          const dist = await import('../../distributed/index.js'); // BullMQ takes a second to import: only when wanted
+          coord = await dist.Coordinator.connect({ redis: o.redis, queue: o.queue });
+          store = dist.storeFor(o.store, tuneFiles(o.out).history.replace(/\.history\.json$/, '.store'), o.redis);
+          candidates = dist.remoteCandidates(coord, {
             store,
             model: new Uint8Array(readFileSync(o.model)),
             data: { dataset: o.dataset, quick: o.quick, seed: Number(o.dataSeed) },

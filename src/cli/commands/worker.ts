@@ -6,7 +6,7 @@
  */
 import type { Command } from 'commander';
 import { ValueError } from '../../errors.js';
-import { startWorker, type WorkerEvent } from '../../distributed/worker.js';
+import type { WorkerEvent } from '../../distributed/worker.js';
 
 interface WorkerCliOptions {
   redis: string;
@@ -69,6 +69,7 @@ export function registerWorker(program: Command): void {
         const s = line(e);
         if (s) (e.type === 'failed' || e.type === 'refused' || e.type === 'redis-lost' || e.type === 'error' ? process.stderr : process.stdout).write(`${s}\n`);
       };
+      const { startWorker } = await import('../../distributed/worker.js');
       const w = await startWorker({
         redis: o.redis,
         queue: o.queue,
