@@ -22,7 +22,7 @@ import { distributedExecutor } from '../src/distributed/experiment.js';
 import { RedisStore } from '../src/distributed/redis-store.js';
 import { parseRedisUrl, RedisError } from '../src/distributed/redis.js';
 import { registerWorker } from '../src/cli/commands/worker.js';
-import { ValueError } from '../src/errors.js';
+import { AbortError, ValueError } from '../src/errors.js';
 import { Command } from 'commander';
 import { DistributedError, QUEUE_PREFIX, DEFAULT_QUEUE, versionsHere, type JobEnvelope, type JobResult } from '../src/distributed/protocol.js';
 import { REDIS_SERVER, SKIP_MESSAGE, freePort, startRedis, type RedisServer } from './helpers/redis-server.js';
@@ -161,6 +161,23 @@ describe.skipIf(!REDIS_SERVER)('nrem reproduce on BullMQ workers (real Redis on 
     await store.close();
   });
 
+  it('a run cancelled through its AbortSignal takes its queued units back; finished units stay in the store', async () => {
+    const spec = smallMnist();
+    const control = buildGraph(spec)[0];
+    const coord = await Coordinator.connect({ redis: redis.url, pollMs: 500 });
+    const store = new RedisStore(redis.url, 'test:abort');
+    const ac = new AbortController();
+    try {
+      const run = runExperiment(spec, { out: join(tmp, 'abort'), ops: realOps(), store, executor: distributedExecutor(coord), signal: ac.signal, report: false, onEvent: (e) => e.type === 'unit-end' && ac.abort() });
+      await expect(run).rejects.toBeInstanceOf(AbortError);
+      expect(await coord.queue.getWaitingCount()).toBe(0);
+      expect(await store.get(control.kind, control.key)).toBeDefined();
+    } finally {
+      await store.close();
+      await coord.close();
+    }
+  });
+
   describe('jobs put on the queue by hand', () => {
     let queue: Queue<JobEnvelope, JobResult>;
     let qe: QueueEvents;
@@ -221,7 +238,7 @@ describe.skipIf(!REDIS_SERVER)('nrem reproduce on BullMQ workers (real Redis on 
       const job = await queue.add('unit', data, { jobId: 'old-1' });
       const refused = await until(() => events((e) => e.type === 'refused')[0], 30_000, 'a worker to refuse the job');
       expect(refused.message).toMatch(/submitted by nrem 0\.0\.0-other \(store v99.*this worker runs nrem .* \(store v1.*install the same nrem version on every machine/);
-      expect(await job.getState()).toBe('delayed'); // back on the queue for a worker of that version
+      await until(async () => (await job.getState()) === 'delayed', 10_000, 'the job to go back to the queue, delayed'); // for a worker of that version
       const store = new RedisStore(redis.url, 'test:old');
       expect(await store.has(control.kind, control.key)).toBe(false);
       await store.close();

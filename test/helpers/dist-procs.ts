@@ -12,7 +12,7 @@ const CLI = fileURLToPath(new URL('../../src/cli/index.ts', import.meta.url));
 const HELPER_WORKER = fileURLToPath(new URL('./dist-worker.ts', import.meta.url));
 
 /** Fast lock and stalled checks: a killed worker's unit is handed on within seconds. */
-export const TEST_LOCK_MS = 3000;
+export const TEST_LOCK_MS = 4000;
 export const TEST_STALLED_MS = 1000;
 
 export interface WorkerEventLine {
