@@ -18,7 +18,7 @@ import { buildGraph } from '../src/experiments/graph.js';
 import { realOps } from '../src/experiments/ops-real.js';
 import type { RunEvent } from '../src/experiments/progress.js';
 import { AbortError } from '../src/errors.js';
-import { REDIS_SERVER, startRedis, type RedisServer } from './helpers/redis-server.js';
+import { REDIS_SERVER, SKIP_MESSAGE, startRedis, type RedisServer } from './helpers/redis-server.js';
 import { microPatches, withoutTiming } from './helpers/small-specs.js';
 
 describe('unit keys', () => {
@@ -144,6 +144,8 @@ describe.skipIf(!REDIS_SERVER)('Redis store', () => {
     };
   });
 });
+
+if (!REDIS_SERVER) describe('Redis store', () => it.skip(`skipped: ${SKIP_MESSAGE}`, () => {}));
 
 describe('folder store files', () => {
   it('leaves no temp file behind; cleanTemp removes those of a killed writer (only old ones when asked)', async () => {
