@@ -97,7 +97,11 @@ export class Coordinator {
     for (const t of tasks) {
       const deps = t.deps.filter((d) => keys.has(d));
       blockers.set(t.key, deps.length);
-      for (const d of deps) dependents.set(d, [...(dependents.get(d) ?? []), t]);
+      for (const d of deps) {
+        let list = dependents.get(d);
+        if (!list) dependents.set(d, (list = []));
+        list.push(t);
+      }
     }
     const v = versionsHere();
     const inflight = new Map<string, Task>();
