@@ -205,6 +205,26 @@ describe('the runner with a store that does not verify', () => {
     expect(withoutTiming(r)).toEqual(withoutTiming(first));
   });
 
+  it('a store of an older nrem (records without checksums) is recomputed, a few units named and the rest counted', async () => {
+    const out = tmp();
+    const first = await runExperiment(spec, { out, ops: realOps(), report: false });
+    const store = new DirStore(out);
+    for (const n of nodes) {
+      const p = store.path(n.kind, n.key, 'json');
+      const rec = JSON.parse(readFileSync(p, 'utf8'));
+      delete rec.checksum;
+      writeFileSync(p, JSON.stringify(rec));
+    }
+    const events: RunEvent[] = [];
+    const r = await runExperiment(spec, { out, ops: realOps(), report: false, onEvent: (e) => events.push(e) });
+    const w = logs(events);
+    expect(w).toHaveLength(4);
+    expect(w[0]).toBe(`store: unit "seed 1 / control" (${store.path(control.kind, control.key, 'json')}): the record has no checksum (written by an older nrem); recomputing it`);
+    expect(w[3]).toBe(`store: ${nodes.length - 3} more units in ${store.dir}: the record has no checksum (written by an older nrem); recomputing them and what depends on them`);
+    expect(r.units.computed).toBe(nodes.length);
+    expect(withoutTiming(r)).toEqual(withoutTiming(first));
+  });
+
   it('a record edited by hand (a curve value changed, still valid JSON) is recomputed alone; results.json keeps the true value', async () => {
     const out = tmp();
     const first = await runExperiment(spec, { out, ops: realOps(), report: false });

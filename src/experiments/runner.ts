@@ -169,13 +169,23 @@ export async function scanStore(nodes: UnitNode[], store: Store, warn: (message:
     if (r.status !== 'missing' || depRedo) redo.add(node.key);
     todo.push(node);
   }
+  // A store written by an older nrem (no checksums) would warn once per unit: name a few, count the rest.
+  const byReason = new Map<string, number>();
+  for (const b of bad) byReason.set(b.reason, (byReason.get(b.reason) ?? 0) + 1);
+  const shown = new Map<string, number>();
   for (const b of bad) {
+    const k = (shown.get(b.reason) ?? 0) + 1;
+    shown.set(b.reason, k);
+    if (k > 3) {
+      if (k === byReason.get(b.reason)) warn(`store: ${k - 3} more unit${k - 3 > 1 ? 's' : ''} in ${store.describe()}: ${b.reason}; recomputing them and what depends on them`);
+      continue;
+    }
     const dependents = new Set<string>();
     const grow = (key: string) => {
       for (const n of nodes) if (!dependents.has(n.key) && n.deps.some((d) => d.key === key)) (dependents.add(n.key), grow(n.key));
     };
     grow(b.node.key);
-    const n = [...dependents].filter((k) => dragged.has(k)).length;
+    const n = [...dependents].filter((key) => dragged.has(key)).length;
     warn(`store: unit "${b.node.label}" (${b.file}): ${b.reason}; recomputing it` + (n ? ` and the ${n} finished unit${n > 1 ? 's' : ''} that depend on it` : ''));
   }
   return { records, todo };
