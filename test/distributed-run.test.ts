@@ -115,17 +115,21 @@ describe.skipIf(!REDIS_SERVER)('nrem reproduce on BullMQ workers (real Redis on 
     const victim = await until(() => workers.find((w) => events.of(w).some((e) => e.type === 'progress' && e.key === control.key)), 60_000, 'the control to report progress');
     const children = victim.children();
     expect(children.length).toBeGreaterThan(0);
+    expect(children.every(isAlive)).toBe(true);
     victim.child.kill('SIGKILL');
-    const r = await run;
-    expect(withoutTiming(r)).toEqual(withoutTiming(refMnist));
-    const doneControl = (w: Proc) => events.of(w).some((e) => e.type === 'done' && e.key === control.key && e.status === 'computed');
-    expect(doneControl(victim)).toBe(false); // killed before it finished
-    expect(workers.filter((w) => w !== victim).some(doneControl)).toBe(true); // finished by another worker
-    // Its sandboxed child noticed the worker's death and stopped (no orphan still computing).
-    await until(() => children.every((pid) => !isAlive(pid)), 10_000, "the killed worker's child processes to exit");
-    const i = workers.indexOf(victim);
-    workers[i] = helperWorker(redis.url);
-    await ready([workers[i]]);
+    try {
+      const r = await run;
+      expect(withoutTiming(r)).toEqual(withoutTiming(refMnist));
+      const doneControl = (w: Proc) => events.of(w).some((e) => e.type === 'done' && e.key === control.key && e.status === 'computed');
+      expect(doneControl(victim)).toBe(false); // killed before it finished
+      expect(workers.filter((w) => w !== victim).some(doneControl)).toBe(true); // finished by another worker
+      // Its sandboxed child noticed the worker's death and stopped (no orphan still computing).
+      await until(() => children.every((pid) => !isAlive(pid)), 10_000, "the killed worker's child processes to exit");
+    } finally {
+      const i = workers.indexOf(victim);
+      workers[i] = helperWorker(redis.url);
+      await ready([workers[i]]);
+    }
   });
 
   it('a unit that throws once and a child process that aborts are retried; the workers survive and the results are unchanged', async () => {

@@ -5,6 +5,7 @@
  * collects its stdout lines (JSON events of workers) and stderr.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -132,11 +133,14 @@ export async function ready(ws: Proc[]): Promise<void> {
   await Promise.all(ws.map((w) => w.waitFor(() => w.event((e) => e.type === 'ready'), 60_000, 'the worker to be ready')));
 }
 
+/** Whether a process runs (an exited one that nobody reaped — an orphan's zombie — does not). */
 export function isAlive(pid: number): boolean {
+  let stat: string;
   try {
-    process.kill(pid, 0);
-    return true;
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   } catch {
     return false;
   }
+  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  return state !== 'Z' && state !== 'X';
 }
