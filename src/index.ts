@@ -64,9 +64,9 @@ export { scaleFactors, layerMaxima, scaleChain, type ScaleFactors } from './slee
 
 // ---- reproduce: experiments, runner, report, defences ----
 export { builtinSpec, validateSpec, BUILTIN_SPECS, CUB200_HELP, type ExperimentSpec, type BuiltinOptions } from './experiments/spec.js';
-export { runExperiment, aggregate, type RunExperimentOptions } from './experiments/runner.js';
+export { runExperiment, aggregate, computeUnit, localExecutor, type RunExperimentOptions, type UnitExecutor } from './experiments/runner.js';
 export { buildGraph, type UnitNode } from './experiments/graph.js';
-export { UnitStore, unitKey, canonicalJson, type UnitRecord } from './experiments/store.js';
+export { DirStore, StoreIntegrityError, unitKey, canonicalJson, type Store, type StoreLocation, type UnitRecord, type ReadResult } from './experiments/store.js';
 export { writeAtomic, writeAtomicSync } from './util/atomic.js';
 export { RESULTS_SCHEMA_VERSION, stat, type Results, type Stat, type Curve, type NetworkId, type NetworkResult, type PerturbationResult, type SleepResult as ExperimentSleepResult } from './experiments/results.js';
 export { makeReporter, type RunEvent, type Reporter } from './experiments/progress.js';

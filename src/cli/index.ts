@@ -12,6 +12,7 @@ import { registerInspect } from './commands/inspect.js';
 import { registerAttack } from './commands/attack.js';
 import { registerDistort } from './commands/distort.js';
 import { registerTune } from './commands/tune.js';
+import { registerWorker } from './commands/worker.js';
 
 const program = new Command();
 program.name('nrem').description('Biologically inspired sleep for neural networks, and what it does to their robustness');
@@ -26,6 +27,7 @@ registerInspect(program);
 registerAttack(program);
 registerDistort(program);
 registerTune(program);
+registerWorker(program);
 
 // Usage errors (unknown options, missing arguments) come back as exceptions, so that they too
 // get the JSON error object with --json.

@@ -12,6 +12,8 @@ import { makeReporter } from '../../experiments/progress.js';
 import { realOps } from '../../experiments/ops-real.js';
 import { answers } from '../../report/report.js';
 import { ValueError } from '../../errors.js';
+import { DirStore, type Store } from '../../experiments/store.js';
+import type { Coordinator } from '../../distributed/coordinator.js';
 
 interface ReproduceOpts {
   spec: string;
@@ -21,6 +23,9 @@ interface ReproduceOpts {
   features?: string;
   json?: boolean;
   quiet?: boolean;
+  redis?: string;
+  store?: string;
+  queue?: string;
 }
 
 export function loadSpec(name: string, o: { quick?: boolean; seeds?: number; features?: string }): ExperimentSpec {
@@ -44,6 +49,9 @@ export function registerReproduce(program: Command): void {
     .option('--features <file>', 'paper-cub200: the ResNet-50 features file')
     .option('--json', 'no progress; print one JSON summary as the last line of stdout')
     .option('--quiet', 'no progress output')
+    .option('--redis <url>', 'run the units on `nrem worker`s connected to this Redis (docs/distributed.md)')
+    .option('--store <dir|redis|url>', 'where unit records live: dir (OUT/units, default; shared folder for workers), redis (the --redis Redis) or a redis:// URL')
+    .option('--queue <name>', 'with --redis: the queue name the workers use')
     .action(async (o: ReproduceOpts) => {
       const seeds = o.seeds !== undefined ? Number(o.seeds) : undefined;
       if (seeds !== undefined && !(Number.isInteger(seeds) && seeds >= 1 && seeds <= 100))
@@ -56,8 +64,13 @@ export function registerReproduce(program: Command): void {
       process.once('SIGINT', onSig);
       process.once('SIGTERM', onSig);
       const t0 = performance.now();
+      // The queue's modules load only for a distributed run (BullMQ takes a second to import).
+      const dist = o.redis || o.store ? await import('../../distributed/index.js') : undefined;
+      const store: Store = dist ? dist.storeFor(o.store, out, o.redis) : new DirStore(out);
+      let coord: Coordinator | undefined;
       try {
-        const r = await runExperiment(spec, { out, ops: realOps(), signal: ac.signal, onEvent: reporter });
+        if (dist && o.redis) coord = await dist.Coordinator.connect({ redis: o.redis, queue: o.queue });
+        const r = await runExperiment(spec, { out, ops: realOps(), store, executor: coord && dist?.distributedExecutor(coord), signal: ac.signal, onEvent: reporter });
         reporter.stop();
         const wall = (performance.now() - t0) / 1000;
         if (o.json) {
@@ -76,6 +89,8 @@ export function registerReproduce(program: Command): void {
       } finally {
         process.off('SIGINT', onSig);
         process.off('SIGTERM', onSig);
+        await store.close();
+        await coord?.close();
       }
     });
 }

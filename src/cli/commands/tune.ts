@@ -13,7 +13,10 @@ import { loadOnnx } from '../../model/onnx.js';
 import { NORMALIZATIONS, PRESET_NAMES, SLEEP_INPUTS, type Normalization, type PresetName, type SleepInput } from '../../sleep/presets.js';
 import { parseBounds } from '../../tune/space.js';
 import { DEFAULT_OBJECTIVE } from '../../tune/objective.js';
-import { tune, type Algorithm, type TuneOptions } from '../../tune/tune.js';
+import { tune, tuneFiles, type Algorithm, type CandidateRunner, type TuneOptions } from '../../tune/tune.js';
+import { readFileSync } from 'node:fs';
+import type { Coordinator } from '../../distributed/coordinator.js';
+import type { Store } from '../../experiments/store.js';
 
 interface CliOptions {
   model: string;
@@ -39,6 +42,9 @@ interface CliOptions {
   batch?: string;
   out: string;
   json?: boolean;
+  redis?: string;
+  store?: string;
+  queue?: string;
 }
 
 function list<T extends string>(s: string | undefined, options: readonly T[], name: string): T[] | undefined {
@@ -77,6 +83,9 @@ export function registerTune(program: Command): void {
     .option('--batch <n>', 'sleeps per native call (default: a whole generation)')
     .requiredOption('--out <file>', 'preset file to write (history and checkpoint beside it)')
     .option('--json', 'print one JSON object')
+    .option('--redis <url>', 'sleep and score the candidates on `nrem worker`s connected to this Redis (docs/distributed.md)')
+    .option('--store <dir|redis|url>', 'with --redis: where candidates are kept: dir (OUT-stem.store/units, default; a folder shared with the workers), redis, or a redis:// URL')
+    .option('--queue <name>', 'with --redis: the queue name the workers use')
     .action(async (o: CliOptions) => {
       const t0 = performance.now();
       const net = await loadOnnx(o.model);
@@ -99,8 +108,23 @@ export function registerTune(program: Command): void {
         ? new cliProgress.SingleBar({ format: 'tune [{bar}] {value}/{total} gen {gen} best {best} baseline {baseline}', stream: process.stderr }, cliProgress.Presets.shades_classic)
         : null;
       let started = false;
+      let coord: Coordinator | undefined;
+      let store: Store | undefined;
       try {
+        let candidates: CandidateRunner | undefined;
+        if (o.redis) {
+          const dist = await import('../../distributed/index.js'); // BullMQ takes a second to import: only when wanted
+          coord = await dist.Coordinator.connect({ redis: o.redis, queue: o.queue });
+          store = dist.storeFor(o.store, tuneFiles(o.out).history.replace(/\.history\.json$/, '.store'), o.redis);
+          candidates = dist.remoteCandidates(coord, {
+            store,
+            model: new Uint8Array(readFileSync(o.model)),
+            data: { dataset: o.dataset, quick: o.quick, seed: Number(o.dataSeed) },
+            onLog: (m) => process.stderr.write(`${m}\n`),
+          });
+        }
         const r = await tune(net, split, {
+          candidates,
           algorithm: o.algorithm as Algorithm,
           budget: int(o.budget),
           popSize: int(o.popSize),
@@ -161,6 +185,8 @@ export function registerTune(program: Command): void {
       } finally {
         process.off('SIGINT', onSig);
         process.off('SIGTERM', onSig);
+        await store?.close();
+        await coord?.close();
       }
     });
 }
