@@ -127,6 +127,7 @@ export interface NativeSleepStats {
 
 export interface Addon {
   info(): NativeInfo;
+  /** n in [1, 1024]; 0 = the default (hardware concurrency or NREM_THREADS). */
   setThreads(n: number): void;
   setGemm(name: 'native' | 'openblas'): void;
   /** Throws (code ERR_BACKEND) for 'cuda' without a usable device. */
