@@ -7,6 +7,7 @@ import { addon, type NativeNet } from '../native/binding.js';
 import { ShapeError } from '../errors.js';
 import { expectFinite, expectFloat32Array, expectInt, expectNumber, expectOneOf } from '../util/validate.js';
 import { runNative, type RunOptions } from '../util/control.js';
+import { checkForwardMemory, checkNetworkMemory } from '../util/memory.js';
 
 export const OUTPUT_ACTIVATIONS = ['relu', 'linear', 'softmax'] as const;
 export type OutputActivation = (typeof OUTPUT_ACTIVATIONS)[number];
@@ -44,6 +45,7 @@ export class Network {
     if (!Array.isArray(spec.sizes) || spec.sizes.length < 2)
       throw new ShapeError('Expected at least two layer sizes for sizes');
     spec.sizes.forEach((s, i) => expectInt(s, `sizes[${i}]`, 1, 1 << 24));
+    if (!weights) checkNetworkMemory(spec.sizes, spec.biases ?? false);
     this.sizes = [...spec.sizes];
     this.output = expectOneOf(spec.output ?? 'relu', 'output', OUTPUT_ACTIVATIONS);
     this.temperature = expectNumber(spec.temperature ?? 1, 'temperature', Number.MIN_VALUE);
@@ -128,6 +130,7 @@ export class Network {
   /** Test-mode outputs a_L for a batch (n × nL). */
   async forward(x: Float32Array, opts?: RunOptions): Promise<Float32Array> {
     const n = this.checkInputs(x);
+    checkForwardMemory(this.sizes, n);
     const out = new Float32Array(n * this.outputSize);
     await runNative(opts, (c) => addon().forward(this.native(), x, n, out, null, c));
     return out;

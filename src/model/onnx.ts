@@ -20,7 +20,7 @@
  * nrem metadata import with dropout 0. Anything else is an UnsupportedError naming the
  * operator and node.
  */
-import { readFile } from 'node:fs/promises';
+import { MODEL_FILE_LIMIT, readInputFile } from '../util/files.js';
 import { writeAtomic } from '../util/atomic.js';
 import { FormatError, ShapeError, UnsupportedError } from '../errors.js';
 import { DROPOUT_MODES, Network, OUTPUT_ACTIVATIONS, type DropoutMode, type NetworkSpec, type OutputActivation } from './network.js';
@@ -307,11 +307,6 @@ export function fromOnnxBytes(bytes: Uint8Array, name = 'model.onnx'): Network {
 }
 
 export async function loadOnnx(path: string): Promise<Network> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (err) {
-    throw new FormatError(`${path}: cannot read (${(err as Error).message})`, { cause: err });
-  }
+  const bytes = await readInputFile(path, { maxBytes: MODEL_FILE_LIMIT, what: 'ONNX model' });
   return fromOnnxBytes(bytes, path);
 }

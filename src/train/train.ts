@@ -8,6 +8,7 @@ import { ArgumentError, ShapeError, ValueError } from '../errors.js';
 import { Network, type DropoutMode, type OutputActivation } from '../model/network.js';
 import type { Dataset } from '../data/dataset.js';
 import { runNative, type RunOptions } from '../util/control.js';
+import { checkTrainingMemory } from '../util/memory.js';
 import { expectFinite, expectFloat32Array, expectInt, expectNumber, expectOneOf, expectSeed } from '../util/validate.js';
 
 export const LOSSES = ['mse', 'mse-release', 'cross-entropy'] as const;
@@ -222,6 +223,7 @@ export async function train(net: Network, data: Dataset, opts: TrainOptions): Pr
   if (loss === 'cross-entropy' && net.output === 'relu')
     throw new ValueError('Expected a linear or softmax output for cross-entropy but the network has a relu output');
   checkData(net, data, opts);
+  checkTrainingMemory(net.sizes, Math.min(batchSize, data.n), net.hasBiases);
   if (busy.has(net)) throw new ArgumentError('Expected a network that is not being trained already');
   busy.add(net);
   const t0 = performance.now();
