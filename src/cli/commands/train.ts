@@ -3,8 +3,10 @@ import { SingleBar, Presets } from 'cli-progress';
 import { loadDataset } from '../../data/index.js';
 import { saveOnnx } from '../../model/onnx.js';
 import { createNetwork, evaluate, getRecipe, recipeOptions, train } from '../../train/train.js';
-import { ArgumentError, ShapeError } from '../../errors.js';
-import { expectInt, expectNumber, expectSeed } from '../../util/validate.js';
+import { ShapeError } from '../../errors.js';
+import { optionalInteger, optionalNumber, parseIntegerList, parseSeed } from '../parse.js';
+import { prepareOutputFile } from '../../util/files.js';
+import { checkTrainingMemory } from '../../util/memory.js';
 
 interface TrainCliOptions {
   dataset: string;
@@ -19,11 +21,9 @@ interface TrainCliOptions {
   json?: boolean;
 }
 
-export function parseArch(s: string): number[] {
-  const sizes = s.split(',').map((t) => Number(t.trim()));
-  if (sizes.length < 2 || sizes.some((v) => !Number.isInteger(v) || v < 1))
-    throw new ArgumentError(`Expected layer sizes like 784,1200,1200,10 for --arch but received ${JSON.stringify(s)}`);
-  return sizes;
+/** Layer sizes like 784,1200,1200,10: at least two integers in [1, 2^24]. */
+export function parseArch(s: string, flag = '--arch'): number[] {
+  return parseIntegerList(s, flag, { min: 1, max: 1 << 24, minCount: 2 });
 }
 
 export function registerTrain(program: Command): void {
@@ -43,17 +43,22 @@ export function registerTrain(program: Command): void {
     .action(async (o: TrainCliOptions) => {
       const t0 = performance.now();
       const recipe = getRecipe(o.recipe as never);
-      const seed = expectSeed(Number(o.seed), '--seed');
+      const seed = parseSeed(o.seed);
       const sizes = parseArch(o.arch);
+      const epochs = optionalInteger(o.epochs, '--epochs', { min: 1, max: 1_000_000 });
+      const lr = optionalNumber(o.lr, '--lr', { min: Number.MIN_VALUE });
+      const batchSize = optionalInteger(o.batchSize, '--batch-size', { min: 1, max: 1 << 24 });
+      checkTrainingMemory(sizes, batchSize ?? recipe.batchSize, recipe.biases);
+      prepareOutputFile(o.out, '--out');
       const split = await loadDataset(o.dataset, { quick: o.quick, seed });
       if (split.train.dims !== sizes[0])
         throw new ShapeError(`Expected --arch to start with ${split.train.dims} (the data's features) but it starts with ${sizes[0]}`);
       if (split.train.classes > sizes[sizes.length - 1])
         throw new ShapeError(`Expected --arch to end with at least ${split.train.classes} outputs (the data's classes) but it ends with ${sizes[sizes.length - 1]}`);
       const opts = recipeOptions(recipe, seed);
-      if (o.epochs !== undefined) opts.epochs = expectInt(Number(o.epochs), '--epochs', 1);
-      if (o.lr !== undefined) opts.lr = expectNumber(Number(o.lr), '--lr', Number.MIN_VALUE);
-      if (o.batchSize !== undefined) opts.batchSize = expectInt(Number(o.batchSize), '--batch-size', 1);
+      if (epochs !== undefined) opts.epochs = epochs;
+      if (lr !== undefined) opts.lr = lr;
+      if (batchSize !== undefined) opts.batchSize = batchSize;
       const net = createNetwork(recipe, sizes, seed);
       const ac = new AbortController();
       const onSigint = () => ac.abort();
