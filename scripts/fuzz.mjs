@@ -68,11 +68,13 @@ function classify(format, res) {
   if (res.hung) return { outcome: 'hang' };
   if (format === 'cli') {
     if (res.signal) return { outcome: 'crash', detail: `signal ${res.signal}` };
-    const last = res.err.trim().split('\n').pop() ?? '';
     if (res.code === 0) return { outcome: 'accepted' };
-    const m = /^nrem: (ERR_[A-Z_]+): /.exec(last);
-    if (m && res.err.trim().split('\n').every((l) => !/internal error/.test(l))) return { outcome: 'typed', code: m[1] };
-    return { outcome: 'untyped', detail: last.slice(0, 300) || `exit ${res.code}, no message` };
+    // The error is the first line of stderr that is not progress output; it must carry a code.
+    const lines = res.err.split('\n').map((l) => l.trim()).filter(Boolean);
+    const first = lines.find((l) => l.startsWith('nrem: ') || l.startsWith('error: ')) ?? lines[0] ?? '';
+    const m = /^nrem: (ERR_[A-Z_]+): /.exec(first);
+    if (m) return { outcome: 'typed', code: m[1] };
+    return { outcome: 'untyped', detail: first.slice(0, 300) || `exit ${res.code}, no message` };
   }
   const line = res.out.split('\n').find((l) => l.startsWith('FUZZ-RESULT '));
   if (!line) return { outcome: 'crash', detail: res.signal ? `signal ${res.signal}` : `exit ${res.code}: ${res.err.trim().split('\n').slice(-3).join(' | ').slice(0, 300)}` };

@@ -37,6 +37,12 @@ if [ "${NREM_SANITIZE_SKIP_BUILD:-0}" != 1 ] || [ ! -f build-asan/Release/nrem.n
   fi
 fi
 build_s=$(( $(date +%s) - start ))
+# The build must really be instrumented (a run against an uninstrumented addon proves nothing).
+if [ "$(nm -D build-asan/Release/nrem.node | grep -c '__asan_report\|__ubsan_handle')" = 0 ]; then
+  echo "sanitize: build-asan/Release/nrem.node has no ASan/UBSan instrumentation" >&2
+  echo '{"asan":{"ok":false,"error":"not instrumented"},"tsan":null}' >"$out/sanitize.json"
+  exit 1
+fi
 echo "sanitize: built in ${build_s} s; running the native-kernel, thread-pool, hardening and sleep tests"
 t1=$(date +%s)
 NREM_ADDON="$PWD/build-asan/Release/nrem.node" \
