@@ -38,7 +38,9 @@ registerTune(program);
 program.parseAsync(process.argv).catch((err: unknown) => {
   const e = err as Error & { code?: string; exitCode?: number };
   if (e instanceof CommanderError) {
-    // Already printed by commander (help, version: exit code 0).
+    // Already printed by commander (help, version: exit code 0). Help shown because no or an
+    // unknown command was given ends with a typed line too.
+    if (e.code === 'commander.help' && e.exitCode !== 0) process.stderr.write('nrem: ERR_ARGUMENT: expected one of the commands listed above\n');
     process.exitCode = e.exitCode;
     return;
   }
