@@ -18,7 +18,7 @@
       "libraries": ["<!@(node scripts/find-blas.cjs libraries)"],
       "cflags!": ["-fno-exceptions", "-O2"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-O2"],
-      "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-ffp-contract=off", "-fno-math-errno", "-march=native"],
+      "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-ffp-contract=off", "-fno-math-errno"],
       "ldflags": ["-pthread"]
     }
   ]

@@ -1,4 +1,6 @@
-// Sums vitest JSON reports and prints the one line CI reads: "N passed, N failed".
+// Sums vitest JSON reports and prints the one line CI reads: "N passed, N failed", after
+// one line per report (its file name: passed, failed, skipped) so that a failure in the
+// second run (NREM_ISA=avx2 NREM_GEMM=native) is told apart from one in the first.
 // With --fuzz FILE (scripts/fuzz.mjs --json) and --sanitize FILE (scripts/sanitize.sh), their
 // counts are printed just above it, and a failing fuzz or sanitizer run counts as failed.
 import { readFileSync, existsSync } from 'node:fs';
@@ -13,8 +15,10 @@ let passed = 0, failed = 0, skipped = 0;
 for (const file of args) {
   if (!existsSync(file)) { console.error(`ci-summary: ${file} missing (a test run crashed)`); failed++; continue; }
   const r = JSON.parse(readFileSync(file, 'utf8'));
-  passed += r.numPassedTests; failed += r.numFailedTests; skipped += r.numPendingTests + (r.numTodoTests ?? 0);
-  if (r.numTotalTestSuites > 0 && r.testResults.some((s) => s.status === 'failed' && s.assertionResults.length === 0)) failed++;
+  const crashed = r.numTotalTestSuites > 0 && r.testResults.some((s) => s.status === 'failed' && s.assertionResults.length === 0) ? 1 : 0;
+  const sk = r.numPendingTests + (r.numTodoTests ?? 0);
+  console.error(`${file}: ${r.numPassedTests} passed, ${r.numFailedTests + crashed} failed, ${sk} skipped`);
+  passed += r.numPassedTests; failed += r.numFailedTests + crashed; skipped += sk;
 }
 if (fuzzFile) {
   if (!existsSync(fuzzFile)) {

@@ -2,7 +2,7 @@
 export * from './errors.js';
 export { Network, argmaxRows, type NetworkSpec, type OutputActivation, type DropoutMode } from './model/network.js';
 export { type RunOptions, type ProgressEvent } from './util/control.js';
-export { runtimeInfo, setThreads, setGemm } from './native/runtime.js';
+export { runtimeInfo, setThreads, setGemm, setIsa } from './native/runtime.js';
 
 // Data sets (src/data): one loader by spec string, the generators and readers behind it.
 export {

@@ -1,6 +1,7 @@
 // Bindings: runtime info and settings, batched forward pass.
 #include <memory>
 
+#include "../core/cpu.h"
 #include "../core/gemm.h"
 #include "../core/network.h"
 #include "../core/thread_pool.h"
@@ -12,12 +13,39 @@
 namespace nrem_addon {
 namespace {
 
+Napi::Array strings(Napi::Env env, const std::vector<std::string>& v) {
+  Napi::Array a = Napi::Array::New(env, v.size());
+  for (uint32_t i = 0; i < v.size(); ++i) a.Set(i, v[i]);
+  return a;
+}
+
+// { name, reason, cpu, flags, missing, compiled, supported, gemmKernel }
+Napi::Object isa_info(Napi::Env env) {
+  const nrem::CpuFeatures& f = nrem::cpu_features();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("name", nrem::isa_name(nrem::current_isa()));
+  o.Set("reason", nrem::isa_reason());
+  o.Set("cpu", f.model);
+  o.Set("flags", strings(env, f.flags));
+  o.Set("missing", strings(env, f.missing_avx512));
+  std::vector<std::string> compiled, supported;
+  for (nrem::Isa i : {nrem::Isa::Generic, nrem::Isa::Avx2, nrem::Isa::Avx512}) {
+    if (nrem::isa_compiled(i)) compiled.push_back(nrem::isa_name(i));
+    if (nrem::isa_supported(i)) supported.push_back(nrem::isa_name(i));
+  }
+  o.Set("compiled", strings(env, compiled));
+  o.Set("supported", strings(env, supported));
+  o.Set("gemmKernel", nrem::kernels().gemm.name);
+  return o;
+}
+
 Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
   o.Set("threads", nrem::get_threads());
   o.Set("gemm", nrem::gemm_backend_name());
   o.Set("openblas", nrem::have_openblas());
+  o.Set("isa", isa_info(env));
 #ifdef NREM_HAVE_CUDA
   o.Set("cudaCompiled", true);
 #else
@@ -31,6 +59,14 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value {
     nrem::require(info.Length() == 1 && info[0].IsNumber(), "ERR_ARGUMENT", "Expected a number for threads");
     nrem::set_threads(info[0].As<Napi::Number>().Int32Value());
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value SetIsa(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    nrem::require(info.Length() == 1 && info[0].IsString(), "ERR_ARGUMENT", "Expected a string for isa");
+    nrem::set_isa(nrem::parse_isa(info[0].As<Napi::String>().Utf8Value()));
     return info.Env().Undefined();
   });
 }
@@ -91,6 +127,7 @@ void Init(Napi::Env env, Napi::Object exports) {
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("setGemm", Napi::Function::New(env, SetGemm));
+  exports.Set("setIsa", Napi::Function::New(env, SetIsa));
   exports.Set("forward", Napi::Function::New(env, Forward));
 }
 

@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BackendError } from '../errors.js';
+import { BackendError, fromNative } from '../errors.js';
 
 /** A network as the addon reads it (see native/addon/convert.h get_net). */
 export interface NativeNet {
@@ -32,10 +32,33 @@ export interface NativeControl {
   cancel?: Int32Array;
 }
 
+/** A CPU path of the hot kernels (native/core/cpu.h). */
+export type IsaName = 'generic' | 'avx2' | 'avx512';
+
+/** The CPU path in use and why (native/core/cpu.h). */
+export interface NativeIsaInfo {
+  name: IsaName;
+  /** "forced by NREM_ISA=avx2", "auto: the CPU has avx2 and fma but lacks avx512f ...", ... */
+  reason: string;
+  /** CPU brand string */
+  cpu: string;
+  /** the flags the paths need that this CPU has */
+  flags: string[];
+  /** the flags the avx512 path needs that this CPU lacks */
+  missing: string[];
+  /** paths built into the addon */
+  compiled: IsaName[];
+  /** paths this CPU can run */
+  supported: IsaName[];
+  /** own GEMM micro-kernel of the path, e.g. "avx2 6x16 (fma)" */
+  gemmKernel: string;
+}
+
 export interface NativeInfo {
   threads: number;
   gemm: 'native' | 'openblas';
   openblas: boolean;
+  isa: NativeIsaInfo;
   cudaCompiled: boolean;
   cuda: NativeCudaInfo;
 }
@@ -130,6 +153,8 @@ export interface Addon {
   /** n in [1, 1024]; 0 = the default (hardware concurrency or NREM_THREADS). */
   setThreads(n: number): void;
   setGemm(name: 'native' | 'openblas'): void;
+  /** Switches the CPU path of the hot kernels; throws (ERR_BACKEND) when this CPU cannot run it. */
+  setIsa(name: IsaName): void;
   /** Throws (code ERR_BACKEND) for 'cuda' without a usable device. */
   resolveBackend(name: BackendName): NativeBackendChoice;
   /** a_L for n rows of x into out; optionally every layer's activations into layerOuts. */
@@ -379,6 +404,8 @@ export function addon(): Addon {
       loadedFrom = path;
       return cached;
     } catch (err) {
+      // A NREM_ISA this CPU cannot run (or an unknown name): the addon's own message.
+      if (/^NREM_ISA=/.test((err as Error).message)) throw fromNative(err);
       failures.push(`${path}: ${(err as Error).message}`);
     }
   }

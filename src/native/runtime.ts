@@ -1,5 +1,5 @@
 /** Runtime settings and facts of the native core. */
-import { addon, addonPath, type BackendName, type NativeBackendChoice, type NativeCudaInfo, type NativeInfo } from './binding.js';
+import { addon, addonPath, type IsaName, type BackendName, type NativeBackendChoice, type NativeCudaInfo, type NativeInfo } from './binding.js';
 import { describe, expectOneOf } from '../util/validate.js';
 import { fromNative, ValueError } from '../errors.js';
 
@@ -29,6 +29,21 @@ export function setGemm(name: 'native' | 'openblas'): void {
   expectOneOf(name, 'gemm', ['native', 'openblas'] as const);
   try {
     addon().setGemm(name);
+  } catch (err) {
+    throw fromNative(err);
+  }
+}
+
+export const ISAS = ['generic', 'avx2', 'avx512'] as const;
+
+/**
+ * CPU path of the hot kernels (GEMM, sleep): 'avx512', 'avx2' or 'generic'. The default is
+ * the widest the CPU runs (or env NREM_ISA). BackendError when this CPU cannot run it.
+ */
+export function setIsa(name: IsaName): void {
+  expectOneOf(name, 'isa', ISAS);
+  try {
+    addon().setIsa(name);
   } catch (err) {
     throw fromNative(err);
   }
