@@ -115,7 +115,7 @@ export async function benchTrain(): Promise<BenchRow[]> {
     const em = rm.epochSeconds.reduce((a, b) => a + b, 0) / rm.epochSeconds.length;
     rows.push({ suite: 'train', name: `modern recipe epoch, ${ARCH.join('-')}, 60k MNIST (${backend})`, seconds: em, notes: `${rm.epochs} epochs, seed 1: test accuracy ${(am * 100).toFixed(2)}%` });
   }
-  setThreads(0);
+  setThreads('auto');
   return rows;
 }
 

@@ -321,9 +321,15 @@ Napi::Value Distort(const Napi::CallbackInfo& info) {
     float* od = out.data;
     return start_task(
         env,
-        [=](const ProgressFn&, const Cancel& c) {
+        [=](const ProgressFn& pr, const Cancel& c) {
           c.check();
-          nrem::distort(kind, level, xd, static_cast<size_t>(n), d, h, wd, seed, row0, od);
+          nrem::distort(kind, level, xd, static_cast<size_t>(n), d, h, wd, seed, row0, od, [&pr, n](size_t done) {
+            Progress p;
+            p.phase = "distort";
+            p.done = static_cast<double>(done);
+            p.total = static_cast<double>(n);
+            pr(p);
+          });
         },
         Undef, {info[2], info[9]}, info.Length() > 10 ? info[10] : env.Undefined());
   });

@@ -27,6 +27,7 @@ import {
   type Shape3,
 } from './layers.js';
 import type { OnnxSource } from './onnx-graph.js';
+import { checkChainForwardMemory, checkChainMemory } from '../util/memory.js';
 
 export const OUTPUT_ACTIVATIONS = ['relu', 'linear', 'softmax', 'logsoftmax'] as const;
 export type OutputActivation = (typeof OUTPUT_ACTIVATIONS)[number];
@@ -152,6 +153,7 @@ export class Network {
     this.inputShape = input;
     this.layers = layers;
     this.chain = chain;
+    checkChainMemory({ inputSize: size3(input), outputSize: size3(chain[chain.length - 1].out), chain });
     this.inputOps = ops;
     const params = Array.isArray(weights) || weights === undefined ? { weights, biases } : { weights: weights.weights, biases: weights.biases };
     const weighted = chain.filter((l) => l.kind === 'dense' || l.kind === 'conv');
@@ -324,6 +326,7 @@ export class Network {
   /** Test-mode outputs a_L for a batch (n × outputSize). */
   async forward(x: Float32Array, opts?: RunOptions): Promise<Float32Array> {
     const n = this.checkInputs(x);
+    checkChainForwardMemory(this, n);
     const out = new Float32Array(n * this.outputSize);
     await runNative(opts, (c) => addon().forward(this[HANDLE], x, n, out, null, c));
     return out;

@@ -18,9 +18,9 @@
  * the exact Network from the graph and them, after checking that they agree.
  * Import of other tools' files: onnx-import.ts.
  */
-import { readFile } from 'node:fs/promises';
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, normalize, resolve, sep } from 'node:path';
+import { MODEL_FILE_LIMIT, readInputFile } from '../util/files.js';
 import { writeAtomic } from '../util/atomic.js';
 import { FormatError } from '../errors.js';
 import { Network } from './network.js';
@@ -230,12 +230,7 @@ export function inlineExternalData(bytes: Uint8Array, path: string): Uint8Array 
 }
 
 export async function loadOnnxImport(path: string): Promise<OnnxImport> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (err) {
-    throw new FormatError(`${path}: cannot read (${(err as Error).message})`, { cause: err });
-  }
+  const bytes = await readInputFile(path, { maxBytes: MODEL_FILE_LIMIT, what: 'ONNX model' });
   return importOnnx(bytes, path, { external: externalReader(path) });
 }
 

@@ -199,6 +199,7 @@ export interface Addon {
   info(): NativeInfo;
   /** A native model handle holding copies of the description's parameters (validated; ERR_MEMORY when too large). */
   createModel(desc: NativeModelDesc): NativeModel;
+  /** n in [1, 1024]; 0 = the default (hardware concurrency or NREM_THREADS). */
   setThreads(n: number): void;
   setGemm(name: 'native' | 'openblas'): void;
   /** Switches the CPU path of the hot kernels; throws (ERR_BACKEND) when this CPU cannot run it. */

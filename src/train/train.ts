@@ -9,6 +9,7 @@ import { Network, type DropoutMode, type OutputActivation } from '../model/netwo
 import { architecture, type Architecture } from '../model/arch.js';
 import type { Dataset } from '../data/dataset.js';
 import { runNative, type RunOptions } from '../util/control.js';
+import { checkChainTrainingMemory } from '../util/memory.js';
 import { expectFinite, expectFloat32Array, expectInt, expectNumber, expectOneOf, expectSeed } from '../util/validate.js';
 
 export const LOSSES = ['mse', 'mse-release', 'cross-entropy'] as const;
@@ -234,6 +235,7 @@ export async function train(net: Network, data: Dataset, opts: TrainOptions): Pr
   if (loss === 'cross-entropy' && net.output === 'relu')
     throw new ValueError('Expected a linear or softmax output for cross-entropy but the network has a relu output');
   checkData(net, data, opts);
+  checkChainTrainingMemory(net, Math.min(batchSize, data.n));
   const t0 = performance.now();
   {
     const r = await runNative(opts, (control) =>

@@ -80,7 +80,7 @@ describe('gemm against a naive triple loop', () => {
       const two = run('native', c, 3).C;
       expect(Buffer.from(one.buffer).equals(Buffer.from(two.buffer))).toBe(true);
     } finally {
-      setThreads(0);
+      setThreads('auto');
     }
   });
 

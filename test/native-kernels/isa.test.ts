@@ -30,7 +30,7 @@ const NO = { avx2: 'skipped: this CPU has no AVX2+FMA', avx512: 'skipped: this C
 
 afterAll(() => {
   setIsa(start);
-  setThreads(0);
+  setThreads('auto');
 });
 
 
@@ -117,7 +117,7 @@ describe('GEMM kernel of each path: the exact chain its header states', () => {
         expect(firstDiff(out[0], out[1]), `${isa} ${M}×${N}×${K}`).toBe(-1);
       }
     }
-    setThreads(0);
+    setThreads('auto');
   });
 });
 
@@ -164,7 +164,7 @@ describe('training on every path', () => {
 
   it('the same weights for 1 and 2 threads on every path this CPU runs', async () => {
     for (const isa of supported) expect((await trained(isa, 1)).equals(await trained(isa, 2)), isa).toBe(true);
-    setThreads(0);
+    setThreads('auto');
   });
 
   it('avx2 and avx512 train the same weights (same FMA chains)', async (ctx) => {

@@ -22,7 +22,7 @@ async function trained(recipe: 'paper' | 'modern', seed: number, threads: number
   return net;
 }
 
-afterAll(() => setThreads(0));
+afterAll(() => setThreads('auto'));
 
 describe('training is deterministic', () => {
   for (const recipe of ['paper', 'modern'] as const)

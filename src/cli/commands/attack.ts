@@ -16,6 +16,13 @@ import { recheckWithOrt } from '../../attacks/recheck.js';
 import type { AttackLoss } from '../../attacks/gradients.js';
 import { progressBar } from './progress.js';
 import { inputWarnings } from '../warnings.js';
+import { optionalInteger, optionalNumberList, parseChoice, parseLimit, parseSeed } from '../parse.js';
+import { ATTACK_LOSSES } from '../../attacks/gradients.js';
+import { SWEEP_METHODS } from '../../attacks/sweep.js';
+
+const ATTACKS = ['fgsm', 'pgd', 'deepfool', 'jsma', 'cw', 'square'] as const;
+/** Largest meaningful budget per attack norm on inputs in [0, 1]: L∞ 1; L2 and L0 are checked against d after loading. */
+const LINF = new Set(['fgsm', 'pgd', 'square']);
 
 interface AttackCliOptions {
   model: string;
@@ -30,13 +37,6 @@ interface AttackCliOptions {
   recheck: boolean;
   sweepMethod: string;
   json?: boolean;
-}
-
-function parseList(s: string | undefined, name: string): number[] | undefined {
-  if (s === undefined) return undefined;
-  const v = s.split(',').map((t) => Number(t.trim()));
-  if (!v.length || v.some((x) => !Number.isFinite(x) || x < 0)) throw new ValueError(`Expected a comma-separated list of numbers >= 0 for ${name} but received "${s}"`);
-  return v;
 }
 
 export function registerAttack(program: Command): void {
@@ -57,18 +57,27 @@ export function registerAttack(program: Command): void {
     .option('--json', 'print one JSON object as the last line')
     .action(async (o: AttackCliOptions) => {
       const t0 = performance.now();
-      const seed = Number(o.seed);
+      // Every flag is checked before the model and data are loaded.
+      const seed = parseSeed(o.seed);
+      const attackName = parseChoice(o.attack, '--attack', ATTACKS);
+      const limit = parseLimit(o.limit);
+      const eps = optionalNumberList(o.eps, '--eps', { min: 0, max: LINF.has(attackName) ? 1 : Number.MAX_SAFE_INTEGER, maxCount: attackName === 'fgsm' ? 10_000 : 100 });
+      const loss: AttackLoss = parseChoice(o.loss, '--loss', ATTACK_LOSSES);
+      const steps = optionalInteger(o.steps, '--steps', { min: 1, max: 10_000_000 });
+      parseChoice(o.sweepMethod, '--sweep-method', SWEEP_METHODS);
       const net = await loadOnnx(o.model);
       const data = await loadDataset(o.dataset, { quick: o.quick, seed });
-      const test = o.limit ? head(data.test, Number(o.limit)) : data.test;
-      const eps = parseList(o.eps, '--eps');
-      const loss = o.loss as AttackLoss;
-      const steps = o.steps === undefined ? undefined : Number(o.steps);
+      const test = limit !== undefined ? head(data.test, limit) : data.test;
+      if (eps && !LINF.has(attackName)) {
+        const max = attackName === 'jsma' ? test.dims : Math.sqrt(test.dims);
+        const bad = eps.findIndex((e) => e > max);
+        if (bad >= 0) throw new ValueError(`--eps entry ${bad + 1}: expected a budget <= ${max} (the largest ${attackName === 'jsma' ? 'L0' : 'L2'} distance between inputs of ${test.dims} values in [0, 1]) but received ${eps[bad]}`);
+      }
       const warnings = await inputWarnings(net, test);
       const bar = o.json ? undefined : progressBar();
       const onProgress = bar?.update;
       let out: Record<string, unknown>;
-      if (o.attack === 'fgsm') {
+      if (attackName === 'fgsm') {
         const method = o.sweepMethod as SweepMethod;
         const r = await fgsmSweep(net, test.x, test.y, { epsilons: eps ?? epsRange(), loss, method, onProgress });
         out = { attack: 'fgsm', loss, method, n: r.n, epsilons: r.epsilons, accuracy: r.accuracy };
@@ -80,7 +89,7 @@ export function registerAttack(program: Command): void {
         }
       } else {
         let a: Attack;
-        switch (o.attack) {
+        switch (attackName) {
           case 'pgd':
             a = new PGD({ loss, steps: steps ?? 40 });
             break;
@@ -96,10 +105,8 @@ export function registerAttack(program: Command): void {
           case 'square':
             a = new SquareAttack({ maxQueries: steps ?? 1000 });
             break;
-          default:
-            throw new ValueError(`Expected one of fgsm, pgd, deepfool, jsma, cw, square for --attack but received "${o.attack}"`);
         }
-        const needsEps = o.attack === 'pgd' || o.attack === 'square';
+        const needsEps = attackName === 'pgd' || attackName === 'square';
         const r = await a.run(net, test.x, test.y, { epsilons: eps ?? (needsEps ? [0.1, 0.2, 0.3] : undefined), seed, onProgress });
         const s = summarize(r, test.x, test.y);
         out = { ...s };

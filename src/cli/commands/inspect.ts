@@ -1,17 +1,11 @@
-import { readFile } from 'node:fs/promises';
+import { MODEL_FILE_LIMIT, readInputFile } from '../../util/files.js';
 import type { Command } from 'commander';
-import { FormatError } from '../../errors.js';
 import { decodeModel, externalReader, importOnnx } from '../../model/onnx.js';
 import { num } from '../../model/onnx-proto.js';
 
 /** What `nrem inspect` reports about an ONNX network. */
 export async function inspectOnnx(path: string): Promise<Record<string, unknown>> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (err) {
-    throw new FormatError(`${path}: cannot read (${(err as Error).message})`, { cause: err });
-  }
+  const bytes = await readInputFile(path, { maxBytes: MODEL_FILE_LIMIT, what: 'ONNX model' });
   const imp = importOnnx(bytes, path, { external: externalReader(path) });
   const net = imp.net;
   const parameters = net.native().describe().parameters;

@@ -4,16 +4,19 @@
  * Resumable: run it again with the same --out and it redoes nothing that finished.
  */
 import type { Command } from 'commander';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { builtinSpec, BUILTIN_SPECS, type ExperimentSpec } from '../../experiments/spec.js';
+import { builtinSpec, BUILTIN_SPECS, validateSpec, type ExperimentSpec } from '../../experiments/spec.js';
 import { runExperiment } from '../../experiments/runner.js';
 import { makeReporter } from '../../experiments/progress.js';
 import { realOps } from '../../experiments/ops-real.js';
 import { answers } from '../../report/report.js';
+import { FormatError } from '../../errors.js';
 import { ValueError } from '../../errors.js';
 import { DirStore, type Store } from '../../experiments/store.js';
 import type { Coordinator } from '../../distributed/coordinator.js';
+import { optionalInteger } from '../parse.js';
+import { prepareOutputDir, readJsonFile } from '../../util/files.js';
 
 interface ReproduceOpts {
   spec: string;
@@ -31,9 +34,10 @@ interface ReproduceOpts {
 export function loadSpec(name: string, o: { quick?: boolean; seeds?: number; features?: string }): ExperimentSpec {
   if ((BUILTIN_SPECS as readonly string[]).includes(name)) return builtinSpec(name, o);
   if (name.endsWith('.json') && existsSync(name)) {
-    const spec = JSON.parse(readFileSync(name, 'utf8')) as ExperimentSpec;
-    if (o.seeds) spec.seeds = Array.from({ length: o.seeds }, (_, i) => i + 1);
-    return spec;
+    const spec = readJsonFile(name, 'experiment spec');
+    if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) throw new FormatError(`${name}: expected a JSON object (an experiment spec)`);
+    if (o.seeds) (spec as ExperimentSpec).seeds = Array.from({ length: o.seeds }, (_, i) => i + 1);
+    return validateSpec(spec as ExperimentSpec);
   }
   throw new ValueError(`Expected one of ${BUILTIN_SPECS.join(', ')} or a spec .json file for --spec but received ${JSON.stringify(name)}`);
 }
@@ -53,11 +57,10 @@ export function registerReproduce(program: Command): void {
     .option('--store <dir|redis|url>', 'where unit records live: dir (OUT/units, default; shared folder for workers), redis (the --redis Redis) or a redis:// URL')
     .option('--queue <name>', 'with --redis: the queue name the workers use')
     .action(async (o: ReproduceOpts) => {
-      const seeds = o.seeds !== undefined ? Number(o.seeds) : undefined;
-      if (seeds !== undefined && !(Number.isInteger(seeds) && seeds >= 1 && seeds <= 100))
-        throw new ValueError(`Expected an integer in [1, 100] for --seeds but received ${JSON.stringify(o.seeds)}`);
+      const seeds = optionalInteger(o.seeds, '--seeds', { min: 1, max: 100 });
       const spec = loadSpec(o.spec, { quick: o.quick, seeds, features: o.features });
       const out = resolve(o.out ?? join('nrem-out', `${spec.name}${spec.quick ? '-quick' : ''}`));
+      prepareOutputDir(out, '--out');
       const reporter = makeReporter(o.json || o.quiet ? 'quiet' : 'auto');
       const ac = new AbortController();
       const onSig = () => ac.abort();

@@ -7,7 +7,9 @@ import { ShapeError } from '../../errors.js';
 import { readArch, type Architecture } from '../../model/arch.js';
 import type { Shape3 } from '../../model/layers.js';
 import type { Dataset } from '../../data/dataset.js';
-import { expectInt, expectNumber, expectSeed } from '../../util/validate.js';
+import { optionalInteger, optionalNumber, parseIntegerList, parseSeed } from '../parse.js';
+import { prepareOutputFile } from '../../util/files.js';
+import { checkChainTrainingMemory, checkTrainingMemory } from '../../util/memory.js';
 
 interface TrainCliOptions {
   dataset: string;
@@ -22,9 +24,14 @@ interface TrainCliOptions {
   json?: boolean;
 }
 
-/** The architecture of --arch on data of this shape (an image's [1, H, W], else features). */
-export function archFor(arg: string, data: Dataset): number[] | Architecture {
-  const arch = readArch(arg);
+/** --arch: layer sizes like 784,1200,1200,10 (at least two integers in [1, 2^24]), a CNN description or a .json file. */
+export function parseArchFlag(s: string, flag = '--arch'): number[] | Architecture {
+  if (/^[\d.e+\s,-]+$/i.test(s)) return parseIntegerList(s, flag, { min: 1, max: 1 << 24, minCount: 2 });
+  return readArch(s);
+}
+
+/** The architecture on data of this shape (an image's [1, H, W], else features). */
+export function archFor(arch: number[] | Architecture, data: Dataset): number[] | Architecture {
   if (Array.isArray(arch)) {
     if (data.dims !== arch[0]) throw new ShapeError(`Expected --arch to start with ${data.dims} (the data's features) but it starts with ${arch[0]}`);
     return arch;
@@ -52,14 +59,21 @@ export function registerTrain(program: Command): void {
     .action(async (o: TrainCliOptions) => {
       const t0 = performance.now();
       const recipe = getRecipe(o.recipe as never);
-      const seed = expectSeed(Number(o.seed), '--seed');
+      const seed = parseSeed(o.seed);
+      const epochs = optionalInteger(o.epochs, '--epochs', { min: 1, max: 1_000_000 });
+      const lr = optionalNumber(o.lr, '--lr', { min: Number.MIN_VALUE });
+      const batchSize = optionalInteger(o.batchSize, '--batch-size', { min: 1, max: 1 << 24 });
+      const archArg = parseArchFlag(o.arch);
+      if (Array.isArray(archArg)) checkTrainingMemory(archArg, batchSize ?? recipe.batchSize, recipe.biases);
+      prepareOutputFile(o.out, '--out');
       const split = await loadDataset(o.dataset, { quick: o.quick, seed });
-      const arch = archFor(o.arch, split.train);
+      const arch = archFor(archArg, split.train);
       const opts = recipeOptions(recipe, seed);
-      if (o.epochs !== undefined) opts.epochs = expectInt(Number(o.epochs), '--epochs', 1);
-      if (o.lr !== undefined) opts.lr = expectNumber(Number(o.lr), '--lr', Number.MIN_VALUE);
-      if (o.batchSize !== undefined) opts.batchSize = expectInt(Number(o.batchSize), '--batch-size', 1);
+      if (epochs !== undefined) opts.epochs = epochs;
+      if (lr !== undefined) opts.lr = lr;
+      if (batchSize !== undefined) opts.batchSize = batchSize;
       const net = createNetwork(recipe, arch, seed);
+      if (!Array.isArray(arch)) checkChainTrainingMemory(net, opts.batchSize);
       if (split.train.classes > net.outputSize)
         throw new ShapeError(`Expected --arch to end with at least ${split.train.classes} outputs (the data's classes) but it ends with ${net.outputSize}`);
       const ac = new AbortController();

@@ -17,6 +17,8 @@ import { tune, tuneFiles, type Algorithm, type CandidateRunner, type TuneOptions
 import { readFileSync } from 'node:fs';
 import type { Coordinator } from '../../distributed/coordinator.js';
 import type { Store } from '../../experiments/store.js';
+import { optionalInteger, parseChoice, parseNumber, parseSeed } from '../parse.js';
+import { prepareOutputFile } from '../../util/files.js';
 
 interface CliOptions {
   model: string;
@@ -54,7 +56,6 @@ function list<T extends string>(s: string | undefined, options: readonly T[], na
   return v as T[];
 }
 
-const int = (s: string | undefined) => (s === undefined ? undefined : Number(s));
 
 export function registerTune(program: Command): void {
   program
@@ -88,8 +89,21 @@ export function registerTune(program: Command): void {
     .option('--queue <name>', 'with --redis: the queue name the workers use')
     .action(async (o: CliOptions) => {
       const t0 = performance.now();
+      // Every flag is checked, and --out proven writable, before the model and data are loaded.
+      const dataSeed = parseSeed(o.dataSeed, '--data-seed');
+      const seed = parseSeed(o.seed, '--seed');
+      const sleepSeed = parseSeed(o.sleepSeed, '--sleep-seed');
+      const budget = optionalInteger(o.budget, '--budget', { min: 1, max: 1_000_000 });
+      const popSize = optionalInteger(o.popSize, '--pop-size', { min: 2, max: 100_000 });
+      const valSize = optionalInteger(o.valSize, '--val-size', { min: 1 });
+      const batch = optionalInteger(o.batch, '--batch', { min: 1, max: 100_000 });
+      const penalty = parseNumber(o.penalty, '--penalty', { min: 0, max: 1e6 });
+      const tolerance = parseNumber(o.tolerance, '--tolerance', { min: 0, max: 1 });
+      const algorithm = parseChoice(o.algorithm, '--algorithm', ['ga', 'cmaes'] as const);
+      const valSplit = parseChoice(o.valSplit, '--val-split', ['tail', 'stratified'] as const);
+      prepareOutputFile(o.out, '--out');
       const net = await loadOnnx(o.model);
-      const split = await loadDataset(o.dataset, { quick: o.quick, seed: Number(o.dataSeed) });
+      const split = await loadDataset(o.dataset, { quick: o.quick, seed: dataSeed });
       const layers = net.weightLayers;
       const base = o.base as PresetName;
       if (!PRESET_NAMES.includes(base)) throw new ValueError(`Expected one of ${PRESET_NAMES.join(', ')} for --base but received ${JSON.stringify(o.base)}`);
@@ -125,23 +139,23 @@ export function registerTune(program: Command): void {
         }
         const r = await tune(net, split, {
           candidates,
-          algorithm: o.algorithm as Algorithm,
-          budget: int(o.budget),
-          popSize: int(o.popSize),
-          seed: Number(o.seed),
-          sleepSeed: Number(o.sleepSeed),
+          algorithm: algorithm as Algorithm,
+          budget,
+          popSize,
+          seed,
+          sleepSeed,
           objective: o.objective,
-          penalty: Number(o.penalty),
-          tolerance: Number(o.tolerance),
-          loss: o.fgsmLoss as 'ce' | 'mse',
-          valSize: int(o.valSize),
-          valSplit: o.valSplit as 'tail' | 'stratified',
+          penalty,
+          tolerance,
+          loss: parseChoice(o.fgsmLoss, '--fgsm-loss', ['ce', 'mse'] as const),
+          valSize,
+          valSplit,
           bounds: o.bounds ? parseBounds(o.bounds, layers) : undefined,
           inputs: list<SleepInput>(o.searchInput, SLEEP_INPUTS, '--search-input'),
           normalizations: list<Normalization>(o.searchNormalization, NORMALIZATIONS, '--search-normalization'),
           base,
           baseline,
-          batch: int(o.batch),
+          batch,
           out: o.out,
           signal: ac.signal,
           onProgress: (p) => {
