@@ -95,13 +95,13 @@ describe('the cases of issue 18 end in a typed error, fast', () => {
 });
 
 describe('the entry point', () => {
-  it("prints commander's own errors with a code, and exits 1", () => {
+  it("prints commander's own errors with a code, and exits 2 (a usage error)", () => {
     let stderr = '';
     try {
       execFileSync('npx', ['vite-node', 'src/cli/index.ts', 'attack', '--bogus'], { encoding: 'utf8', stdio: 'pipe' });
     } catch (e) {
       stderr = (e as { stderr: string }).stderr;
-      expect((e as { status: number }).status).toBe(1);
+      expect((e as { status: number }).status).toBe(2);
     }
     expect(stderr).toMatch(/^nrem: ERR_ARGUMENT: /m);
   }, 60_000);

@@ -7,6 +7,12 @@
 //     target array, in/out (−1 → second most likely class)
 //   fgsmSweep(net, x, n, y, eps: number[], loss, correct: Uint8Array (E × n), control?)
 //   distort(kind, level, x, n, d, h, w, seed, row0, out, control?)
+//   attackFinish(net, x, n, raw[], clipped[], norm, eps[], restrict: boolean[], y, targets|null,
+//                predictions[], success[], l0[], l2[], linf[], control?)
+//     per eps e: clipped[e] = restrict(raw[e]) when restrict[e] (else clipped[e] is raw[e]'s
+//     array and is read as is), predictions[e] = argmax of the network on clipped[e],
+//     success[e][i] = (targets ? pred == targets[i] : pred != y[i]), and the perturbation norms
+//     of clipped[e] − x (native/core/tensor_ops.h): the bookkeeping of src/attacks/base.ts.
 // Backend (native/core/backend.h): attackRun reads opts.backend; attackGradient,
 // attackClassGrads and fgsmSweep take it as an optional last argument after control
 // ("cpu" default | "cuda" | "auto"). On CUDA, unset batch sizes default to GPU-sized batches.
@@ -19,6 +25,7 @@
 #include "../core/jsma.h"
 #include "../core/pgd.h"
 #include "../core/square.h"
+#include "../core/tensor_ops.h"
 #include "backend_addon.h"
 #include "convert.h"
 #include "model_handle.h"
@@ -335,7 +342,104 @@ Napi::Value Distort(const Napi::CallbackInfo& info) {
   });
 }
 
+std::vector<float*> f32_list(const Napi::Value& v, const char* name, size_t count, size_t len, std::vector<Napi::Value>& keep) {
+  require(v.IsArray(), "ERR_ARGUMENT", std::string("Expected an array of Float32Array for ") + name);
+  auto a = v.As<Napi::Array>();
+  require(a.Length() == count, "ERR_SHAPE", std::string("Expected ") + std::to_string(count) + " arrays in " + name);
+  std::vector<float*> out;
+  for (uint32_t i = 0; i < count; ++i) {
+    keep.push_back(a.Get(i));
+    out.push_back(get_f32(a.Get(i), std::string(name) + "[" + std::to_string(i) + "]", static_cast<long>(len)).data);
+  }
+  return out;
+}
+
+template <typename T, napi_typedarray_type kType>
+std::vector<T*> typed_list(const Napi::Value& v, const char* name, size_t count, size_t len, std::vector<Napi::Value>& keep) {
+  require(v.IsArray(), "ERR_ARGUMENT", std::string("Expected an array of typed arrays for ") + name);
+  auto a = v.As<Napi::Array>();
+  require(a.Length() == count, "ERR_SHAPE", std::string("Expected ") + std::to_string(count) + " arrays in " + name);
+  std::vector<T*> out;
+  for (uint32_t i = 0; i < count; ++i) {
+    Napi::Value e = a.Get(i);
+    require(e.IsTypedArray() && e.As<Napi::TypedArray>().TypedArrayType() == kType, "ERR_ARGUMENT",
+            std::string("Expected typed arrays of the right type in ") + name);
+    auto t = e.As<Napi::TypedArray>();
+    require(t.ElementLength() == len, "ERR_SHAPE", std::string(name) + "[" + std::to_string(i) + "] must hold " + std::to_string(len) + " values");
+    keep.push_back(e);
+    out.push_back(reinterpret_cast<T*>(static_cast<uint8_t*>(t.ArrayBuffer().Data()) + t.ByteOffset()));
+  }
+  return out;
+}
+
+Napi::Value AttackFinish(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    const Target t = target(info[0], nrem::Backend::Cpu, "attackFinish");
+    const int64_t n = get_n(info[2]);
+    const int d = t.net().inputs();
+    const size_t nd = static_cast<size_t>(n) * d, rows = static_cast<size_t>(n);
+    F32 x = get_f32(info[1], "x", static_cast<long>(nd));
+    require(info[6].IsArray(), "ERR_ARGUMENT", "Expected an array for eps");
+    std::vector<double> eps;
+    auto ea = info[6].As<Napi::Array>();
+    for (uint32_t i = 0; i < ea.Length(); ++i) {
+      require(ea.Get(i).IsNumber(), "ERR_ARGUMENT", "Expected numbers in eps");
+      eps.push_back(ea.Get(i).As<Napi::Number>().DoubleValue());
+    }
+    const size_t E = eps.size();
+    std::vector<Napi::Value> keep{info[0], info[1]};
+    require(info[5].IsString(), "ERR_ARGUMENT", "Expected a string for norm");
+    const std::string ns = info[5].As<Napi::String>().Utf8Value();
+    require(ns == "linf" || ns == "l2" || ns == "l0", "ERR_VALUE", "norm must be linf, l2 or l0");
+    const nrem::Norm norm = ns == "linf" ? nrem::Norm::Linf : ns == "l2" ? nrem::Norm::L2 : nrem::Norm::L0;
+    require(info[7].IsArray() && info[7].As<Napi::Array>().Length() == E, "ERR_SHAPE", "Expected one restrict flag per eps");
+    std::vector<bool> restrict_e;
+    for (uint32_t i = 0; i < E; ++i) restrict_e.push_back(info[7].As<Napi::Array>().Get(i).ToBoolean().Value());
+    std::vector<float*> raw = f32_list(info[3], "raw", E, nd, keep);
+    std::vector<float*> clipped = f32_list(info[4], "clipped", E, nd, keep);
+    I32 y = get_i32(info[8], "y", n);
+    keep.push_back(info[8]);
+    int32_t* tg = nullptr;
+    if (!info[9].IsNull() && !info[9].IsUndefined()) {
+      tg = get_i32(info[9], "targets", n).data;
+      keep.push_back(info[9]);
+    }
+    auto pred = typed_list<int32_t, napi_int32_array>(info[10], "predictions", E, rows, keep);
+    auto succ = typed_list<uint8_t, napi_uint8_array>(info[11], "success", E, rows, keep);
+    auto l0 = f32_list(info[12], "l0", E, rows, keep);
+    auto l2 = f32_list(info[13], "l2", E, rows, keep);
+    auto li = f32_list(info[14], "linf", E, rows, keep);
+    const float* xd = x.data;
+    const int32_t* yd = y.data;
+    return start_task(
+        env,
+        [=](const ProgressFn& pr, const Cancel& c) {
+          auto m = t.make(c);
+          const size_t B = 2000;
+          for (size_t e = 0; e < E; ++e) {
+            c.check();
+            if (restrict_e[e]) nrem::restrict_rows(xd, raw[e], rows, d, norm, eps[e], clipped[e]);
+            for (size_t r0 = 0; r0 < rows; r0 += B) {
+              c.check();
+              const size_t b = std::min(B, rows - r0);
+              m->predict(clipped[e] + r0 * d, b, pred[e] + r0);
+            }
+            for (size_t i = 0; i < rows; ++i) succ[e][i] = tg ? pred[e][i] == tg[i] : pred[e][i] != yd[i];
+            nrem::perturbation_norms(xd, clipped[e], rows, d, l0[e], l2[e], li[e]);
+            Progress p;
+            p.phase = "evaluate";
+            p.done = static_cast<double>(e + 1);
+            p.total = static_cast<double>(E);
+            pr(p);
+          }
+        },
+        Undef, keep, info.Length() > 15 ? info[15] : env.Undefined());
+  });
+}
+
 void Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("attackFinish", Napi::Function::New(env, AttackFinish));
   exports.Set("attackGradient", Napi::Function::New(env, AttackGradient));
   exports.Set("attackClassGrads", Napi::Function::New(env, AttackClassGrads));
   exports.Set("attackRun", Napi::Function::New(env, AttackRun));

@@ -154,10 +154,13 @@ void pgd_attack(const AttackModel& m, const float* X, const int32_t* y, size_t n
           done += static_cast<double>(A);
           tick(done, total);
         }
-        // Rows still running: keep the last iterate; mark the adversarial ones.
+        // Rows still running: keep the last iterate; mark the adversarial ones (only early
+        // stopping needs to know: FGSM and BIM skip that forward pass).
         if (A > 0) {
-          pred.resize(A);
-          m.predict(xa.data(), A, pred.data());
+          if (o.early_stop) {
+            pred.resize(A);
+            m.predict(xa.data(), A, pred.data());
+          }
           for (size_t i = 0; i < A; ++i) {
             std::memcpy(out + rows[i] * d, &xa[i * d], sizeof(float) * d);
             if (o.early_stop && is_adv(pred[i], ya[i], o.targeted)) frozen[rows[i]] = 1;

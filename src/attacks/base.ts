@@ -9,7 +9,7 @@
 import { ShapeError, ValueError } from '../errors.js';
 import type { NativeModel } from '../native/binding.js';
 import { runNative, type RunOptions } from '../util/control.js';
-import { expectFloat32Array, expectInt, expectNumber } from '../util/validate.js';
+import { NATIVE_SCAN_MIN, expectFloat32Array, expectInt, expectNumber } from '../util/validate.js';
 import { addon } from '../native/binding.js';
 import { checkArrayMemory } from '../util/memory.js';
 
@@ -31,6 +31,18 @@ export function checkAttackInputs(x: unknown, d: number, name = 'x'): number {
   if (a.length % d !== 0) throw new ShapeError(`Expected ${name} to hold a multiple of ${d} values (n × ${d}) but it holds ${a.length}`);
   for (let i = 0; i < a.length; i++)
     if (!(a[i] >= 0 && a[i] <= 1)) throw new ValueError(`Expected ${name} in [0, 1] but found ${a[i]} at row ${Math.floor(i / d)}, column ${i % d}`);
+  return a.length / d;
+}
+
+/** checkAttackInputs without blocking the event loop: large inputs are scanned natively, off the main thread. */
+export async function checkAttackInputsAsync(x: unknown, d: number, name = 'x'): Promise<number> {
+  expectFloat32Array(x, name);
+  const a = x as Float32Array;
+  if (a.length < NATIVE_SCAN_MIN) return checkAttackInputs(a, d, name);
+  if (a.length % d !== 0) throw new ShapeError(`Expected ${name} to hold a multiple of ${d} values (n × ${d}) but it holds ${a.length}`);
+  const s = await addon().scanValues(a, 0, 1);
+  const i = s.firstOutside;
+  if (i >= 0) throw new ValueError(`Expected ${name} in [0, 1] but found ${a[i]} at row ${Math.floor(i / d)}, column ${i % d}`);
   return a.length / d;
 }
 
@@ -95,7 +107,7 @@ export abstract class Attack {
   async run(net: AttackTarget, x: Float32Array, labels: ArrayLike<number>, opts: AttackCallOptions = {}): Promise<AttackResult> {
     const t0 = performance.now();
     const d = net.inputSize;
-    const n = checkAttackInputs(x, d);
+    const n = await checkAttackInputsAsync(x, d);
     const y = toLabels(labels, n, net.outputSize);
     const seed = expectInt(opts.seed ?? 0, 'seed', 0, Number.MAX_SAFE_INTEGER);
     const epsilons = opts.epsilons === undefined ? undefined : checkEpsilons(opts.epsilons);
@@ -107,16 +119,19 @@ export abstract class Attack {
     const crafted = await this.craft(net, x, n, y, epsilons ?? [], { ...opts, seed });
     const eps = epsilons ?? [Infinity];
     const raw = this.fixedEpsilon ? crafted.raw : eps.map(() => crafted.raw[0]);
-    const clipped = raw.map((r, e) => (this.fixedEpsilon || eps[e] === Infinity ? r : restrict(x, r, d, this.norm, eps[e])));
-    const predictions: Int32Array[] = [];
-    for (const c of clipped) predictions.push(await predictRows(net, c, n, opts));
+    // Restriction to each budget, predictions, success and norms: one native call per run (native/core/tensor_ops.h).
+    const restricts = eps.map((e) => !this.fixedEpsilon && e !== Infinity);
+    const clipped = raw.map((r, e) => (restricts[e] ? new Float32Array(r.length) : r));
     const crit = crafted.targets;
-    const success = predictions.map((p) => {
-      const s = new Uint8Array(n);
-      for (let i = 0; i < n; i++) s[i] = crit ? +(p[i] === crit[i]) : +(p[i] !== y[i]);
-      return s;
-    });
-    const norms = clipped.map((c) => perturbationNorms(x, c, d));
+    const predictions = eps.map(() => new Int32Array(n));
+    const success = eps.map(() => new Uint8Array(n));
+    const norms = eps.map(() => ({ l0: new Float32Array(n), l2: new Float32Array(n), linf: new Float32Array(n) }));
+    await runNative(opts, (c) =>
+      addon().attackFinish(
+        net.native(), x, n, raw, clipped, this.norm, eps.map((e) => (e === Infinity ? Number.MAX_VALUE : e)), restricts, y, crit ?? null,
+        predictions, success, norms.map((m) => m.l0), norms.map((m) => m.l2), norms.map((m) => m.linf), c,
+      ),
+    );
     return {
       attack: this.name,
       norm: this.norm,
@@ -164,7 +179,10 @@ export async function predictRows(net: AttackTarget, x: Float32Array, n: number,
   return pred;
 }
 
-/** raw restricted to the eps-ball of `norm` around x, then to [0, 1] (L0: rows over budget fall back to x). */
+/**
+ * raw restricted to the eps-ball of `norm` around x, then to [0, 1] (L0: rows over budget fall back to x).
+ * The reference of the native restriction that Attack.run uses (native/core/tensor_ops.h); for small inputs.
+ */
 export function restrict(x: Float32Array, raw: Float32Array, d: number, norm: AttackNorm, eps: number): Float32Array {
   const out = new Float32Array(raw.length);
   const n = raw.length / d;
@@ -191,6 +209,7 @@ function clip01(v: number): number {
   return v < 0 ? 0 : v > 1 ? 1 : v;
 }
 
+/** Per-row L0 / L2 / L∞ of adv − x: the reference of the native norms Attack.run uses; for small inputs. */
 export function perturbationNorms(x: Float32Array, adv: Float32Array, d: number): { l0: Float32Array; l2: Float32Array; linf: Float32Array } {
   const n = x.length / d;
   const l0 = new Float32Array(n), l2 = new Float32Array(n), linf = new Float32Array(n);

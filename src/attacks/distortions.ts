@@ -6,7 +6,7 @@
  */
 import { addon } from '../native/binding.js';
 import { runNative, type RunOptions } from '../util/control.js';
-import { expectFinite, expectFloat32Array, expectInt, expectNumber, expectOneOf, expectSeed } from '../util/validate.js';
+import { expectFiniteAsync, expectFloat32Array, expectInt, expectNumber, expectOneOf, expectSeed } from '../util/validate.js';
 import { ShapeError } from '../errors.js';
 import { predictRows, toLabels, type AttackTarget } from './base.js';
 
@@ -30,7 +30,7 @@ export async function distort(x: Float32Array, d: number, kind: DistortionKind, 
   if (x.length % d !== 0) throw new ShapeError(`Expected x to hold a multiple of ${d} values but it holds ${x.length}`);
   expectOneOf(kind, 'kind', DISTORTIONS);
   expectNumber(level, 'level', 0, kind === 'saltpepper' || kind === 'contrast' ? 1 : kind === 'blur' ? MAX_BLUR_SIGMA : Infinity);
-  expectFinite(x, 'x', d);
+  await expectFiniteAsync(x, 'x', d);
   const seed = expectSeed(opts.seed ?? 0);
   const row0 = expectInt(opts.row0 ?? 0, 'row0', 0);
   let [h, w] = opts.shape ?? [0, 0];

@@ -7,17 +7,17 @@
 import { addon } from '../native/binding.js';
 import { runNative, type RunOptions } from '../util/control.js';
 import { BACKENDS, type Backend } from '../native/runtime.js';
-import { expectFinite, expectOneOf } from '../util/validate.js';
+import { expectFiniteAsync, expectOneOf } from '../util/validate.js';
 import { ShapeError, ValueError } from '../errors.js';
 import { toLabels, type AttackTarget } from './base.js';
 
 export const ATTACK_LOSSES = ['mse', 'ce', 'margin'] as const;
 export type AttackLoss = (typeof ATTACK_LOSSES)[number];
 
-function rowsOf(net: AttackTarget, x: Float32Array): number {
+async function rowsOf(net: AttackTarget, x: Float32Array): Promise<number> {
   if (!(x instanceof Float32Array) || x.length % net.inputSize !== 0)
     throw new ShapeError(`Expected x to be a Float32Array of n × ${net.inputSize} values`);
-  expectFinite(x, 'x', net.inputSize);
+  await expectFiniteAsync(x, 'x', net.inputSize);
   return x.length / net.inputSize;
 }
 
@@ -30,7 +30,7 @@ export async function inputGradient(
   opts?: RunOptions & { backend?: Backend },
 ): Promise<{ grad: Float32Array; loss: Float32Array }> {
   const backend = expectOneOf(opts?.backend ?? 'cpu', 'backend', BACKENDS);
-  const n = rowsOf(net, x);
+  const n = await rowsOf(net, x);
   const y = toLabels(labels, n, net.outputSize);
   expectOneOf(loss, 'loss', ATTACK_LOSSES);
   const grad = new Float32Array(x.length);
@@ -47,7 +47,7 @@ export async function classGradients(
   opts?: RunOptions & { backend?: Backend },
 ): Promise<Float32Array> {
   const backend = expectOneOf(opts?.backend ?? 'cpu', 'backend', BACKENDS);
-  const n = rowsOf(net, x);
+  const n = await rowsOf(net, x);
   for (const k of classes)
     if (!Number.isInteger(k) || k < 0 || k >= net.outputSize) throw new ValueError(`Expected classes in 0..${net.outputSize - 1} but received ${k}`);
   const J = new Float32Array(n * classes.length * net.inputSize);

@@ -6,7 +6,7 @@ import { addon } from '../native/binding.js';
 import { runNative, type RunOptions } from '../util/control.js';
 import { BACKENDS, type Backend } from '../native/runtime.js';
 import { expectOneOf } from '../util/validate.js';
-import { checkAttackInputs, checkEpsilons, toLabels, type AttackTarget } from './base.js';
+import { checkAttackInputsAsync, checkEpsilons, toLabels, type AttackTarget } from './base.js';
 import { checkMemory } from '../util/memory.js';
 import { ATTACK_LOSSES, type AttackLoss } from './gradients.js';
 
@@ -50,7 +50,7 @@ export async function fgsmSweep(
 ): Promise<SweepResult> {
   const t0 = performance.now();
   const d = net.inputSize;
-  const n = checkAttackInputs(x, d);
+  const n = await checkAttackInputsAsync(x, d);
   const y = toLabels(labels, n, net.outputSize);
   const loss = expectOneOf(opts.loss ?? 'ce', 'loss', ATTACK_LOSSES);
   const eps = checkEpsilons(opts.epsilons ?? epsRange());

@@ -14,11 +14,12 @@ import { registerAttack } from './commands/attack.js';
 import { registerDistort } from './commands/distort.js';
 import { registerTune } from './commands/tune.js';
 import { registerWorker } from './commands/worker.js';
+import { EXIT, exitCodeOf } from './exit.js';
 
 const program = new Command();
 program.name('nrem').description('Biologically inspired sleep for neural networks, and what it does to their robustness');
 // Command-line mistakes (unknown option, missing value, too many arguments) are typed
-// errors like every other: "nrem: ERR_ARGUMENT: …", exit code 1.
+// errors like every other: "nrem: ERR_ARGUMENT: …", exit status 2 (src/cli/exit.ts).
 program.exitOverride();
 program.configureOutput({
   outputError: (str, write) => write(`nrem: ERR_ARGUMENT: ${str.replace(/^error: /, '')}`),
@@ -50,7 +51,7 @@ program.parseAsync(process.argv).catch((err: unknown) => {
     // unknown command was given ends with a typed line too.
     if (e.code === 'commander.help' && e.exitCode !== 0) process.stderr.write('nrem: ERR_ARGUMENT: expected one of the commands listed above\n');
     if (e.exitCode !== 0) jsonError('ERR_ARGUMENT', e.code === 'commander.help' ? 'expected one of the commands of nrem --help' : e.message.replace(/^error: /, ''));
-    process.exitCode = e.exitCode;
+    process.exitCode = e.exitCode === 0 ? EXIT.ok : EXIT.usage;
     return;
   }
   if (e instanceof NremError) {
@@ -60,5 +61,5 @@ program.parseAsync(process.argv).catch((err: unknown) => {
     process.stderr.write(`nrem: internal error (please report it): ${e?.stack ?? String(err)}\n`);
     jsonError('ERR_INTERNAL', String(e?.message ?? err));
   }
-  process.exitCode = 1;
+  process.exitCode = exitCodeOf(err);
 });

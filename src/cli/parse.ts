@@ -8,9 +8,17 @@
  *   - a list is comma-separated numbers, with no empty entry ("0.1,,0.2" is an error) and
  *     at most `maxCount` entries;
  *   - a limit is an integer ≥ 1 or "all".
- * Failures are ValueErrors (code ERR_VALUE) whose message starts with the flag.
+ * Failures are UsageErrors (ValueErrors, code ERR_VALUE, exit status 2) whose message starts with the flag.
  */
 import { ValueError } from '../errors.js';
+
+/**
+ * A value on the command line that is not one the command takes: a ValueError (code
+ * ERR_VALUE) that the entry point exits with status 2 (a usage error, src/cli/exit.ts).
+ */
+export class UsageError extends ValueError {
+  readonly usage = true;
+}
 
 const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
@@ -34,8 +42,8 @@ export interface NumberRange {
 export function parseNumber(s: unknown, flag: string, { min = -Infinity, max = Infinity }: NumberRange = {}): number {
   const t = typeof s === 'string' ? s.trim() : '';
   const v = DECIMAL.test(t) ? Number(t) : NaN;
-  if (!Number.isFinite(v)) throw new ValueError(`${flag}: expected a number${range(min, max) && ' ' + range(min, max)} but received ${show(s)}`);
-  if (v < min || v > max) throw new ValueError(`${flag}: expected a number${range(min, max) && ' ' + range(min, max)} but received ${t}`);
+  if (!Number.isFinite(v)) throw new UsageError(`${flag}: expected a number${range(min, max) && ' ' + range(min, max)} but received ${show(s)}`);
+  if (v < min || v > max) throw new UsageError(`${flag}: expected a number${range(min, max) && ' ' + range(min, max)} but received ${t}`);
   return v;
 }
 
@@ -43,8 +51,8 @@ export function parseNumber(s: unknown, flag: string, { min = -Infinity, max = I
 export function parseInteger(s: unknown, flag: string, { min = -Number.MAX_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER }: NumberRange = {}): number {
   const t = typeof s === 'string' ? s.trim() : '';
   const v = DECIMAL.test(t) ? Number(t) : NaN;
-  if (!Number.isSafeInteger(v)) throw new ValueError(`${flag}: expected an integer${range(min, max) && ' ' + range(min, max)} but received ${show(s)}`);
-  if (v < min || v > max) throw new ValueError(`${flag}: expected an integer${range(min, max) && ' ' + range(min, max)} but received ${t}`);
+  if (!Number.isSafeInteger(v)) throw new UsageError(`${flag}: expected an integer${range(min, max) && ' ' + range(min, max)} but received ${show(s)}`);
+  if (v < min || v > max) throw new UsageError(`${flag}: expected an integer${range(min, max) && ' ' + range(min, max)} but received ${t}`);
   return v;
 }
 
@@ -64,11 +72,11 @@ export function parseSeed(s: unknown, flag = '--seed'): number {
 
 /** Comma-separated numbers, each in [min, max], no empty entry, 1 … maxCount entries. */
 export function parseNumberList(s: unknown, flag: string, { min = -Infinity, max = Infinity, maxCount = 10_000 }: NumberRange & { maxCount?: number } = {}): number[] {
-  if (typeof s !== 'string' || s.trim() === '') throw new ValueError(`${flag}: expected a comma-separated list of numbers but received ${show(s)}`);
+  if (typeof s !== 'string' || s.trim() === '') throw new UsageError(`${flag}: expected a comma-separated list of numbers but received ${show(s)}`);
   const parts = s.split(',');
-  if (parts.length > maxCount) throw new ValueError(`${flag}: expected at most ${maxCount} values but received ${parts.length}`);
+  if (parts.length > maxCount) throw new UsageError(`${flag}: expected at most ${maxCount} values but received ${parts.length}`);
   return parts.map((p, i) => {
-    if (p.trim() === '') throw new ValueError(`${flag}: entry ${i + 1} of ${show(s)} is empty`);
+    if (p.trim() === '') throw new UsageError(`${flag}: entry ${i + 1} of ${show(s)} is empty`);
     return parseNumber(p, `${flag} entry ${i + 1}`, { min, max });
   });
 }
@@ -79,11 +87,11 @@ export function optionalNumberList(s: string | undefined, flag: string, r: Numbe
 
 /** Comma-separated integers (layer sizes), each in [min, max]. */
 export function parseIntegerList(s: unknown, flag: string, { min = 1, max = Number.MAX_SAFE_INTEGER, minCount = 1 }: NumberRange & { minCount?: number } = {}): number[] {
-  if (typeof s !== 'string' || s.trim() === '') throw new ValueError(`${flag}: expected comma-separated integers but received ${show(s)}`);
+  if (typeof s !== 'string' || s.trim() === '') throw new UsageError(`${flag}: expected comma-separated integers but received ${show(s)}`);
   const parts = s.split(',');
-  if (parts.length < minCount) throw new ValueError(`${flag}: expected at least ${minCount} comma-separated integers but received ${show(s)}`);
+  if (parts.length < minCount) throw new UsageError(`${flag}: expected at least ${minCount} comma-separated integers but received ${show(s)}`);
   return parts.map((p, i) => {
-    if (p.trim() === '') throw new ValueError(`${flag}: entry ${i + 1} of ${show(s)} is empty`);
+    if (p.trim() === '') throw new UsageError(`${flag}: entry ${i + 1} of ${show(s)} is empty`);
     return parseInteger(p, `${flag} entry ${i + 1}`, { min, max });
   });
 }
@@ -97,6 +105,6 @@ export function parseLimit(s: string | undefined, flag = '--limit'): number | un
 /** One of `options`. */
 export function parseChoice<T extends string>(s: unknown, flag: string, options: readonly T[]): T {
   if (typeof s !== 'string' || !options.includes(s as T))
-    throw new ValueError(`${flag}: expected one of ${options.join(', ')} but received ${show(s)}`);
+    throw new UsageError(`${flag}: expected one of ${options.join(', ')} but received ${show(s)}`);
   return s as T;
 }

@@ -9,19 +9,22 @@ import type { RunOptions } from '../util/control.js';
 import { unitKey } from './store.js';
 import type { NetworkId } from './results.js';
 import type { ExperimentSpec } from './spec.js';
-import type { FinetuneKind, LoadedData, Ops, PerturbationStats, SleepStats } from './ops.js';
+import type { FinetuneKind, LoadedData, Ops, PerturbationStats, SleepStats, TunedSleep } from './ops.js';
+import { architectureOf, archText } from '../model/arch.js';
 
 export interface NetValue {
   cleanAccuracy: number;
   /** Wall seconds to build the network (its cost as a defence). */
   seconds: number;
   sleep?: SleepStats & { seconds: number };
+  /** The control's architecture in words (archText). */
+  arch?: string;
 }
 export interface CurveValue {
   x: number[];
   accuracy: number[];
 }
-export type UnitValue = NetValue | CurveValue | PerturbationStats;
+export type UnitValue = NetValue | CurveValue | PerturbationStats | TunedSleep;
 
 export interface UnitCtx {
   ops: Ops;
@@ -29,6 +32,8 @@ export interface UnitCtx {
   /** The evaluation test set (first testSize rows) and attack subsets (first n rows). */
   evalSet(n?: number): Promise<LoadedData['test']>;
   net(node: UnitNode): Promise<Network>;
+  /** The value an input unit recorded (a tune unit's parameters). */
+  value<T extends UnitValue>(node: UnitNode): Promise<T>;
   ro: RunOptions;
 }
 
@@ -42,7 +47,13 @@ export interface UnitNode {
   /** Planned relative cost, for the ETA. */
   weight: number;
   /** What this node is in the results: a network, a curve point set, or perturbation stats. */
-  role: { type: 'net'; network: NetworkId } | { type: 'curve'; curve: string; network: NetworkId } | { type: 'pert'; attack: 'deepfool' | 'jsma' | 'cw'; network: NetworkId };
+  role:
+    | { type: 'net'; network: NetworkId }
+    | { type: 'curve'; curve: string; network: NetworkId }
+    | { type: 'pert'; attack: 'deepfool' | 'jsma' | 'cw'; network: NetworkId }
+    | { type: 'tune' };
+  /** Computed by the coordinating process, never handed to workers (it reads the user's files: the given control). */
+  local?: boolean;
   run(ctx: UnitCtx): Promise<{ value: UnitValue; net?: Network }>;
 }
 
@@ -75,24 +86,51 @@ export function buildGraph(spec: ExperimentSpec): UnitNode[] {
           const seconds = (performance.now() - t0) / 1000;
           const test = await ctx.evalSet();
           const cleanAccuracy = await ctx.ops.accuracy(net, test, ctx.ro);
-          return { value: { cleanAccuracy, seconds, ...(sleep ? { sleep: { ...sleep, seconds } } : {}) }, net };
+          return { value: { cleanAccuracy, seconds, ...(sleep ? { sleep: { ...sleep, seconds } } : {}), ...(network === 'control' ? { arch: archText(net) } : {}) }, net };
         },
       });
       nets.set(network, node);
       return node;
     };
     const epochW = spec.train.epochs;
-    const control = netUnit('control', 'train', { ...dataP, train: spec.train }, [], 10 * epochW, async (ctx) => ({
-      net: await ctx.ops.train(await ctx.data(), spec.train, seed, ctx.ro),
-    }));
-    netUnit('sleep', 'sleep', { ...dataP, sleep: spec.sleep }, [control], 20, async (ctx) => {
-      const r = await ctx.ops.sleep(await ctx.net(control), await ctx.data(), spec.sleep, seed, ctx.ro);
+    const given = spec.control;
+    const control = given
+      ? netUnit('control', 'import', { ...dataP, model: { sha256: given.sha256 ?? null } }, [], 1, async (ctx) => ({
+          net: await ctx.ops.importControl(given, await ctx.data(), ctx.ro),
+        }))
+      : netUnit('control', 'train', { ...dataP, train: spec.train }, [], 10 * epochW, async (ctx) => ({
+          net: await ctx.ops.train(await ctx.data(), spec.train, seed, ctx.ro),
+        }));
+    if (given) control.local = true;
+    /** Defences trained to the control's architecture: a given control's, or the spec's. */
+    const archDeps = given ? [control] : [];
+    const archOf = async (ctx: UnitCtx) => (given ? architectureOf(await ctx.net(control)) : undefined);
+    // The recipe fine-tuning uses: recorded in the key only where it is not the paper's (keys of the paper's studies unchanged).
+    const ftRecipe = spec.train.recipe === 'modern' ? { recipe: 'modern' } : {};
+    const tuneP = spec.sleep.preset === 'tune' ? spec.sleep.tune : undefined;
+    const tuneNode = tuneP
+      ? add({
+          kind: 'sleep-tune',
+          label: `seed ${seed} / sleep (tuning)`,
+          seed,
+          params: { ...dataP, tune: tuneP },
+          deps: [control],
+          weight: Math.max(20, tuneP.budget),
+          role: { type: 'tune' },
+          async run(ctx) {
+            return { value: await ctx.ops.tuneSleep(await ctx.net(control), await ctx.data(), tuneP, seed, ctx.ro) };
+          },
+        })
+      : undefined;
+    netUnit('sleep', 'sleep', { ...dataP, sleep: spec.sleep }, tuneNode ? [control, tuneNode] : [control], 20, async (ctx) => {
+      const tuned = tuneNode ? (await ctx.value<TunedSleep>(tuneNode)).parameters : undefined;
+      const r = await ctx.ops.sleep(await ctx.net(control), await ctx.data(), spec.sleep, seed, ctx.ro, tuned);
       return { net: r.net, sleep: r.stats };
     });
     if (d.distillation) {
       const p = d.distillation;
-      netUnit('distillation', 'distill', { ...dataP, train: spec.train, distillation: p, impl: 'reparametrised-T' }, [], 20 * p.epochs, async (ctx) => ({
-        net: await ctx.ops.distill(await ctx.data(), spec.train, p, seed, ctx.ro),
+      netUnit('distillation', 'distill', { ...dataP, train: spec.train, distillation: p, impl: 'reparametrised-T' }, archDeps, 20 * p.epochs, async (ctx) => ({
+        net: await ctx.ops.distill(await ctx.data(), spec.train, p, seed, ctx.ro, await archOf(ctx)),
       }));
     }
     if (d.finetune) {
@@ -101,15 +139,15 @@ export function buildGraph(spec: ExperimentSpec): UnitNode[] {
       for (const kind of kinds) {
         if (kind === 'blur' && !(f.blurSigma > 0)) continue;
         const attackP = kind === 'deepfool' || kind === 'jsma' || kind === 'cw' ? { attack: ev[kind], replace: f.attackReplace } : {};
-        netUnit(`finetune-${kind}` as NetworkId, 'finetune', { ...dataP, finetune: { ...f, attacks: undefined, attackReplace: undefined }, kind, ...attackP }, [control], 20, async (ctx) => ({
-          net: await ctx.ops.finetune(await ctx.net(control), await ctx.data(), kind, f, ev, seed, ctx.ro),
+        netUnit(`finetune-${kind}` as NetworkId, 'finetune', { ...dataP, finetune: { ...f, attacks: undefined, attackReplace: undefined }, kind, ...attackP, ...ftRecipe }, [control], 20, async (ctx) => ({
+          net: await ctx.ops.finetune(await ctx.net(control), await ctx.data(), kind, f, ev, seed, ctx.ro, spec.train.recipe),
         }));
       }
     }
     if (d.pgdTrain) {
       const p = d.pgdTrain;
-      netUnit('pgd-train', 'pgd-train', { ...dataP, train: spec.train, pgdTrain: p }, p.fromControl ? [control] : [], 10 * p.epochs * (p.steps + 1), async (ctx) => ({
-        net: await ctx.ops.pgdTrain(await ctx.data(), spec.train, p, seed, ctx.ro, p.fromControl ? await ctx.net(control) : undefined),
+      netUnit('pgd-train', 'pgd-train', { ...dataP, train: spec.train, pgdTrain: p }, p.fromControl ? [control] : archDeps, 10 * p.epochs * (p.steps + 1), async (ctx) => ({
+        net: await ctx.ops.pgdTrain(await ctx.data(), spec.train, p, seed, ctx.ro, p.fromControl ? await ctx.net(control) : undefined, await archOf(ctx)),
       }));
     }
 

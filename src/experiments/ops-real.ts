@@ -12,7 +12,14 @@ import { toOnnxBytes, fromOnnxBytes } from '../model/onnx.js';
 import { OrtModel } from '../model/ort.js';
 import { createNetwork, evaluate, recipeOptions, train } from '../train/train.js';
 import { sleep } from '../sleep/sleep.js';
-import { getPreset, type SleepInput } from '../sleep/presets.js';
+import { resolveParameters, type PresetName, type SleepParameters } from '../sleep/presets.js';
+import { tune } from '../tune/tune.js';
+import { architectureOf, archFor, readArch, type Architecture } from '../model/arch.js';
+import { readInputFile, MODEL_FILE_LIMIT } from '../util/files.js';
+import { externalReader, importOnnx } from '../model/onnx.js';
+import { createHash } from 'node:crypto';
+import { FormatError, ShapeError } from '../errors.js';
+import { OrtPool } from '../model/ort-pool.js';
 import { fgsmSweep } from '../attacks/sweep.js';
 import { evaluateDistortions } from '../attacks/distortions.js';
 import { PGD } from '../attacks/pgd.js';
@@ -27,28 +34,30 @@ import type { RunOptions } from '../util/control.js';
 import type { EvaluationSpec, SleepSpec, TrainSpec } from './spec.js';
 import type { LoadedData, Ops, PerturbationStats } from './ops.js';
 
-function sizesFor(spec: TrainSpec, data: LoadedData): number[] {
-  const s = [...spec.sizes];
+/** The control's architecture from the spec on this data: layer sizes (0 = from the data) or spec.arch. */
+export function archOfSpec(spec: TrainSpec, data: LoadedData): number[] | Architecture {
+  if (spec.arch !== undefined) return archFor(typeof spec.arch === 'string' ? readArch(spec.arch) : spec.arch, data.train);
+  const s = [...(spec.sizes ?? [0, 0])];
   if (!s[0]) s[0] = data.train.dims;
   if (!s[s.length - 1]) s[s.length - 1] = data.train.classes;
   return s;
 }
 
+/** Fine-tuning's recipe: the paper's loss and batches for the paper's recipes (paper-octave's random stream is the control's only), else modern. */
+function finetuneRecipe(r: TrainSpec['recipe'] | undefined): 'paper' | 'modern' {
+  return r === 'modern' ? 'modern' : 'paper';
+}
+
 /** Native predictions re-checked by ONNX Runtime: accuracy (and success) counted on ORT's predictions. */
-async function recheck(net: Network, r: AttackResult, labels: Int32Array, ro: RunOptions): Promise<AttackResult> {
-  const ort = await OrtModel.fromNetwork(net);
-  try {
-    const predictions: Int32Array[] = [];
-    for (const c of r.clipped) predictions.push(await ort.predict(c, undefined, ro));
-    const success = predictions.map((p, e) => {
-      const s = new Uint8Array(p.length);
-      for (let i = 0; i < p.length; i++) s[i] = r.targets ? +(p[i] === r.targets[i] && r.success[e][i] === 1) : +(p[i] !== labels[i] && r.success[e][i] === 1);
-      return s;
-    });
-    return { ...r, predictions, success };
-  } finally {
-    await ort.dispose();
-  }
+async function recheck(ort: OrtModel, r: AttackResult, labels: Int32Array, ro: RunOptions): Promise<AttackResult> {
+  const predictions: Int32Array[] = [];
+  for (const c of r.clipped) predictions.push(await ort.predict(c, undefined, ro));
+  const success = predictions.map((p, e) => {
+    const s = new Uint8Array(p.length);
+    for (let i = 0; i < p.length; i++) s[i] = r.targets ? +(p[i] === r.targets[i] && r.success[e][i] === 1) : +(p[i] !== labels[i] && r.success[e][i] === 1);
+    return s;
+  });
+  return { ...r, predictions, success };
 }
 
 function accuracies(r: AttackResult, labels: Int32Array): number[] {
@@ -77,29 +86,54 @@ async function correctRows(net: Network, test: Dataset, ro: RunOptions): Promise
   return { ...test, x, y, n: idx.length };
 }
 
-export function realOps(): Ops {
+/**
+ * The real operations. One ONNX Runtime session per network is kept for the re-checks of all
+ * its units (`ortSessions` of them at most, least recently used closed first; `release()`
+ * closes them all).
+ */
+export function realOps(opts: { ortSessions?: number } = {}): Ops & { release(): Promise<void> } {
+  const ort = new OrtPool(opts.ortSessions ?? 4);
   return {
+    release: () => ort.clear(),
     async loadData(source, { quick, seed }) {
       const s = await loadDataset(source, { quick, seed });
       return { train: s.train, test: s.test };
     },
 
     async train(data, spec, seed, ro) {
-      const net = createNetwork(spec.recipe, sizesFor(spec, data), seed);
+      const arch = archOfSpec(spec, data);
+      const net = createNetwork(spec.recipe, arch, seed);
+      if (data.train.classes > net.outputSize)
+        throw new ShapeError(`Expected the control's architecture to end with at least ${data.train.classes} outputs (the data's classes) but it ends with ${net.outputSize}`);
       await train(net, data.train, { ...recipeOptions(spec.recipe, seed), epochs: spec.epochs, ...ro });
       return net;
     },
 
-    async distill(data, spec, d, seed, ro) {
-      const r = await distill(spec.recipe, sizesFor(spec, data), data.train, { temperature: d.temperature, epochs: d.epochs, seed, ...ro });
+    async importControl(c, data, ro) {
+      void ro;
+      const bytes = await readInputFile(c.model, { maxBytes: MODEL_FILE_LIMIT, what: 'ONNX model' });
+      const sha = createHash('sha256').update(bytes).digest('hex');
+      if (c.sha256 && sha !== c.sha256)
+        throw new FormatError(`${c.model}: the file changed since the spec was written (sha256 ${sha}, the spec says ${c.sha256}); run nrem reproduce --model ${c.model} again to study the new file`);
+      const net = importOnnx(bytes, c.model, { external: externalReader(c.model) }).net;
+      if (net.inputSize !== data.train.dims)
+        throw new ShapeError(`${c.model}: the network takes ${net.inputSize} inputs but ${data.train.name} has ${data.train.dims} features per row`);
+      if (net.outputSize < data.train.classes)
+        throw new ShapeError(`${c.model}: the network has ${net.outputSize} outputs but ${data.train.name} has ${data.train.classes} classes`);
+      return net;
+    },
+
+    async distill(data, spec, d, seed, ro, arch) {
+      const r = await distill(spec.recipe, arch ?? archOfSpec(spec, data), data.train, { temperature: d.temperature, epochs: d.epochs, seed, ...ro });
       return r.student;
     },
 
-    async finetune(control, data, kind, f, ev, seed, ro) {
+    async finetune(control, data, kind, f, ev, seed, ro, recipe) {
       const replace = kind === 'deepfool' || kind === 'jsma' || kind === 'cw' ? f.attackReplace : f.replace;
       const r = await finetune(control, data.train, {
         kind,
         seed,
+        recipe: finetuneRecipe(recipe),
         lr: f.lr,
         epochs: f.epochs,
         replace,
@@ -114,23 +148,43 @@ export function realOps(): Ops {
       return r.network;
     },
 
-    async pgdTrain(data, spec, p, seed, ro, init) {
-      const r = await pgdTrain(spec.recipe, sizesFor(spec, data), data.train, { seed, eps: p.eps, steps: p.steps, stepSize: p.stepSize, epochs: p.epochs, init, ...ro });
+    async pgdTrain(data, spec, p, seed, ro, init, arch) {
+      const r = await pgdTrain(spec.recipe, arch ?? archOfSpec(spec, data), data.train, { seed, eps: p.eps, steps: p.steps, stepSize: p.stepSize, epochs: p.epochs, init, ...ro });
       return r.network;
     },
 
-    async sleep(control, data, s: SleepSpec, seed, ro) {
-      const preset = getPreset(s.preset);
-      const input = s.input ?? preset.input;
-      const steps = s.steps ?? preset.steps;
-      const r = await sleep(control, data.train, {
-        preset: preset.name,
+    async tuneSleep(control, data, t, seed, ro) {
+      const r = await tune(control, data.train, {
+        algorithm: t.algorithm,
+        budget: t.budget,
+        objective: t.objective,
+        valSize: t.valSize,
+        valSplit: 'tail',
         seed,
-        ...(s.input ? { input: s.input as SleepInput } : {}),
-        ...(s.steps ? { steps: s.steps } : {}),
-        ...(s.beta ? { beta: s.beta } : {}),
-        ...ro,
+        sleepSeed: seed,
+        signal: ro.signal,
+        onProgress: ro.onProgress,
       });
+      const h = r.history;
+      return {
+        algorithm: h.algorithm,
+        budget: h.budget,
+        objective: t.objective,
+        valRows: Math.min(t.valSize, data.train.n),
+        parameters: { ...r.best.parameters },
+        score: r.best.score,
+        controlScore: h.control.score,
+        baseline: h.baseline ? { name: h.baseline.name, score: h.baseline.score } : null,
+      };
+    },
+
+    async sleep(control, data, s: SleepSpec, seed, ro, tuned) {
+      const overrides = { ...(s.parameters as Partial<SleepParameters> | undefined), ...(s.input ? { input: s.input } : {}), ...(s.steps ? { steps: s.steps } : {}), ...(s.beta ? { beta: s.beta } : {}) } as Partial<SleepParameters>;
+      const base = tuned ? (tuned as Partial<SleepParameters>) : (s.preset as PresetName);
+      const p = resolveParameters(base, overrides, control.weightLayers);
+      const { input, steps } = p;
+      const preset = p;
+      const r = await sleep(control, data.train, { preset: p, seed, ...ro });
       const n = data.train.n;
       const words =
         input === 'sequence'
@@ -165,25 +219,21 @@ export function realOps(): Ops {
     async sweep(kind, net, test, eps, ev, seed, ro) {
       const a: Attack = kind === 'pgd' ? pgdOf(ev) : new SquareAttack({ maxQueries: ev.square.queries, shape: test.shape });
       const r = await a.run(net, test.x, test.y, { epsilons: eps, seed, ...ro });
-      return accuracies(await recheck(net, r, test.y, ro), test.y);
+      return accuracies(await recheck(await ort.get(net), r, test.y, ro), test.y);
     },
 
     async transfer(source, target, test, eps, ev, seed, ro) {
       const r = await pgdOf(ev).run(source, test.x, test.y, { epsilons: eps, seed, ...ro });
       // Evaluate the source's examples on the target, by ONNX Runtime.
-      const ort = await OrtModel.fromNetwork(target);
-      try {
-        const acc: number[] = [];
-        for (const c of r.clipped) {
-          const p = await ort.predict(c, undefined, ro);
-          let ok = 0;
-          for (let i = 0; i < p.length; i++) if (p[i] === test.y[i]) ok++;
-          acc.push(p.length ? ok / p.length : 0);
-        }
-        return acc;
-      } finally {
-        await ort.dispose();
+      const session = await ort.get(target);
+      const acc: number[] = [];
+      for (const c of r.clipped) {
+        const p = await session.predict(c, undefined, ro);
+        let ok = 0;
+        for (let i = 0; i < p.length; i++) if (p[i] === test.y[i]) ok++;
+        acc.push(p.length ? ok / p.length : 0);
       }
+      return acc;
     },
 
     async minimal(kind, net, test, ev, seed, ro): Promise<PerturbationStats> {
@@ -195,7 +245,7 @@ export function realOps(): Ops {
           : kind === 'jsma'
             ? new JSMA({ theta: ev.jsma.theta, maxIterations: ev.jsma.maxIter, pairs: ev.jsma.variant === 'pair' })
             : new CarliniWagnerL2({ searchSteps: ev.cw.searches, maxIterations: ev.cw.steps, lr: ev.cw.lr, initialConst: ev.cw.c0 });
-      const r = await recheck(net, await a.run(net, t.x, t.y, { seed, ...ro }), t.y, ro);
+      const r = await recheck(await ort.get(net), await a.run(net, t.x, t.y, { seed, ...ro }), t.y, ro);
       const s = summarize(r, t.x, t.y).perEpsilon[0];
       const num = (v: number | null) => (v === null ? undefined : v);
       return kind === 'jsma'

@@ -7,7 +7,8 @@
 import type { Dataset } from '../data/dataset.js';
 import type { Network } from '../model/network.js';
 import type { RunOptions } from '../util/control.js';
-import type { DistillationSpec, EvaluationSpec, FinetuneSpec, PgdTrainSpec, SleepSpec, TrainSpec } from './spec.js';
+import type { Architecture } from '../model/arch.js';
+import type { ControlSpec, DistillationSpec, EvaluationSpec, FinetuneSpec, PgdTrainSpec, SleepSpec, TrainSpec, TuneSpec } from './spec.js';
 
 export interface LoadedData {
   train: Dataset;
@@ -32,16 +33,37 @@ export interface PerturbationStats {
   fractionChanged?: number;
 }
 
+/** What a "tune" sleep unit found (nrem tune on a validation split of the training rows). */
+export interface TunedSleep {
+  algorithm: string;
+  budget: number;
+  objective: string;
+  /** Validation rows (the last rows of the training set; never the test set). */
+  valRows: number;
+  /** The best parameters found (a full preset, src/sleep/presets.ts). */
+  parameters: Record<string, unknown>;
+  /** Validation score of the best candidate, of the control (no sleep) and of the baseline preset (when its depth fits). */
+  score: number;
+  controlScore: number;
+  baseline: { name: string; score: number } | null;
+}
+
 export type FinetuneKind = 'fgsm' | 'noise' | 'blur' | 'deepfool' | 'jsma' | 'cw';
 export type SweepAttack = 'pgd' | 'square';
 
 export interface Ops {
   loadData(source: string, opts: { quick: boolean; seed: number }): Promise<LoadedData>;
   train(data: LoadedData, spec: TrainSpec, seed: number, ro: RunOptions): Promise<Network>;
-  distill(data: LoadedData, spec: TrainSpec, d: DistillationSpec, seed: number, ro: RunOptions): Promise<Network>;
-  finetune(control: Network, data: LoadedData, kind: FinetuneKind, f: FinetuneSpec, ev: EvaluationSpec, seed: number, ro: RunOptions): Promise<Network>;
-  pgdTrain(data: LoadedData, spec: TrainSpec, p: PgdTrainSpec, seed: number, ro: RunOptions, init?: Network): Promise<Network>;
-  sleep(control: Network, data: LoadedData, s: SleepSpec, seed: number, ro: RunOptions): Promise<{ net: Network; stats: SleepStats }>;
+  /** The user's network (spec.control): its file read and checked against the recorded sha256. */
+  importControl(control: ControlSpec, data: LoadedData, ro: RunOptions): Promise<Network>;
+  /** `arch`: the architecture to train (a given control's); default: the spec's. */
+  distill(data: LoadedData, spec: TrainSpec, d: DistillationSpec, seed: number, ro: RunOptions, arch?: Architecture): Promise<Network>;
+  finetune(control: Network, data: LoadedData, kind: FinetuneKind, f: FinetuneSpec, ev: EvaluationSpec, seed: number, ro: RunOptions, recipe?: TrainSpec['recipe']): Promise<Network>;
+  pgdTrain(data: LoadedData, spec: TrainSpec, p: PgdTrainSpec, seed: number, ro: RunOptions, init?: Network, arch?: Architecture): Promise<Network>;
+  /** nrem tune's search of the sleep parameters of `control` (validation rows held out of data.train). */
+  tuneSleep(control: Network, data: LoadedData, t: TuneSpec, seed: number, ro: RunOptions): Promise<TunedSleep>;
+  /** `tuned`: parameters a "tune" unit found (instead of s.preset). */
+  sleep(control: Network, data: LoadedData, s: SleepSpec, seed: number, ro: RunOptions, tuned?: Record<string, unknown>): Promise<{ net: Network; stats: SleepStats }>;
   accuracy(net: Network, test: Dataset, ro: RunOptions): Promise<number>;
   /** Accuracy after FGSM at each eps (one gradient per image). */
   fgsm(net: Network, test: Dataset, eps: number[], loss: 'mse' | 'ce', ro: RunOptions): Promise<number[]>;

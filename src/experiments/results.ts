@@ -68,7 +68,21 @@ export interface PerturbationResult {
 }
 
 export interface SleepResult {
+  /** The preset name, or "tune" (the parameters were searched for this network: see `tuned`). */
   preset: string;
+  /** With preset "tune": nrem tune's search per seed, on validation rows held out of the training set. */
+  tuned?: {
+    algorithm: string;
+    budget: number;
+    objective: string;
+    valRows: number;
+    /** Validation scores of the best candidate, the control and the baseline preset. */
+    score: Stat;
+    controlScore: Stat;
+    baseline: { name: string; score: Stat } | null;
+    /** The parameters found, one object per seed. */
+    parameters: Record<string, unknown>[];
+  };
   /** Description of the sleep input, e.g. "sequence: the 8,000 training images in order, cycled". */
   input: string;
   steps: number;
@@ -90,7 +104,9 @@ export interface Results {
   /** Units computed now vs found finished in the store. */
   units: { computed: number; reused: number };
   environment: { node: string; platform: string; threads: number; gemm: string };
-  data: { name: string; train: number; test: number; dims: number; classes: number; note: string };
+  data: { name: string; train: number; test: number; dims: number; classes: number; note: string; source?: string };
+  /** Where the control came from: trained by nrem (recipe, architecture) or the user's file (spec.control). */
+  control?: { source: 'trained'; recipe: string; arch: string } | { source: 'model'; model: string; sha256: string; recipe: string; arch: string };
   seeds: number[];
   networks: NetworkResult[];
   curves: Curve[];

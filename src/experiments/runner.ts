@@ -14,12 +14,15 @@ import type { Network } from '../model/network.js';
 import { throwIfAborted, type ProgressEvent, type RunOptions } from '../util/control.js';
 import { runtimeInfo } from '../native/runtime.js';
 import { buildGraph, type CurveValue, type NetValue, type UnitCtx, type UnitNode, type UnitValue } from './graph.js';
-import type { LoadedData, Ops, PerturbationStats } from './ops.js';
+import type { LoadedData, Ops, PerturbationStats, TunedSleep } from './ops.js';
 import type { RunEvent } from './progress.js';
 import { NETWORK_LABELS, RESULTS_SCHEMA_VERSION, stat, type Curve, type NetworkId, type PerturbationResult, type Results } from './results.js';
 import { validateSpec, type ExperimentSpec } from './spec.js';
 import { DirStore, StoreIntegrityError, type Store, type UnitRecord } from './store.js';
 import { writeAtomicSync } from '../util/atomic.js';
+import { NremError } from '../errors.js';
+import { readInputFile, MODEL_FILE_LIMIT } from '../util/files.js';
+import { createHash } from 'node:crypto';
 
 /** Computes the units a run still needs. The default runs them here, in order. */
 export interface UnitExecutor {
@@ -100,9 +103,19 @@ export async function computeUnit(node: UnitNode, env: UnitEnv): Promise<UnitRec
       return m < test.n ? head(test, m) : test;
     },
     net: (dep: UnitNode) => inputNet(dep, env),
+    value: async <T extends UnitValue>(dep: UnitNode) => {
+      const rec = env.records.get(dep.key) ?? (await env.store.get<UnitValue>(dep.kind, dep.key));
+      if (!rec) throw new StoreIntegrityError(`input "${dep.label}" (${env.store.stem(dep.kind, dep.key)}) is not finished in the store ${env.store.describe()}`);
+      return rec.value as T;
+    },
   };
   const t1 = performance.now();
-  const { value, net } = await node.run(ctx);
+  let value: UnitValue, net: Network | undefined;
+  try {
+    ({ value, net } = await node.run(ctx));
+  } catch (err) {
+    throw inUnit(node, err);
+  }
   const payloads = net ? [{ ext: 'onnx', data: await ops.save(net) }] : [];
   const rec = await store.save<UnitValue>(
     {
@@ -121,6 +134,17 @@ export async function computeUnit(node: UnitNode, env: UnitEnv): Promise<UnitRec
   if (net) env.nets.set(node.key, Promise.resolve(net));
   env.records.set(node.key, rec);
   return rec;
+}
+
+/** A unit's failure, its message naming the unit: "seed 1 / sleep: sleep needs …" (same class and code). */
+export function inUnit(node: UnitNode, err: unknown): unknown {
+  if (!(err instanceof NremError) || err.code === 'ERR_ABORTED' || err.message.startsWith(`${node.label}: `)) return err;
+  const e = Object.create(Object.getPrototypeOf(err)) as NremError;
+  Object.assign(e, err);
+  Object.defineProperty(e, 'message', { value: `${node.label}: ${err.message}`, writable: true, configurable: true });
+  Object.defineProperty(e, 'stack', { value: `${err.name}: ${node.label}: ${err.message}\n${(err.stack ?? '').split('\n').slice(1).join('\n')}`, writable: true, configurable: true });
+  Object.defineProperty(e, 'cause', { value: err, writable: true, configurable: true });
+  return e;
 }
 
 /** The network an input unit built: from memory, else its verified payload in the store. */
@@ -228,8 +252,15 @@ export function localExecutor(ops: Ops): UnitExecutor {
   };
 }
 
+/** The spec with the given control's sha256 filled in (read from its file) when it is missing. */
+export async function withControlHash(spec: ExperimentSpec): Promise<ExperimentSpec> {
+  if (!spec.control || spec.control.sha256) return spec;
+  const bytes = await readInputFile(spec.control.model, { maxBytes: MODEL_FILE_LIMIT, what: 'ONNX model' });
+  return { ...spec, control: { ...spec.control, sha256: createHash('sha256').update(bytes).digest('hex') } };
+}
+
 export async function runExperiment(specIn: ExperimentSpec, opts: RunExperimentOptions): Promise<Results> {
-  const spec = validateSpec(specIn);
+  const spec = await withControlHash(validateSpec(specIn));
   const startedAt = new Date();
   const t0 = performance.now();
   const emit = opts.onEvent ?? (() => {});
@@ -248,8 +279,7 @@ export async function runExperiment(specIn: ExperimentSpec, opts: RunExperimentO
     if (records.has(node.key)) emit({ type: 'unit-end', label: node.label, kind: node.kind, reused: true, seconds: 0, index: index.get(node.key)!, weight: node.weight, done: ++done });
   let computed = 0;
   if (todo.length) {
-    const executor = opts.executor ?? localExecutor(opts.ops);
-    await executor.run(todo, {
+    const env: ExecutorEnv = {
       spec,
       store,
       records,
@@ -261,15 +291,23 @@ export async function runExperiment(specIn: ExperimentSpec, opts: RunExperimentO
         computed++;
         emit({ type: 'unit-end', label: node.label, kind: node.kind, reused: false, seconds: rec.wallSeconds, index: index.get(node.key)!, weight: node.weight, done: ++done, where });
       },
-    });
+    };
+    // Units that read the user's files (the given control) run here, whoever computes the rest.
+    const local = todo.filter((n) => n.local);
+    if (local.length && opts.executor) await localExecutor(opts.ops).run(local, env);
+    const rest = opts.executor ? todo.filter((n) => !n.local) : todo;
+    if (rest.length) await (opts.executor ?? localExecutor(opts.ops)).run(rest, env);
   }
   const missing = nodes.filter((n) => !records.has(n.key));
   if (missing.length) throw new StoreIntegrityError(`internal: ${missing.length} units did not finish (first: "${missing[0].label}")`);
 
   // Data description (from the first seed's data).
   const d0 = await opts.ops.loadData(spec.data, { quick: spec.quick, seed: spec.seeds[0] });
-  const dataInfo: Results['data'] = { name: d0.train.name, train: d0.train.n, test: d0.test.n, dims: d0.train.dims, classes: d0.train.classes, note: spec.subsetNote };
+  const dataInfo: Results['data'] = { name: d0.train.name, source: spec.data, train: d0.train.n, test: d0.test.n, dims: d0.train.dims, classes: d0.train.classes, note: spec.subsetNote };
+  const controlNode = nodes.find((n) => n.role.type === 'net' && n.role.network === 'control');
+  const controlArch = controlNode ? (records.get(controlNode.key)?.value as NetValue | undefined)?.arch : undefined;
   const results = aggregate(spec, nodes, records, {
+    controlArch,
     startedAt: startedAt.toISOString(),
     wallSeconds: (performance.now() - t0) / 1000,
     computed,
@@ -287,7 +325,7 @@ export function aggregate(
   spec: ExperimentSpec,
   nodes: UnitNode[],
   records: Map<string, UnitRecord<UnitValue>>,
-  run: { startedAt: string; wallSeconds: number; computed: number; reused: number; data: Results['data'] },
+  run: { startedAt: string; wallSeconds: number; computed: number; reused: number; data: Results['data']; controlArch?: string },
 ): Results {
   const seeds = spec.seeds;
   const val = (n: UnitNode) => records.get(n.key)!.value;
@@ -341,6 +379,23 @@ export function aggregate(
     }
 
   const sl = bySeed<NetValue>((n) => n.role.type === 'net' && n.role.network === 'sleep').map((v) => v.sleep!);
+  const tu = bySeed<TunedSleep>((n) => n.role.type === 'tune');
+  const tuned: Results['sleep']['tuned'] = tu.length
+    ? {
+        algorithm: tu[0].algorithm,
+        budget: tu[0].budget,
+        objective: tu[0].objective,
+        valRows: tu[0].valRows,
+        score: stat(tu.map((t) => t.score)),
+        controlScore: stat(tu.map((t) => t.controlScore)),
+        baseline: tu[0].baseline ? { name: tu[0].baseline.name, score: stat(tu.map((t) => t.baseline?.score ?? NaN)) } : null,
+        parameters: tu.map((t) => t.parameters),
+      }
+    : undefined;
+  const archText = spec.train.arch !== undefined ? (typeof spec.train.arch === 'string' ? spec.train.arch : JSON.stringify(spec.train.arch)) : (spec.train.sizes ?? []).join('-');
+  const controlInfo: Results['control'] = spec.control
+    ? { source: 'model', model: spec.control.model, sha256: spec.control.sha256 ?? '', recipe: spec.train.recipe, arch: run.controlArch ?? 'the model\'s' }
+    : { source: 'trained', recipe: spec.train.recipe, arch: run.controlArch ?? archText };
   const layers = sl[0]?.spikesPerLayer.length ?? 0;
   const mats = sl[0]?.weightsChanged.length ?? 0;
   let info = { threads: 0, gemm: 'unknown' };
@@ -360,6 +415,7 @@ export function aggregate(
     units: { computed: run.computed, reused: run.reused },
     environment: { node: process.version, platform: `${process.platform}-${process.arch}`, ...info },
     data: run.data,
+    control: controlInfo,
     seeds,
     networks,
     curves,
@@ -371,6 +427,7 @@ export function aggregate(
       spikesPerLayer: Array.from({ length: layers }, (_, l) => stat(sl.map((s) => s.spikesPerLayer[l]))),
       weightsChanged: Array.from({ length: mats }, (_, l) => stat(sl.map((s) => s.weightsChanged[l]))),
       wallSeconds: stat(sl.map((s) => s.seconds)),
+      ...(tuned ? { tuned } : {}),
     },
   };
 }

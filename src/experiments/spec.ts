@@ -6,21 +6,52 @@
  */
 import { ValueError } from '../errors.js';
 import { describe, expectInt, expectNumber, expectOneOf } from '../util/validate.js';
+import { architecture, type Architecture } from '../model/arch.js';
 
 export interface TrainSpec {
   /**
    * Engine recipe name: 'paper' (the authors' MSE/ReLU/SGD), 'paper-octave' (the same, drawing
    * from the authors' own random stream: seed s trains the authors' seed-s network) or 'modern'.
+   * With a given control (spec.control), the recipe of the defences trained to its architecture.
    */
   recipe: 'paper' | 'paper-octave' | 'modern';
-  /** Layer sizes, input first (input size is taken from the data when 0). */
-  sizes: number[];
+  /** Layer sizes, input first (input size and classes are taken from the data when 0). */
+  sizes?: number[];
+  /**
+   * The control's architecture as `nrem train --arch` takes it (a CNN like
+   * "conv:16x5,pool:max2,conv:32x5,pool:max2,dense:128,10", layer sizes "784,1200,10") or an
+   * object { input?, layers }; wins over sizes.
+   */
+  arch?: string | Architecture;
   epochs: number;
 }
 
+/** The user's own network as the control (nrem reproduce --model). */
+export interface ControlSpec {
+  /** The ONNX file. */
+  model: string;
+  /** sha256 of its bytes: the unit keys depend on it, and a file that changed is refused. nrem reproduce fills it in. */
+  sha256?: string;
+}
+
+/** nrem tune's search of the sleep parameters, run on a validation split of the training rows (sleep.preset "tune"). */
+export interface TuneSpec {
+  algorithm: 'ga' | 'cmaes';
+  /** Candidates slept and scored. */
+  budget: number;
+  /** The score (src/tune/objective.ts), e.g. "noise:0.3,blur:2,fgsm:0.1". */
+  objective: string;
+  /** Validation rows held out of the training rows (the last ones). */
+  valSize: number;
+}
+
 export interface SleepSpec {
-  /** Preset of sleep-algorithm.md §5 ('mnist-fgsm', 'patches', 'cub200', …). */
+  /** Preset of sleep-algorithm.md §5 ('mnist-fgsm', 'patches', 'cub200', …), or "tune": parameters searched by nrem tune (see `tune`). */
   preset: string;
+  /** Parameter overrides of the preset (the fields of a preset file, src/sleep/presets.ts). */
+  parameters?: Record<string, unknown>;
+  /** With preset "tune": the search (defaults: DEFAULT_TUNE, quick: QUICK_TUNE). */
+  tune?: TuneSpec;
   /** Override of the preset's sleep input ('sequence' | 'mean' | 'masked-mean'). */
   input?: string;
   /** Override of the preset's number of steps. */
@@ -79,8 +110,10 @@ export interface ExperimentSpec {
   /** Built-in name or the user's. */
   name: string;
   title: string;
-  /** Data source as loadDataset reads it: 'mnist', 'mnist-idx:DIR', 'patches', 'features:FILE'. */
+  /** Data source as loadDataset reads it: 'mnist', 'fashion-mnist', 'mnist-idx:DIR', 'patches', 'features:FILE'. */
   data: string;
+  /** The user's network as the control, instead of one trained from `train` (nrem reproduce --model). */
+  control?: ControlSpec;
   /** Quick mode of the data loader (named subsets). */
   quick: boolean;
   /** A sentence saying which subset is used, shown in the report. */
@@ -120,6 +153,10 @@ export function range(lo: number, hi: number, step: number): number[] {
   return out;
 }
 
+/** The search a "tune" sleep runs: full study, and --quick. */
+export const DEFAULT_TUNE: TuneSpec = { algorithm: 'ga', budget: 64, objective: 'noise:0.3,blur:2,fgsm:0.1', valSize: 1000 };
+export const QUICK_TUNE: TuneSpec = { algorithm: 'ga', budget: 16, objective: 'noise:0.3,blur:2,fgsm:0.1', valSize: 500 };
+
 export const BUILTIN_SPECS = ['paper-mnist', 'paper-patches', 'paper-cub200'] as const;
 export type BuiltinSpecName = (typeof BUILTIN_SPECS)[number];
 
@@ -129,6 +166,75 @@ export interface BuiltinOptions {
   /** paper-cub200: the features file. */
   features?: string;
 }
+
+/**
+ * What the command line changes in a spec, built-in or read from a file (nrem reproduce's
+ * flags): the flags win over the spec, and the spec written to the output folder shows the result.
+ */
+export interface SpecOverrides {
+  /** --quick: the data loader's quick subset (a built-in spec's quick version). */
+  quick?: boolean;
+  /** --seeds N: seeds 1 … N. */
+  seeds?: number;
+  /** --features FILE: the features file of a features:FILE data source. */
+  features?: string;
+  /** --dataset D: the data source. */
+  dataset?: string;
+  /** --model FILE.onnx: the user's network as the control (sha256 of its bytes). */
+  model?: { path: string; sha256: string };
+  /** --arch: the architecture of the control nrem trains. */
+  arch?: string;
+  /** --recipe: the training recipe (of the control, or of the defences trained to a given control's architecture). */
+  recipe?: TrainSpec['recipe'];
+  /** --preset NAME|FILE.json|tune: the sleep parameters. */
+  sleep?: { preset: string; parameters?: Record<string, unknown> };
+}
+
+/** The data set's name in titles and notes: "MNIST" for mnist, else the source string. */
+function dataName(data: string): string {
+  return data === 'mnist' ? 'MNIST' : data === 'fashion-mnist' ? 'Fashion-MNIST' : data;
+}
+
+/** `spec` with the command line's overrides applied (a copy; see SpecOverrides). */
+export function applyOverrides(specIn: ExperimentSpec, o: SpecOverrides): ExperimentSpec {
+  const spec = structuredClone(specIn);
+  if (o.quick) spec.quick = true;
+  if (o.seeds) spec.seeds = seedsOf(o.seeds);
+  if (o.features) {
+    if (!spec.data.startsWith('features:')) throw new ValueError(`--features applies to a features:FILE data source, but the spec reads ${JSON.stringify(spec.data)}`);
+    spec.data = `features:${o.features}`;
+  }
+  if (o.dataset && o.dataset !== spec.data) {
+    const before = dataName(spec.data);
+    spec.data = o.dataset;
+    // The built-in network's input and output sizes come from the new data.
+    if (spec.train.sizes && spec.train.arch === undefined) spec.train.sizes = [0, ...spec.train.sizes.slice(1, -1), 0];
+    spec.title = spec.title.replace(before, dataName(o.dataset));
+    if (!spec.title.includes(dataName(o.dataset))) spec.title += ` (on ${dataName(o.dataset)})`;
+    spec.subsetNote = spec.quick
+      ? `quick subset: a seeded, stratified ${QUICK_SIZES} of ${dataName(o.dataset)}`
+      : `${dataName(o.dataset)}: all its training and test rows`;
+  }
+  if (o.arch !== undefined) {
+    if (o.model) throw new ValueError('--arch describes the control nrem trains; with --model the control is the given network (its architecture is used)');
+    spec.train.arch = o.arch;
+    delete spec.train.sizes;
+  }
+  if (o.recipe) spec.train.recipe = o.recipe;
+  if (o.model) {
+    spec.control = { model: o.model.path, sha256: o.model.sha256 };
+    delete spec.train.sizes;
+    delete spec.train.arch;
+    spec.subsetNote += `; the control is the given network ${o.model.path} (sha256 ${o.model.sha256.slice(0, 12)}…)`;
+    // The spec's preset was chosen for its own network: without --preset, sleep is tuned for this one.
+    if (!o.sleep) spec.sleep = { preset: 'tune' };
+  }
+  if (o.sleep) spec.sleep = { preset: o.sleep.preset, ...(o.sleep.parameters ? { parameters: o.sleep.parameters } : {}) };
+  if (spec.sleep.preset === 'tune' && !spec.sleep.tune) spec.sleep.tune = { ...(spec.quick ? QUICK_TUNE : DEFAULT_TUNE) };
+  return spec;
+}
+
+const QUICK_SIZES = '8,000 training / 2,000 test rows';
 
 function seedsOf(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i + 1);
@@ -262,7 +368,6 @@ function cub200(seeds: number, quick: boolean, features?: string): ExperimentSpe
   };
 }
 
-/** Checks the parts of a (possibly user-written) spec that the runner relies on. */
 /**
  * Checks a spec's whole structure (a spec file is user input): every field the runner and
  * the unit graph read must be present with the right type and range. Throws ValueError
@@ -296,10 +401,22 @@ export function validateSpec(spec: ExperimentSpec): ExperimentSpec {
   if (!Array.isArray(s.seeds) || s.seeds.length === 0) throw new ValueError('Expected at least one seed in spec.seeds');
   list(s.seeds, 'spec.seeds', (x, p) => int(x, p, 0, 2 ** 31), { max: 1000 });
 
+  if (s.control !== undefined) {
+    const c = obj(s.control, 'spec.control');
+    if (typeof c.model !== 'string' || !c.model) throw new ValueError(`Expected an ONNX file name for spec.control.model but received ${describe(c.model)}`);
+    if (c.sha256 !== undefined && (typeof c.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(c.sha256)))
+      throw new ValueError(`Expected 64 hexadecimal digits for spec.control.sha256 but received ${describe(c.sha256)}`);
+  }
   const train = obj(s.train, 'spec.train');
   oneOf(train.recipe, 'spec.train.recipe', ['paper', 'paper-octave', 'modern']);
-  if (!Array.isArray(train.sizes) || train.sizes.length < 2) throw new ValueError('Expected layer sizes in spec.train.sizes');
-  list(train.sizes, 'spec.train.sizes', (x, p) => int(x, p, 0, 1 << 24), { min: 2, max: 64 });
+  if (train.arch !== undefined) {
+    if (typeof train.arch === 'string') {
+      if (!train.arch.trim()) throw new ValueError('Expected an architecture in spec.train.arch but received an empty string');
+    } else architecture(train.arch, 'spec.train.arch');
+  } else if (s.control === undefined) {
+    if (!Array.isArray(train.sizes) || train.sizes.length < 2) throw new ValueError('Expected layer sizes in spec.train.sizes (or an architecture in spec.train.arch)');
+  }
+  if (train.sizes !== undefined) list(train.sizes, 'spec.train.sizes', (x, p) => int(x, p, 0, 1 << 24), { min: 2, max: 64 });
   int(train.epochs, 'spec.train.epochs', 1, 10_000);
 
   const sleep = obj(s.sleep, 'spec.sleep');
@@ -308,6 +425,14 @@ export function validateSpec(spec: ExperimentSpec): ExperimentSpec {
   str(sleep.input, 'spec.sleep.input', true);
   if (sleep.steps !== undefined) int(sleep.steps, 'spec.sleep.steps', 1);
   if (sleep.beta !== undefined) list(sleep.beta, 'spec.sleep.beta', (x, p) => num(x, p, Number.MIN_VALUE), { max: 64 });
+  if (sleep.parameters !== undefined) obj(sleep.parameters, 'spec.sleep.parameters');
+  if (sleep.tune !== undefined || sleep.preset === 'tune') {
+    const t = obj(sleep.tune ?? (s.quick ? QUICK_TUNE : DEFAULT_TUNE), 'spec.sleep.tune');
+    oneOf(t.algorithm, 'spec.sleep.tune.algorithm', ['ga', 'cmaes']);
+    int(t.budget, 'spec.sleep.tune.budget', 1, 100_000);
+    str(t.objective, 'spec.sleep.tune.objective');
+    int(t.valSize, 'spec.sleep.tune.valSize', 1, 10_000_000);
+  }
 
   const d = obj(s.defences ?? {}, 'spec.defences');
   if (d.distillation !== undefined) {

@@ -9,10 +9,12 @@
  *     dense:N | N        N units
  *   a JSON file or object { "input"?: [C, H, W], "layers": [LayerSpec, …] } (layers.ts)
  */
-import { readFileSync } from 'node:fs';
 import { ArgumentError, FormatError } from '../errors.js';
 import { canonicalLayer, expectShape, type InputOp, type LayerSpec, type Shape3 } from './layers.js';
 import type { Network } from './network.js';
+import type { Dataset } from '../data/dataset.js';
+import { ShapeError } from '../errors.js';
+import { readJsonFile } from '../util/files.js';
 
 export interface Architecture {
   /** Input shape; when absent, the data's (image shape, or features). */
@@ -69,13 +71,7 @@ export function parseArch(s: string): number[] | Architecture {
 /** --arch as a string (parseArch) or a JSON file (ending in .json). */
 export function readArch(arg: string): number[] | Architecture {
   if (!arg.endsWith('.json')) return parseArch(arg);
-  let o: unknown;
-  try {
-    o = JSON.parse(readFileSync(arg, 'utf8'));
-  } catch (err) {
-    throw new FormatError(`${arg}: cannot read the architecture (${(err as Error).message})`, { cause: err });
-  }
-  return architecture(o, arg);
+  return architecture(readJsonFile(arg, 'architecture'), arg);
 }
 
 /** An architecture object checked: { input?, layers }. */
@@ -90,4 +86,26 @@ export function architecture(o: unknown, where = 'arch'): Architecture {
     layers: a.layers.map((l, i) => canonicalLayer(l, i)),
     ...(a.inputOps ? { inputOps: a.inputOps } : {}),
   };
+}
+
+/** The architecture on data of this shape (an image's [1, H, W], else features). */
+export function archFor(arch: number[] | Architecture, data: Dataset): number[] | Architecture {
+  if (Array.isArray(arch)) {
+    if (data.dims !== arch[0]) throw new ShapeError(`Expected the architecture to start with ${data.dims} (the data's features) but it starts with ${arch[0]}`);
+    return arch;
+  }
+  const input: Shape3 = arch.input ?? (data.shape && data.shape[0] * data.shape[1] === data.dims ? [1, data.shape[0], data.shape[1]] : [data.dims, 1, 1]);
+  if (input[0] * input[1] * input[2] !== data.dims)
+    throw new ShapeError(`Expected the architecture's input ${input.join('×')} to hold the data's ${data.dims} features`);
+  return { input, layers: arch.layers, ...(arch.inputOps ? { inputOps: arch.inputOps } : {}) };
+}
+
+
+/** A network's architecture in words: "784-128-10" (fully connected), else "1×28×28 → conv 16×5×5 → maxpool 2×2 → … → dense 10". */
+export function archText(net: Network): string {
+  if (net.isMlp) return net.sizes.join('-');
+  const parts = net.chain.map((l) =>
+    l.kind === 'dense' ? `dense ${l.units}` : l.kind === 'conv' ? `conv ${l.units}×${l.window![0]}×${l.window![1]}` : `${l.kind} ${l.window![0]}×${l.window![1]}`,
+  );
+  return [net.inputShape.join('×'), ...(net.inputOps.length ? ['input normalisation'] : []), ...parts].join(' → ');
 }

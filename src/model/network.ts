@@ -11,7 +11,7 @@
  */
 import { addon, type NativeModel } from '../native/binding.js';
 import { ArgumentError, ShapeError, ValueError, nativeSync } from '../errors.js';
-import { describe, expectFinite, expectFloat32Array, expectInt, expectNumber, expectOneOf } from '../util/validate.js';
+import { describe, expectFinite, expectFiniteAsync, expectFloat32Array, expectInt, expectNumber, expectOneOf } from '../util/validate.js';
 import { runNative, type RunOptions } from '../util/control.js';
 import {
   INPUT_OPS,
@@ -327,9 +327,18 @@ export class Network {
     return x.length / this.inputSize;
   }
 
+  /** checkInputs without blocking the event loop (large batches are scanned natively, off the main thread). */
+  async checkInputsAsync(x: Float32Array, name = 'x'): Promise<number> {
+    expectFloat32Array(x, name);
+    if (x.length % this.inputSize !== 0)
+      throw new ShapeError(`Expected ${name} to hold a multiple of ${this.inputSize} values (n × ${this.inputShape.join('×')}) but it holds ${x.length}`);
+    await expectFiniteAsync(x, name, this.inputSize);
+    return x.length / this.inputSize;
+  }
+
   /** Test-mode outputs a_L for a batch (n × outputSize). */
   async forward(x: Float32Array, opts?: RunOptions): Promise<Float32Array> {
-    const n = this.checkInputs(x);
+    const n = await this.checkInputsAsync(x);
     checkChainForwardMemory(this, n);
     const out = new Float32Array(n * this.outputSize);
     await runNative(opts, (c) => addon().forward(this[HANDLE], x, n, out, null, c));
@@ -338,7 +347,7 @@ export class Network {
 
   /** Test-mode outputs of every layer of the chain (after its activation), each n × that layer's size. */
   async activations(x: Float32Array, opts?: RunOptions): Promise<Float32Array[]> {
-    const n = this.checkInputs(x);
+    const n = await this.checkInputsAsync(x);
     const outs = this.chain.map((l) => new Float32Array(n * size3(l.out)));
     await runNative(opts, (c) => addon().forward(this[HANDLE], x, n, outs[outs.length - 1], outs, c));
     return outs;

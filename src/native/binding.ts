@@ -326,6 +326,34 @@ export interface Addon {
     control?: NativeControl,
   ): Promise<NativeTrainResult>;
 
+  // ---- whole-array passes (native/addon/tensor_addon.cc, native/core/tensor_ops.h) ----
+  /** min and max of the finite values; first index not finite, first index outside [lo, hi] (NaN included); -1 when none. */
+  scanValues(x: Float32Array, lo: number, hi: number, control?: NativeControl): Promise<{ min: number; max: number; firstNonFinite: number; firstOutside: number }>;
+  /** dst[i] = src[i] · scale (IDX pixels to [0, 1]). */
+  u8ToF32(src: Uint8Array, scale: number, dst: Float32Array): void;
+  /**
+   * The bookkeeping of an attack run (src/attacks/base.ts), per eps: clipped[e] = restrict(raw[e]) where
+   * restrict[e], the network's class of clipped[e], success and the perturbation norms of clipped[e] − x.
+   */
+  attackFinish(
+    net: NativeModel,
+    x: Float32Array,
+    n: number,
+    raw: Float32Array[],
+    clipped: Float32Array[],
+    norm: 'linf' | 'l2' | 'l0',
+    eps: number[],
+    restrict: boolean[],
+    y: Int32Array,
+    targets: Int32Array | null,
+    predictions: Int32Array[],
+    success: Uint8Array[],
+    l0: Float32Array[],
+    l2: Float32Array[],
+    linf: Float32Array[],
+    control?: NativeControl,
+  ): Promise<void>;
+
   // ---- sleep (native/addon/sleep_addon.cc): the weights of net are modified in place ----
   sleepRun(
     net: NativeModel,

@@ -12,6 +12,29 @@ import { toHtml, toMarkdown, type Block } from './document.js';
 
 // ---------- number formatting ----------
 const pct = (v: number) => (100 * v).toFixed(1);
+/** Where the control came from, in words (the user's file or nrem's training). */
+function controlLine(r: Results): string {
+  const sp = r.spec;
+  const c = r.control;
+  if (c?.source === 'model')
+    return `Control: **the given network** \`${c.model}\` (sha256 ${c.sha256.slice(0, 16)}…), ${c.arch}; the defences start from it (fine-tuning${sp.defences.pgdTrain?.fromControl ? ', PGD training' : ''}) or are trained to its architecture with recipe \`${c.recipe}\`.`;
+  const arch = c?.arch ?? (sp.train.sizes ?? []).join('-');
+  return `Control trained by nrem: ${arch} (input size and classes from the data when 0), recipe \`${sp.train.recipe}\`, ${sp.train.epochs} epochs.`;
+}
+
+/** Which sleep parameters ran: a preset, or nrem tune's search for this network. */
+function sleepLine(r: Results): string {
+  const s = r.sleep;
+  const head = `${s.steps.toLocaleString('en-US')} steps; sleep input: ${s.input}.`;
+  if (!s.tuned) return `Sleep: preset \`${s.preset}\`, ${head}`;
+  const t = s.tuned;
+  const base = t.baseline ? `, preset ${t.baseline.name} ${num(t.baseline.score.mean, 4)}` : '';
+  return (
+    `Sleep: parameters **tuned for this network by nrem tune** (${t.algorithm}, ${t.budget} candidates, objective ${t.objective}, on the last ${int(t.valRows)} training rows held out as validation; the test set is not used): ` +
+    `validation score ${num(t.score.mean, 4)} against the control's ${num(t.controlScore.mean, 4)}${base}. ${head}`
+  );
+}
+
 export function fmtAcc(s: Stat | undefined): string {
   if (!s || !Number.isFinite(s.mean)) return '–';
   return s.values.length > 1 ? `${pct(s.mean)} ± ${pct(s.sd)} %` : `${pct(s.mean)} %`;
@@ -209,11 +232,12 @@ export function reportBlocks(r: Results): Block[] {
   const c = (id: string) => r.curves.find((x) => x.id === id);
   const a = answers(r);
   const sp = r.spec;
+  const ds = r.data.source ?? sp.data;
   b.push({ kind: 'h1', text: sp.title });
   b.push({
     kind: 'p',
     text:
-      `nrem ${r.nrem.version}, experiment \`${sp.name}\`${sp.quick ? ' (**quick**)' : ''}, seeds ${r.seeds.join(', ')}. Data: ${r.data.note} ` +
+      `nrem ${r.nrem.version}, experiment \`${sp.name}\`${sp.quick ? ' (**quick**)' : ''}, seeds ${r.seeds.join(', ')}. Data set \`${ds}\` (${r.data.name}): ${r.data.note} ` +
       `(${int(r.data.train)} training / ${int(r.data.test)} test rows). Run ${r.finishedAt}, ${num(r.wallSeconds, 0)} s wall ` +
       `(${r.units.computed} units computed, ${r.units.reused} reused from the store); ${r.environment.threads} threads, GEMM ${r.environment.gemm}.`,
   });
@@ -225,8 +249,8 @@ export function reportBlocks(r: Results): Block[] {
   b.push({
     kind: 'list',
     items: [
-      `Network ${sp.train.sizes.join('-')} (input size from the data when 0), recipe \`${sp.train.recipe}\`, ${sp.train.epochs} epochs.`,
-      `Sleep: preset \`${r.sleep.preset}\`, ${r.sleep.steps.toLocaleString('en-US')} steps; sleep input: ${r.sleep.input}.`,
+      controlLine(r),
+      sleepLine(r),
       d.distillation ? `Defensive distillation: teacher trained with softmax at T = ${d.distillation.temperature} on hard labels, student (same architecture) on the teacher's soft labels at T, deployed at T = 1; ${d.distillation.epochs} epochs each.` : 'No distillation.',
       d.finetune ? `Fine-tuning from the control: lr ${d.finetune.lr}, ${d.finetune.epochs} epochs, first ${int(d.finetune.replace)} training images replaced by perturbed ones (FGSM with u ~ U(0, ${d.finetune.uMax}); noise of variance ${d.finetune.noiseVariance}; blur sigma ${d.finetune.blurSigma}${d.finetune.attacks.length ? `; ${d.finetune.attacks.join(', ')} examples replacing the first ${int(d.finetune.attackReplace)}` : ''}).` : 'No fine-tuning.',
       d.pgdTrain

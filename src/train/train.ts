@@ -10,7 +10,7 @@ import { architecture, type Architecture } from '../model/arch.js';
 import type { Dataset } from '../data/dataset.js';
 import { runNative, type RunOptions } from '../util/control.js';
 import { checkChainTrainingMemory } from '../util/memory.js';
-import { expectFinite, expectFloat32Array, expectInt, expectNumber, expectOneOf, expectSeed } from '../util/validate.js';
+import { expectFiniteAsync, expectFloat32Array, expectInt, expectNumber, expectOneOf, expectSeed } from '../util/validate.js';
 
 export const LOSSES = ['mse', 'mse-release', 'cross-entropy'] as const;
 /** mse: the paper's 1/2·Σ(a_L − y)² / batch; cross-entropy: softmax CE on z_L (soft targets allowed). */
@@ -184,7 +184,7 @@ export function recipeOptions(recipe: Recipe | RecipeName, seed: number): TrainO
 }
 
 
-function checkData(net: Network, data: Dataset, opts: TrainOptions): void {
+async function checkData(net: Network, data: Dataset, opts: TrainOptions): Promise<void> {
   if (!data || typeof data !== 'object' || !(data.x instanceof Float32Array) || !(data.y instanceof Int32Array))
     throw new ArgumentError('Expected a Dataset {x: Float32Array, y: Int32Array, n, dims} for data');
   if (data.dims !== net.inputSize)
@@ -192,11 +192,11 @@ function checkData(net: Network, data: Dataset, opts: TrainOptions): void {
   expectFloat32Array(data.x, 'data.x', data.n * data.dims);
   if (data.y.length !== data.n) throw new ShapeError(`Expected ${data.n} labels in data.y but received ${data.y.length}`);
   if (data.n < 1) throw new ShapeError('Expected at least one training row in data');
-  expectFinite(data.x, 'data.x', data.dims);
+  await expectFiniteAsync(data.x, 'data.x', data.dims);
   const classes = net.outputSize;
   if (opts.targets !== undefined) {
     expectFloat32Array(opts.targets, 'targets', data.n * classes);
-    expectFinite(opts.targets, 'targets', classes);
+    await expectFiniteAsync(opts.targets, 'targets', classes);
     for (let i = 0; i < opts.targets.length; i++)
       if (opts.targets[i] < 0) throw new ValueError(`Expected non-negative soft targets but found ${opts.targets[i]} at row ${Math.floor(i / classes)}`);
   } else {
@@ -234,7 +234,7 @@ export async function train(net: Network, data: Dataset, opts: TrainOptions): Pr
   }
   if (loss === 'cross-entropy' && net.output === 'relu')
     throw new ValueError('Expected a linear or softmax output for cross-entropy but the network has a relu output');
-  checkData(net, data, opts);
+  await checkData(net, data, opts);
   checkChainTrainingMemory(net, Math.min(batchSize, data.n));
   const t0 = performance.now();
   {

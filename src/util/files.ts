@@ -45,6 +45,9 @@ function an(what: string): string {
 
 function cannotRead(path: string, err: unknown): FormatError {
   const e = err as NodeJS.ErrnoException;
+  // A missing file (or a missing folder on its path) says so, with the path: "model.onnx: no such file".
+  if (e.code === 'ENOENT' || e.code === 'ENOTDIR') return new FormatError(`${path}: no such file`, { cause: err });
+  if (e.code === 'EACCES' || e.code === 'EPERM') return new FormatError(`${path}: permission denied`, { cause: err });
   return new FormatError(`${path}: cannot read (${e.code ?? ''}${e.code ? ': ' : ''}${e.message?.replace(/^[A-Z]+: /, '') ?? String(err)})`, { cause: err });
 }
 

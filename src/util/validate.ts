@@ -3,6 +3,7 @@
  * "Expected X for name but received Y".
  */
 import { ArgumentError, ShapeError, ValueError } from '../errors.js';
+import { addon } from '../native/binding.js';
 
 export function describe(v: unknown): string {
   if (v === null) return 'null';
@@ -18,6 +19,23 @@ export function expectFloat32Array(v: unknown, name: string, length?: number): F
   if (length !== undefined && v.length !== length)
     throw new ShapeError(`Expected ${name} to hold ${length} values but it holds ${v.length}`);
   return v;
+}
+
+function where(i: number, rowWidth?: number): string {
+  return rowWidth ? `row ${Math.floor(i / rowWidth)}, column ${i % rowWidth}` : `index ${i}`;
+}
+
+/** Arrays longer than this are scanned natively, off the main thread (a JS loop over them would stall the event loop). */
+export const NATIVE_SCAN_MIN = 1 << 18;
+
+/**
+ * expectFinite without blocking the event loop: large arrays are scanned by the native
+ * core on a worker thread. Same message as expectFinite.
+ */
+export async function expectFiniteAsync(a: Float32Array, name: string, rowWidth?: number): Promise<void> {
+  if (a.length < NATIVE_SCAN_MIN) return expectFinite(a, name, rowWidth);
+  const s = await addon().scanValues(a, -Infinity, Infinity);
+  if (s.firstNonFinite >= 0) throw new ValueError(`Expected finite values in ${name} but found ${a[s.firstNonFinite]} at ${where(s.firstNonFinite, rowWidth)}`);
 }
 
 /** Throws ValueError naming the first non-finite entry. */

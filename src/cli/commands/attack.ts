@@ -8,7 +8,6 @@ import type { Command } from 'commander';
 import { loadOnnx } from '../../model/onnx.js';
 import { loadDataset } from '../../data/index.js';
 import { head } from '../../data/dataset.js';
-import { ValueError } from '../../errors.js';
 import { CarliniWagnerL2, DeepFool, FGSM, JSMA, PGD, SquareAttack, type Attack } from '../../attacks/index.js';
 import { fgsmSweep, epsRange, type SweepMethod } from '../../attacks/sweep.js';
 import { summarize } from '../../attacks/metrics.js';
@@ -16,7 +15,7 @@ import { recheckWithOrt } from '../../attacks/recheck.js';
 import type { AttackLoss } from '../../attacks/gradients.js';
 import { progressBar } from './progress.js';
 import { inputWarnings } from '../warnings.js';
-import { optionalInteger, optionalNumberList, parseChoice, parseLimit, parseSeed } from '../parse.js';
+import { optionalInteger, optionalNumberList, parseChoice, parseLimit, parseSeed, UsageError } from '../parse.js';
 import { ATTACK_LOSSES } from '../../attacks/gradients.js';
 import { SWEEP_METHODS } from '../../attacks/sweep.js';
 
@@ -71,7 +70,7 @@ export function registerAttack(program: Command): void {
       if (eps && !LINF.has(attackName)) {
         const max = attackName === 'jsma' ? test.dims : Math.sqrt(test.dims);
         const bad = eps.findIndex((e) => e > max);
-        if (bad >= 0) throw new ValueError(`--eps entry ${bad + 1}: expected a budget <= ${max} (the largest ${attackName === 'jsma' ? 'L0' : 'L2'} distance between inputs of ${test.dims} values in [0, 1]) but received ${eps[bad]}`);
+        if (bad >= 0) throw new UsageError(`--eps entry ${bad + 1}: expected a budget <= ${max} (the largest ${attackName === 'jsma' ? 'L0' : 'L2'} distance between inputs of ${test.dims} values in [0, 1]) but received ${eps[bad]}`);
       }
       const warnings = await inputWarnings(net, test);
       const bar = o.json ? undefined : progressBar();

@@ -11,11 +11,10 @@ import { evaluate, getRecipe } from '../../train/train.js';
 import { distill } from '../../defenses/distillation.js';
 import { finetune, FINETUNE_KINDS, type FinetuneKindName } from '../../defenses/finetune.js';
 import { pgdTrain } from '../../defenses/pgd-train.js';
-import { ValueError } from '../../errors.js';
 import type { Network } from '../../model/network.js';
 import type { RunOptions } from '../../util/control.js';
 import { makeReporter } from '../../experiments/progress.js';
-import { optionalInteger, parseChoice, parseInteger, parseIntegerList, parseNumber, parseSeed } from '../parse.js';
+import { optionalInteger, parseChoice, parseInteger, parseIntegerList, parseNumber, parseSeed, UsageError } from '../parse.js';
 import { prepareOutputFile } from '../../util/files.js';
 import { checkTrainingMemory } from '../../util/memory.js';
 
@@ -72,7 +71,7 @@ export function registerDefend(program: Command): void {
       const eps = parseNumber(o.eps, '--eps', { min: 0, max: 1 });
       const steps = parseInteger(o.steps, '--steps', { min: 1, max: 1_000_000 });
       if (method === 'finetune') {
-        if (!o.net) throw new ValueError('Expected --net <control.onnx> for --method finetune');
+        if (!o.net) throw new UsageError('Expected --net <control.onnx> for --method finetune');
         parseChoice(o.kind, '--kind', FINETUNE_KINDS);
       }
       prepareOutputFile(o.out, '--out');

@@ -11,9 +11,8 @@ import { loadOnnx, saveOnnx } from '../../model/onnx.js';
 import { getPreset, loadPresetFile, PRESET_NAMES, type PresetName, type SleepParameters } from '../../sleep/presets.js';
 import { sleep } from '../../sleep/sleep.js';
 import { progressBar } from './progress.js';
-import { ValueError } from '../../errors.js';
 import { inputWarnings, warn } from '../warnings.js';
-import { optionalInteger, parseSeed } from '../parse.js';
+import { optionalInteger, parseSeed, UsageError } from '../parse.js';
 import { prepareOutputFile } from '../../util/files.js';
 
 interface SleepCliOptions {
@@ -30,7 +29,7 @@ interface SleepCliOptions {
 async function presetFrom(value: string): Promise<{ preset?: PresetName } & Partial<SleepParameters>> {
   if ((PRESET_NAMES as readonly string[]).includes(value)) return { preset: getPreset(value).name };
   if (value.endsWith('.json') || existsSync(value)) return loadPresetFile(value);
-  throw new ValueError(`Expected a preset name (${PRESET_NAMES.join(', ')}) or a JSON file for --preset but received "${value}"`);
+  throw new UsageError(`Expected a preset name (${PRESET_NAMES.join(', ')}) or a JSON file for --preset but received "${value}"`);
 }
 
 export function registerSleep(program: Command): void {

@@ -7,7 +7,6 @@
  */
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { ValueError } from '../../errors.js';
 import { loadDataset } from '../../data/index.js';
 import { loadOnnx } from '../../model/onnx.js';
 import { NORMALIZATIONS, PRESET_NAMES, SLEEP_INPUTS, type Normalization, type PresetName, type SleepInput } from '../../sleep/presets.js';
@@ -17,7 +16,7 @@ import { tune, tuneFiles, type Algorithm, type CandidateRunner, type TuneOptions
 import { readFileSync } from 'node:fs';
 import type { Coordinator } from '../../distributed/coordinator.js';
 import type { Store } from '../../experiments/store.js';
-import { optionalInteger, parseChoice, parseNumber, parseSeed } from '../parse.js';
+import { optionalInteger, parseChoice, parseNumber, parseSeed, UsageError } from '../parse.js';
 import { prepareOutputFile } from '../../util/files.js';
 
 interface CliOptions {
@@ -52,7 +51,7 @@ interface CliOptions {
 function list<T extends string>(s: string | undefined, options: readonly T[], name: string): T[] | undefined {
   if (s === undefined) return undefined;
   const v = s.split(',').map((x) => x.trim());
-  for (const x of v) if (!options.includes(x as T)) throw new ValueError(`Expected one of ${options.join(', ')} in ${name} but received ${JSON.stringify(x)}`);
+  for (const x of v) if (!options.includes(x as T)) throw new UsageError(`Expected one of ${options.join(', ')} in ${name} but received ${JSON.stringify(x)}`);
   return v as T[];
 }
 
@@ -106,11 +105,11 @@ export function registerTune(program: Command): void {
       const split = await loadDataset(o.dataset, { quick: o.quick, seed: dataSeed });
       const layers = net.weightLayers;
       const base = o.base as PresetName;
-      if (!PRESET_NAMES.includes(base)) throw new ValueError(`Expected one of ${PRESET_NAMES.join(', ')} for --base but received ${JSON.stringify(o.base)}`);
+      if (!PRESET_NAMES.includes(base)) throw new UsageError(`Expected one of ${PRESET_NAMES.join(', ')} for --base but received ${JSON.stringify(o.base)}`);
       let baseline: TuneOptions['baseline'] = null;
       if (o.baseline !== 'none') {
         if (!PRESET_NAMES.includes(o.baseline as PresetName))
-          throw new ValueError(`Expected none or one of ${PRESET_NAMES.join(', ')} for --baseline but received ${JSON.stringify(o.baseline)}`);
+          throw new UsageError(`Expected none or one of ${PRESET_NAMES.join(', ')} for --baseline but received ${JSON.stringify(o.baseline)}`);
         baseline = o.baseline as PresetName;
       }
       const ac = new AbortController();

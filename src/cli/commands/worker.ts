@@ -5,7 +5,7 @@
  * leaving them to the other workers). See docs/distributed.md.
  */
 import type { Command } from 'commander';
-import { ValueError } from '../../errors.js';
+import { UsageError } from '../parse.js';
 import type { WorkerEvent } from '../../distributed/worker.js';
 
 interface WorkerCliOptions {
@@ -21,7 +21,7 @@ interface WorkerCliOptions {
 /** A whole number in [min, max] from a flag, strictly (no empty or fractional text). */
 function intFlag(s: string, flag: string, min: number, max: number): number {
   const v = /^\d+$/.test(s.trim()) ? Number(s) : NaN;
-  if (!Number.isSafeInteger(v) || v < min || v > max) throw new ValueError(`Expected an integer in [${min}, ${max}] for ${flag} but received ${JSON.stringify(s)}`);
+  if (!Number.isSafeInteger(v) || v < min || v > max) throw new UsageError(`Expected an integer in [${min}, ${max}] for ${flag} but received ${JSON.stringify(s)}`);
   return v;
 }
 
