@@ -80,7 +80,7 @@ describe('bad parameters and models give typed errors', () => {
     ['NaN inc', { inc: NaN }, ValueError],
     ['steps 0', { steps: 0 }, ValueError],
     ['fractional steps', { steps: 1.5 }, ValueError],
-    ['beta of the wrong length', { beta: [1, 1] }, ShapeError],
+    ['beta of the wrong length', { beta: [1, 1] }, ArgumentError],
     ['negative beta', { beta: [1, -1, 1] }, ValueError],
     ['decay above 1', { decay: 1.5 }, ValueError],
     ['unknown gate', { stdpGate: 'cubic' }, ValueError],
@@ -101,7 +101,7 @@ describe('bad parameters and models give typed errors', () => {
     biased.setBias(0, Float32Array.of(0, 0.5, 0, 0));
     await expect(sleep(biased, data16, { ...base, beta: [1], scaleFactors: [1], bias: 'current' })).resolves.toBeDefined();
     await expect(sleep(biased, data16, { ...base, beta: [1], scaleFactors: [1], bias: 'through' as never })).rejects.toThrow(/Expected one of ignore, current for bias/);
-    await expect(sleep(biased, data16, { ...base, beta: [1], scaleFactors: [1], layers: [1] })).rejects.toThrow(/weight-layer indices in 0\.\.0 for layers but received 1; the network's weight layers: 0 dense/);
+    await expect(sleep(biased, data16, { ...base, beta: [1], scaleFactors: [1], layers: [1] })).rejects.toThrow(/layer indices in 0\.\.0 for layers but layers\[0\] is 1; the network's layers: 0 dense 4×1×1/);
     await expect(sleep(biased, data16, { ...base, beta: [1, 2], scaleFactors: [1] })).rejects.toThrow(/1 values for beta \(one per layer of IF neurons/);
     await expect(sleep(net, new Float32Array(15), base)).rejects.toThrow(ShapeError);
     const nan = data16.slice();

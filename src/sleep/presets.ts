@@ -53,8 +53,11 @@ export interface SleepParameters {
   bias: BiasMode;
   /** Conv STDP: the terms of a shared weight summed over a step's post spikes ("sum") or their mean per channel. */
   convStdp: ConvStdp;
-  /** Which weight layers are plastic: "all", "dense" (only the fully connected ones), or weight-layer indices. */
-  layers: 'all' | 'dense' | number[];
+  /**
+   * Which weight layers are plastic: "all", "dense" (only the fully connected ones), "conv", or
+   * indices of layers in the chain (as `stats.layers` lists them; an index of a pooling layer is an error).
+   */
+  layers: 'all' | 'dense' | 'conv' | number[];
 }
 
 export const BIAS_MODES = ['ignore', 'current'] as const;
@@ -178,9 +181,9 @@ export function validateParameters(p: SleepParameters, layers: number): SleepPar
     throw new ValueError(`Expected an integer in [1, 2^31 - 1] for maskSize but received ${describe(p.maskSize)}`);
   oneOf(p.bias, 'bias', BIAS_MODES);
   oneOf(p.convStdp, 'convStdp', CONV_STDP);
-  if (p.layers !== 'all' && p.layers !== 'dense') {
+  if (p.layers !== 'all' && p.layers !== 'dense' && p.layers !== 'conv') {
     if (!Array.isArray(p.layers) || p.layers.some((k) => !Number.isInteger(k) || k < 0))
-      throw new ValueError(`Expected "all", "dense" or an array of weight-layer indices for layers but received ${describe(p.layers)}`);
+      throw new ValueError(`Expected "all", "dense", "conv" or an array of layer indices for layers but received ${describe(p.layers)}`);
   }
   if (!Array.isArray(p.beta)) throw new ArgumentError(`Expected an array for beta but received ${describe(p.beta)}`);
   if (p.beta.length !== layers)

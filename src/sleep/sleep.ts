@@ -104,30 +104,49 @@ export function ifLayerCount(net: Network): number {
   return net.chain.filter((l) => l.kind !== 'maxpool').length;
 }
 
+/** The network's spiking layers as `sleep` numbers them (the indices of `layers` and `stats.layers`). */
+export function layerListing(net: Network): string {
+  return net.chain.map((l, i) => `${i} ${l.kind} ${l.out.join('×')}`).join(', ');
+}
+
+/** The chain indices of the plastic layers for the `layers` option (sleep-general.md §3). */
+function plasticLayers(net: Network, layers: SleepParameters['layers']): Set<number> {
+  const weighted = (kind: string) => kind === 'dense' || kind === 'conv';
+  const idx = net.chain.map((l, i) => ({ kind: l.kind, i }));
+  if (layers === 'all') return new Set(idx.filter((l) => weighted(l.kind)).map((l) => l.i));
+  if (layers === 'dense' || layers === 'conv') return new Set(idx.filter((l) => l.kind === layers).map((l) => l.i));
+  for (const [j, k] of layers.entries()) {
+    if (k >= net.chain.length)
+      throw new ArgumentError(`Expected layer indices in 0..${net.chain.length - 1} for layers but layers[${j}] is ${k}; the network's layers: ${layerListing(net)}`);
+    if (!weighted(net.chain[k].kind))
+      throw new ArgumentError(`layers[${j}] = ${k} names a ${net.chain[k].kind} layer, which has no weights to learn; the network's layers: ${layerListing(net)}`);
+  }
+  return new Set(layers);
+}
+
 /** Per spiking layer: current scale, threshold multiplier and plasticity (native/core/sleep.h SleepParams). */
 function perLayer(net: Network, params: SleepParameters, factors: number[]): { alpha: number[]; beta: number[]; plastic: number[] } {
-  const W = net.weightLayers;
-  let plasticSet: Set<number>;
-  if (params.layers === 'all') plasticSet = new Set(Array.from({ length: W }, (_, k) => k));
-  else if (params.layers === 'dense') plasticSet = new Set(net.chain.filter((l) => l.kind === 'dense' || l.kind === 'conv').map((l, k) => (l.kind === 'dense' ? k : -1)).filter((k) => k >= 0));
-  else {
-    const bad = params.layers.find((k) => k >= W);
-    if (bad !== undefined)
-      throw new ArgumentError(
-        `Expected weight-layer indices in 0..${W - 1} for layers but received ${bad}; the network's weight layers: ${net.chain.filter((l) => l.kind === 'dense' || l.kind === 'conv').map((l, k) => `${k} ${l.kind}`).join(', ')} (pooling layers have no weights)`,
-      );
-    plasticSet = new Set(params.layers);
-  }
+  const plasticSet = plasticLayers(net, params.layers);
   const alpha: number[] = [], beta: number[] = [], plastic: number[] = [];
   let k = 0, b = 0;
-  for (const l of net.chain) {
+  for (const [i, l] of net.chain.entries()) {
     const weighted = l.kind === 'dense' || l.kind === 'conv';
     alpha.push(weighted ? params.alphaScale * factors[k] : 1);
     beta.push(l.kind === 'maxpool' ? 1 : params.beta[b++]);
-    plastic.push(weighted && plasticSet.has(k) ? 1 : 0);
+    plastic.push(plasticSet.has(i) ? 1 : 0);
     if (weighted) k++;
   }
   return { alpha, beta, plastic };
+}
+
+/** A beta that does not fit the network: ArgumentError naming beta and the network's layers. */
+function checkBetaFits(net: Network, preset: SleepOptions['preset'], beta: unknown): void {
+  const n = ifLayerCount(net);
+  const given = beta !== undefined ? beta : typeof preset === 'object' && preset !== null ? preset.beta : undefined;
+  if (!Array.isArray(given) || given.length === n) return;
+  throw new ArgumentError(
+    `Expected ${n} values for beta (one per layer of IF neurons: dense, conv and average-pool layers) but received ${given.length}; the network's layers: ${layerListing(net)}`,
+  );
 }
 
 function dataRows(net: Network, data: SleepData): { x: Float32Array; n: number; shape?: [number, number] } {
@@ -162,7 +181,10 @@ async function prepare(net: Network, rows: { x: Float32Array; n: number }, opts:
   expectKnownKeys(opts, SLEEP_OPTION_KEYS, 'sleep options');
   const { preset, seed: s, scaleFactors: given, replay, raster, traceEvery, engine, backend, inPlace, onProgress, signal, ...overrides } = opts;
   void replay, engine, backend, inPlace, onProgress, signal;
+  checkBetaFits(net, preset, overrides.beta);
   const params = resolveParameters(preset, overrides, ifLayerCount(net));
+  if (params.inhibition > 0 && net.chain.some((l) => l.kind !== 'dense'))
+    throw new UnsupportedError(`lateral inhibition is defined for fully connected layers only; the network's layers: ${layerListing(net)}`);
   const seed = expectSeed(s ?? 0);
   let scale: ScaleFactors | null = null;
   let factors: number[];
@@ -228,6 +250,10 @@ function nativeData(net: Network, rows: { x: Float32Array; n: number; shape?: [n
   const image = H > 1 || W > 1 ? { imageC: C, imageH: H, imageW: W } : rows.shape ? { imageC: 1, imageH: rows.shape[0], imageW: rows.shape[1] } : null;
   if (params.input === 'masked-mean' && !image)
     throw new ShapeError('The masked-mean sleep input needs image data (a network with an image input, or a Dataset with a shape)');
+  if (params.input === 'masked-mean' && image && (params.maskSize > image.imageH || params.maskSize > image.imageW))
+    throw new ArgumentError(
+      `Expected maskSize <= ${Math.min(image.imageH, image.imageW)} (the masked-mean window lies inside the ${image.imageH}×${image.imageW} image) but received ${params.maskSize}; the network's layers: ${layerListing(net)}`,
+    );
   return { mode: params.input, x: rows.x, n: rows.n, ...(image ?? {}) };
 }
 
