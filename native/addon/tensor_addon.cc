@@ -1,6 +1,6 @@
 // Bindings: whole-array passes (native/core/tensor_ops.h).
 //   scanValues(x: Float32Array, lo, hi, control?) → Promise<{ min, max, firstNonFinite, firstOutside }>
-//   u8ToF32(src: Uint8Array, scale, dst: Float32Array)   (sync: data loading)
+//   u8ToF32(src: Uint8Array, divisor, dst: Float32Array)   (sync: data loading; dst = src / divisor)
 #include <memory>
 
 #include "../core/tensor_ops.h"
@@ -47,7 +47,7 @@ Napi::Value U8ToF32(const Napi::CallbackInfo& info) {
     require(info[0].IsTypedArray() && info[0].As<Napi::TypedArray>().TypedArrayType() == napi_uint8_array, "ERR_ARGUMENT",
             "Expected Uint8Array for src");
     auto src = info[0].As<Napi::Uint8Array>();
-    require(info[1].IsNumber(), "ERR_ARGUMENT", "Expected a number for scale");
+    require(info[1].IsNumber(), "ERR_ARGUMENT", "Expected a number for divisor");
     F32 dst = get_f32(info[2], "dst", static_cast<long>(src.ElementLength()));
     nrem::PoolLease lease;  // set_threads cannot free the pool under this call
     nrem::u8_to_f32(src.Data(), src.ElementLength(), info[1].As<Napi::Number>().DoubleValue(), dst.data);

@@ -51,9 +51,9 @@ ValueScan scan_values(const float* x, size_t count, double lo, double hi) {
   return out;
 }
 
-void u8_to_f32(const uint8_t* src, size_t count, double scale, float* dst) {
+void u8_to_f32(const uint8_t* src, size_t count, double divisor, float* dst) {
   pool().parallel_for(count, 1 << 18, [&](size_t b, size_t e) {
-    for (size_t i = b; i < e; ++i) dst[i] = static_cast<float>(src[i] * scale);
+    for (size_t i = b; i < e; ++i) dst[i] = static_cast<float>(static_cast<double>(src[i]) / divisor);
   });
 }
 

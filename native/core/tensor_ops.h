@@ -4,7 +4,7 @@
 //   scan_values         min_i x_i and max_i x_i over the finite entries; the first index whose
 //                       value is not finite, and the first whose value lies outside [lo, hi]
 //                       (NaN included), or -1.
-//   u8_to_f32           dst_i = src_i · scale  (IDX pixels → [0, 1], as (double)src / 255 rounded to float)
+//   u8_to_f32           dst_i = src_i / divisor in double, rounded to float (IDX pixels / 255 → [0, 1])
 //   restrict_rows       raw restricted to the eps-ball of `norm` around x, then to [0, 1]:
 //                         linf  x'_j = clip01(x_j + min(eps, max(−eps, raw_j − x_j)))
 //                         l2    x' = clip01(x + (raw − x)·f),  f = eps/‖raw − x‖₂ if ‖raw − x‖₂ > eps else 1
@@ -25,7 +25,7 @@ struct ValueScan {
 };
 
 ValueScan scan_values(const float* x, size_t count, double lo, double hi);
-void u8_to_f32(const uint8_t* src, size_t count, double scale, float* dst);
+void u8_to_f32(const uint8_t* src, size_t count, double divisor, float* dst);
 
 enum class Norm { Linf = 0, L2 = 1, L0 = 2 };
 void restrict_rows(const float* x, const float* raw, size_t n, int d, Norm norm, double eps, float* out);

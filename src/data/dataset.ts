@@ -14,6 +14,10 @@ export interface Dataset {
   classes: number;
   /** Image shape when the features are an image (MNIST: [28, 28]). */
   shape?: [number, number];
+  /** The data set spec it was loaded from ('mnist', 'fashion-mnist', 'mnist-idx:DIR', …); set by loadDataset. */
+  source?: string;
+  /** sha256 of the data set's whole training split (src/data/hash.ts): its identity in a model's provenance. Set by loadDataset. */
+  datasetSha256?: string;
 }
 
 export interface Split {

@@ -20,6 +20,7 @@ import { loadFeatures } from './features.js';
 import { loadFashionMnist, loadIdxDir, loadMnist } from './mnist.js';
 import { generatePatches, parsePatchesSpec } from './patches.js';
 import { Purpose, stratifiedSubset } from './split.js';
+import { rowsHash } from './hash.js';
 
 export interface LoadOptions {
   quick?: boolean;
@@ -39,9 +40,15 @@ function quickSubset(s: Split, opts: LoadOptions, seed: number): Split {
   const kTrain = expectInt(opts.quickTrain ?? QUICK_TRAIN, 'quickTrain', 1);
   const kTest = expectInt(opts.quickTest ?? QUICK_TEST, 'quickTest', 1);
   return {
-    train: stratifiedSubset(s.train, kTrain, seed, Purpose.quickTrain),
-    test: stratifiedSubset(s.test, kTest, seed, Purpose.quickTest),
+    train: { ...stratifiedSubset(s.train, kTrain, seed, Purpose.quickTrain), source: s.train.source, datasetSha256: s.train.datasetSha256 },
+    test: { ...stratifiedSubset(s.test, kTest, seed, Purpose.quickTest), source: s.test.source, datasetSha256: s.test.datasetSha256 },
   };
+}
+
+/** The split's datasets labelled with their source and identity (a copy of the objects; the arrays are shared). */
+async function labelled(s: Split, source: string): Promise<Split> {
+  const sha = s.train.datasetSha256 ?? (await rowsHash(s.train));
+  return { train: { ...s.train, source, datasetSha256: sha }, test: { ...s.test, source, datasetSha256: sha } };
 }
 
 /** Loads a data set by spec; see the header of this file. */
@@ -75,6 +82,7 @@ export async function loadDataset(spec: string, opts: LoadOptions = {}): Promise
     default:
       throw new ValueError(`Expected a data set spec mnist, fashion-mnist, mnist-idx:DIR, patches[:k=v,…] or features:FILE but received ${describe(spec)}`);
   }
+  split = await labelled(split, spec);
   return opts.quick ? quickSubset(split, opts, seed) : split;
 }
 
@@ -83,4 +91,5 @@ export { loadMnist, loadFashionMnist, loadIdxDir } from './mnist.js';
 export { generatePatches, patchPrototypes, type PatchesOptions } from './patches.js';
 export { loadFeatures, type FeaturesOptions } from './features.js';
 export { stratifiedSubset, stratifiedSplit } from './split.js';
+export { rowsHash } from './hash.js';
 export { parseNpy, parseNpz, encodeNpy, encodeZip, type NpyArray } from './npy.js';

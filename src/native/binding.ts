@@ -333,8 +333,8 @@ export interface Addon {
   // ---- whole-array passes (native/addon/tensor_addon.cc, native/core/tensor_ops.h) ----
   /** min and max of the finite values; first index not finite, first index outside [lo, hi] (NaN included); -1 when none. */
   scanValues(x: Float32Array, lo: number, hi: number, control?: NativeControl): Promise<{ min: number; max: number; firstNonFinite: number; firstOutside: number }>;
-  /** dst[i] = src[i] · scale (IDX pixels to [0, 1]). */
-  u8ToF32(src: Uint8Array, scale: number, dst: Float32Array): void;
+  /** dst[i] = src[i] / divisor, in double rounded to float (IDX pixels to [0, 1]). */
+  u8ToF32(src: Uint8Array, divisor: number, dst: Float32Array): void;
   /**
    * The bookkeeping of an attack run (src/attacks/base.ts), per eps: clipped[e] = restrict(raw[e]) where
    * restrict[e], the network's class of clipped[e], success and the perturbation norms of clipped[e] − x.
