@@ -14,8 +14,9 @@ import { createNetwork, evaluate, recipeOptions, train } from '../train/train.js
 import { sleep } from '../sleep/sleep.js';
 import { resolveParameters, type PresetName, type SleepParameters } from '../sleep/presets.js';
 import { tune } from '../tune/tune.js';
-import { architectureOf, archFor, readArch, type Architecture } from '../model/arch.js';
+import { architectureOf, archFor, archText, readArch, type Architecture } from '../model/arch.js';
 import { readInputFile, MODEL_FILE_LIMIT } from '../util/files.js';
+import { derivedFrom, madeFrom, parseProvenance, setProvenance } from '../model/provenance.js';
 import { externalReader, importOnnx } from '../model/onnx.js';
 import { createHash } from 'node:crypto';
 import { FormatError, ShapeError } from '../errors.js';
@@ -106,7 +107,7 @@ export function realOps(opts: { ortSessions?: number } = {}): Ops & { release():
       if (data.train.classes > net.outputSize)
         throw new ShapeError(`Expected the control's architecture to end with at least ${data.train.classes} outputs (the data's classes) but it ends with ${net.outputSize}`);
       await train(net, data.train, { ...recipeOptions(spec.recipe, seed), epochs: spec.epochs, ...ro });
-      return net;
+      return madeFrom(net, data.train, 'train', { recipe: spec.recipe, arch: archText(net), seed, epochs: spec.epochs }, { name: spec.recipe, seed, epochs: spec.epochs });
     },
 
     async importControl(c, data, ro) {
@@ -115,7 +116,10 @@ export function realOps(opts: { ortSessions?: number } = {}): Ops & { release():
       const sha = createHash('sha256').update(bytes).digest('hex');
       if (c.sha256 && sha !== c.sha256)
         throw new FormatError(`${c.model}: the file changed since the spec was written (sha256 ${sha}, the spec says ${c.sha256}); run nrem reproduce --model ${c.model} again to study the new file`);
-      const net = importOnnx(bytes, c.model, { external: externalReader(c.model) }).net;
+      const imp = importOnnx(bytes, c.model, { external: externalReader(c.model) });
+      const net = imp.net;
+      const prov = parseProvenance(imp.metadata);
+      if (prov) setProvenance(net, prov);
       if (net.inputSize !== data.train.dims)
         throw new ShapeError(`${c.model}: the network takes ${net.inputSize} inputs but ${data.train.name} has ${data.train.dims} features per row`);
       if (net.outputSize < data.train.classes)
@@ -125,7 +129,7 @@ export function realOps(opts: { ortSessions?: number } = {}): Ops & { release():
 
     async distill(data, spec, d, seed, ro, arch) {
       const r = await distill(spec.recipe, arch ?? archOfSpec(spec, data), data.train, { temperature: d.temperature, epochs: d.epochs, seed, ...ro });
-      return r.student;
+      return madeFrom(r.student, data.train, 'distillation', { recipe: spec.recipe, seed, temperature: d.temperature, epochs: d.epochs });
     },
 
     async finetune(control, data, kind, f, ev, seed, ro, recipe) {
@@ -145,12 +149,13 @@ export function realOps(opts: { ortSessions?: number } = {}): Ops & { release():
         cw: { searchSteps: ev.cw.searches, maxIterations: ev.cw.steps, lr: ev.cw.lr, initialConst: ev.cw.c0 },
         ...ro,
       });
-      return r.network;
+      return derivedFrom(r.network, control, 'finetune', { kind, seed, lr: f.lr, epochs: f.epochs, replace }, data.train);
     },
 
     async pgdTrain(data, spec, p, seed, ro, init, arch) {
       const r = await pgdTrain(spec.recipe, arch ?? archOfSpec(spec, data), data.train, { seed, eps: p.eps, steps: p.steps, stepSize: p.stepSize, epochs: p.epochs, init, ...ro });
-      return r.network;
+      const params = { recipe: spec.recipe, seed, eps: p.eps, steps: p.steps, stepSize: p.stepSize, epochs: p.epochs };
+      return init ? derivedFrom(r.network, init, 'pgd-train', params, data.train) : madeFrom(r.network, data.train, 'pgd-train', params);
     },
 
     async tuneSleep(control, data, t, seed, ro) {
@@ -193,7 +198,7 @@ export function realOps(opts: { ortSessions?: number } = {}): Ops & { release():
             ? `mean — the mean training input at every step (${data.train.name})`
             : `masked-mean — the mean training image in a random ${preset.maskSize}×${preset.maskSize} window per step`;
       return {
-        net: r.network,
+        net: await derivedFrom(r.network, control, 'sleep', { ...(tuned ? { tuned: true } : { preset: s.preset }), ...p, seed, steps: r.stats.steps }, data.train),
         stats: { input: words, steps: r.stats.steps, spikesPerLayer: [...r.stats.spikes], weightsChanged: [...r.stats.weightsChanged] },
       };
     },

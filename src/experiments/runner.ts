@@ -20,6 +20,7 @@ import { NETWORK_LABELS, RESULTS_SCHEMA_VERSION, stat, type Curve, type NetworkI
 import { validateSpec, type ExperimentSpec } from './spec.js';
 import { DirStore, StoreIntegrityError, type Store, type UnitRecord } from './store.js';
 import { writeAtomicSync } from '../util/atomic.js';
+import { nremVersion } from '../util/version.js';
 import { NremError } from '../errors.js';
 import { readInputFile, MODEL_FILE_LIMIT } from '../util/files.js';
 import { createHash } from 'node:crypto';
@@ -59,19 +60,7 @@ export interface RunExperimentOptions {
   report?: boolean;
 }
 
-/** The version of the installed nrem package. */
-export function nremVersion(): string {
-  const require = createRequire(import.meta.url);
-  for (const p of ['../../package.json', '../../../package.json']) {
-    try {
-      const pkg = require(p) as { name?: string; version: string };
-      if (pkg.name === 'nrem') return pkg.version;
-    } catch {
-      /* next */
-    }
-  }
-  return 'unknown';
-}
+export { nremVersion } from '../util/version.js';
 
 /** What one unit needs to run: the spec, the operations, the store, data and networks at hand. */
 export interface UnitEnv {

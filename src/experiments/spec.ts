@@ -226,8 +226,9 @@ export function applyOverrides(specIn: ExperimentSpec, o: SpecOverrides): Experi
     delete spec.train.sizes;
     delete spec.train.arch;
     spec.subsetNote += `; the control is the given network ${o.model.path} (sha256 ${o.model.sha256.slice(0, 12)}…)`;
-    // The spec's preset was chosen for its own network: without --preset, sleep is tuned for this one.
-    if (!o.sleep) spec.sleep = { preset: 'tune' };
+    // The spec's preset was chosen for its own network: without --preset, sleep is tuned for this one
+    // (a spec that already tunes keeps its search).
+    if (!o.sleep && spec.sleep.preset !== 'tune') spec.sleep = { preset: 'tune' };
   }
   if (o.sleep) spec.sleep = { preset: o.sleep.preset, ...(o.sleep.parameters ? { parameters: o.sleep.parameters } : {}) };
   if (spec.sleep.preset === 'tune' && !spec.sleep.tune) spec.sleep.tune = { ...(spec.quick ? QUICK_TUNE : DEFAULT_TUNE) };

@@ -14,7 +14,8 @@
  * scale{k} nodes; the paper's test-time dropout scale is a Mul after each hidden Relu rather
  * than folded into the weights, so the raw weights survive a round trip bit for bit).
  * metadata_props hold the nrem spec (nrem.sizes for MLPs, nrem.spec otherwise, nrem.output,
- * nrem.temperature, nrem.dropout, nrem.dropoutMode, optional nrem.recipe); import restores
+ * nrem.temperature, nrem.dropout, nrem.dropoutMode, optional nrem.recipe) and the network's
+ * provenance (provenance.ts: data set, input range, recipe, operations); import restores
  * the exact Network from the graph and them, after checking that they agree.
  * Import of other tools' files: onnx-import.ts.
  */
@@ -29,6 +30,7 @@ import { attrInt, floatTensor, onnx, type O } from './onnx-proto.js';
 import { attrInts2 } from './onnx-proto.js';
 import { exportSource, sourceMismatch } from './onnx-graph.js';
 import { decodeModel, importOnnx, type ImportOptions, type OnnxImport } from './onnx-import.js';
+import { parseProvenance, provenanceMetadata, provenanceOf, setProvenance } from './provenance.js';
 
 export { importOnnx, decodeModel, type OnnxImport, type ImportOptions } from './onnx-import.js';
 
@@ -44,7 +46,8 @@ export interface OnnxExportOptions {
 
 /** Serialises net: back into its source graph when it was imported, else as nrem's graph (see the header). */
 export function toOnnxBytes(net: Network, opts: OnnxExportOptions = {}): Uint8Array {
-  const extra: Record<string, string> = { ...(opts.recipe !== undefined ? { 'nrem.recipe': JSON.stringify(opts.recipe) } : {}), ...opts.metadata };
+  // Provenance first (src/model/provenance.ts): the options' recipe and metadata win over it.
+  const extra: Record<string, string> = { ...provenanceMetadata(provenanceOf(net)), ...(opts.recipe !== undefined ? { 'nrem.recipe': JSON.stringify(opts.recipe) } : {}), ...opts.metadata };
   if (net.source && sourceMismatch(net) === null) return exportSource(net, extra);
   return nremGraph(net, extra);
 }
@@ -188,8 +191,15 @@ export async function saveOnnx(net: Network, path: string, opts: OnnxExportOptio
   await writeAtomic(path, toOnnxBytes(net, opts));
 }
 
+/** The imported network, with the provenance its file records (src/model/provenance.ts). */
+function withProvenance(imp: OnnxImport): OnnxImport {
+  const p = parseProvenance(imp.metadata);
+  if (p) setProvenance(imp.net, p);
+  return imp;
+}
+
 export function fromOnnxBytes(bytes: Uint8Array, name = 'model.onnx', opts: ImportOptions = {}): Network {
-  return importOnnx(bytes, name, opts).net;
+  return withProvenance(importOnnx(bytes, name, opts)).net;
 }
 
 /** Reads external data files next to the model at `path` (relative locations inside its folder only). */
@@ -231,7 +241,7 @@ export function inlineExternalData(bytes: Uint8Array, path: string): Uint8Array 
 
 export async function loadOnnxImport(path: string): Promise<OnnxImport> {
   const bytes = await readInputFile(path, { maxBytes: MODEL_FILE_LIMIT, what: 'ONNX model' });
-  return importOnnx(bytes, path, { external: externalReader(path) });
+  return withProvenance(importOnnx(bytes, path, { external: externalReader(path) }));
 }
 
 export async function loadOnnx(path: string): Promise<Network> {

@@ -14,7 +14,7 @@ import { summarize } from '../../attacks/metrics.js';
 import { recheckWithOrt } from '../../attacks/recheck.js';
 import type { AttackLoss } from '../../attacks/gradients.js';
 import { progressBar } from './progress.js';
-import { inputWarnings } from '../warnings.js';
+import { datasetFor, inputWarnings } from '../warnings.js';
 import { optionalInteger, optionalNumberList, parseChoice, parseLimit, parseSeed, UsageError } from '../parse.js';
 import { ATTACK_LOSSES } from '../../attacks/gradients.js';
 import { SWEEP_METHODS } from '../../attacks/sweep.js';
@@ -25,7 +25,7 @@ const LINF = new Set(['fgsm', 'pgd', 'square']);
 
 interface AttackCliOptions {
   model: string;
-  dataset: string;
+  dataset?: string;
   attack: string;
   eps?: string;
   limit?: string;
@@ -43,7 +43,7 @@ export function registerAttack(program: Command): void {
     .command('attack')
     .description('attack a model on a data set: accuracy vs eps (fgsm, pgd, square) or perturbation sizes (deepfool, jsma, cw)')
     .requiredOption('--model <file>', 'ONNX model')
-    .option('--dataset <spec>', 'data set spec', 'mnist')
+    .option('--dataset <spec>', 'data set spec (default: the data set the model records, else mnist)')
     .requiredOption('--attack <name>', 'fgsm | pgd | deepfool | jsma | cw | square')
     .option('--eps <list>', 'budgets, comma-separated (fgsm default: 0:0.005:0.4)')
     .option('--limit <n>', 'first N test examples')
@@ -65,14 +65,14 @@ export function registerAttack(program: Command): void {
       const steps = optionalInteger(o.steps, '--steps', { min: 1, max: 10_000_000 });
       parseChoice(o.sweepMethod, '--sweep-method', SWEEP_METHODS);
       const net = await loadOnnx(o.model);
-      const data = await loadDataset(o.dataset, { quick: o.quick, seed });
+      const data = await loadDataset(datasetFor(o.dataset, net), { quick: o.quick, seed });
       const test = limit !== undefined ? head(data.test, limit) : data.test;
       if (eps && !LINF.has(attackName)) {
         const max = attackName === 'jsma' ? test.dims : Math.sqrt(test.dims);
         const bad = eps.findIndex((e) => e > max);
         if (bad >= 0) throw new UsageError(`--eps entry ${bad + 1}: expected a budget <= ${max} (the largest ${attackName === 'jsma' ? 'L0' : 'L2'} distance between inputs of ${test.dims} values in [0, 1]) but received ${eps[bad]}`);
       }
-      const warnings = await inputWarnings(net, test);
+      const warnings = await inputWarnings(net, test, o.model);
       const bar = o.json ? undefined : progressBar();
       const onProgress = bar?.update;
       let out: Record<string, unknown>;

@@ -7,6 +7,7 @@
 import type { Command } from 'commander';
 import { loadDataset } from '../../data/index.js';
 import { loadOnnx, saveOnnx } from '../../model/onnx.js';
+import { derivedFrom, madeFrom } from '../../model/provenance.js';
 import { evaluate, getRecipe } from '../../train/train.js';
 import { distill } from '../../defenses/distillation.js';
 import { finetune, FINETUNE_KINDS, type FinetuneKindName } from '../../defenses/finetune.js';
@@ -83,17 +84,26 @@ export function registerDefend(program: Command): void {
       reporter({ type: 'plan', total: 1, weight: 1 });
       const ro: RunOptions = { signal: ac.signal, onProgress: (p) => reporter({ type: 'unit-progress', label: o.method, done: p.done, total: p.total, phase: p.phase }) };
       let net: Network;
+      const params = { recipe: o.recipe, seed, ...(epochs !== undefined ? { epochs } : {}) };
       try {
         switch (method) {
           case 'distillation':
             net = (await distill(o.recipe as 'paper', sizes, data, { temperature, epochs, seed, ...ro })).student;
+            await madeFrom(net, data, 'distillation', { ...params, sizes, temperature });
             break;
-          case 'finetune':
-            net = (await finetune(await loadOnnx(o.net!), data, { kind: o.kind as FinetuneKindName, seed, recipe: o.recipe as 'paper', epochs, replace, ...ro })).network;
+          case 'finetune': {
+            const parent = await loadOnnx(o.net!);
+            net = (await finetune(parent, data, { kind: o.kind as FinetuneKindName, seed, recipe: o.recipe as 'paper', epochs, replace, ...ro })).network;
+            await derivedFrom(net, parent, 'finetune', { ...params, kind: o.kind, replace }, data);
             break;
-          case 'pgd-train':
-            net = (await pgdTrain(o.recipe as 'paper', sizes, data, { seed, eps, steps, epochs, init: o.net ? await loadOnnx(o.net) : undefined, ...ro })).network;
+          }
+          case 'pgd-train': {
+            const init = o.net ? await loadOnnx(o.net) : undefined;
+            net = (await pgdTrain(o.recipe as 'paper', sizes, data, { seed, eps, steps, epochs, init, ...ro })).network;
+            const p = { ...params, eps, steps };
+            await (init ? derivedFrom(net, init, 'pgd-train', p, data) : madeFrom(net, data, 'pgd-train', { ...p, sizes }));
             break;
+          }
         }
       } finally {
         reporter.stop();

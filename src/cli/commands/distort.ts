@@ -3,6 +3,7 @@
  * Accuracy vs level per distortion (noise levels are variances).
  */
 import type { Command } from 'commander';
+import { datasetFor, inputWarnings } from '../warnings.js';
 import { loadOnnx } from '../../model/onnx.js';
 import { loadDataset } from '../../data/index.js';
 import { head } from '../../data/dataset.js';
@@ -14,7 +15,7 @@ export function registerDistort(program: Command): void {
     .command('distort')
     .description('accuracy under Gaussian noise (variance), Gaussian blur (sigma), salt-and-pepper and contrast reduction')
     .requiredOption('--model <file>', 'ONNX model')
-    .option('--dataset <spec>', 'data set spec', 'mnist')
+    .option('--dataset <spec>', 'data set spec (default: the data set the model records, else mnist)')
     .option('--noise <list>', 'noise variances')
     .option('--blur <list>', 'blur sigmas')
     .option('--saltpepper <list>', 'fractions of pixels')
@@ -35,11 +36,12 @@ export function registerDistort(program: Command): void {
         contrast: list('--contrast', 1),
       };
       const net = await loadOnnx(o.model as string);
-      const data = await loadDataset(o.dataset as string, { quick: !!o.quick, seed });
+      const data = await loadDataset(datasetFor(o.dataset as string | undefined, net), { quick: !!o.quick, seed });
       const test = limit !== undefined ? head(data.test, limit) : data.test;
       if (!Object.values(levels).some((v) => v)) levels.noise = [0, 0.1, 0.3, 0.5, 0.7, 0.9];
+      const warnings = await inputWarnings(net, test, o.model as string);
       const curves = await evaluateDistortions(net, test.x, test.y, levels, { seed, shape: test.shape });
-      const out = { n: test.n, noiseLevelsAre: 'variances', curves, seconds: (performance.now() - t0) / 1000 };
+      const out = { n: test.n, noiseLevelsAre: 'variances', curves, warnings, seconds: (performance.now() - t0) / 1000 };
       if (o.json) console.log(JSON.stringify(out));
       else for (const c of curves) console.log(`${c.kind.padEnd(10)} ${c.levels.map((l, i) => `${l}: ${(100 * c.accuracy[i]).toFixed(2)}%`).join('  ')}`);
     });

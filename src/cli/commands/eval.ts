@@ -3,12 +3,12 @@ import { loadDataset } from '../../data/index.js';
 import { loadOnnx } from '../../model/onnx.js';
 import { evaluate } from '../../train/train.js';
 import { ShapeError } from '../../errors.js';
-import { inputWarnings } from '../warnings.js';
+import { datasetFor, inputWarnings } from '../warnings.js';
 import { parseChoice } from '../parse.js';
 
 interface EvalCliOptions {
   model: string;
-  dataset: string;
+  dataset?: string;
   split: string;
   quick?: boolean;
   json?: boolean;
@@ -19,7 +19,7 @@ export function registerEval(program: Command): void {
     .command('eval')
     .description('test accuracy of an ONNX network on a data set')
     .requiredOption('--model <file.onnx>', 'network to evaluate')
-    .option('--dataset <spec>', 'data set (see loadDataset)', 'mnist')
+    .option('--dataset <spec>', 'data set (see loadDataset) (default: the data set the model records, else mnist)')
     .option('--split <name>', 'test | train', 'test')
     .option('--quick', 'a small subset of the data')
     .option('--json', 'print one JSON object')
@@ -27,11 +27,11 @@ export function registerEval(program: Command): void {
       const t0 = performance.now();
       const which = parseChoice(o.split, '--split', ['test', 'train'] as const);
       const net = await loadOnnx(o.model);
-      const split = await loadDataset(o.dataset, { quick: o.quick });
+      const split = await loadDataset(datasetFor(o.dataset, net), { quick: o.quick });
       const data = which === 'train' ? split.train : split.test;
       if (data.dims !== net.inputSize)
         throw new ShapeError(`Expected ${net.inputSize} features (the model's input) but ${data.name} has ${data.dims}`);
-      const warnings = await inputWarnings(net, data);
+      const warnings = await inputWarnings(net, data, o.model);
       const ev = await evaluate(net, data);
       const result = { command: 'eval', model: o.model, dataset: data.name, ...ev, warnings, seconds: (performance.now() - t0) / 1000 };
       if (o.json) console.log(JSON.stringify(result));

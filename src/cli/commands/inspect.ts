@@ -2,6 +2,7 @@ import { MODEL_FILE_LIMIT, readInputFile } from '../../util/files.js';
 import type { Command } from 'commander';
 import { decodeModel, externalReader, importOnnx } from '../../model/onnx.js';
 import { num } from '../../model/onnx-proto.js';
+import { parseProvenance, type Provenance } from '../../model/provenance.js';
 
 /** What `nrem inspect` reports about an ONNX network. */
 export async function inspectOnnx(path: string): Promise<Record<string, unknown>> {
@@ -35,6 +36,7 @@ export async function inspectOnnx(path: string): Promise<Record<string, unknown>
     operators: imp.operators,
     nremMetadata: 'nrem.sizes' in imp.metadata || 'nrem.spec' in imp.metadata,
     recipe: recipe === undefined ? null : safeJson(recipe),
+    provenance: parseProvenance(imp.metadata) ?? null,
     metadata,
   };
 }
@@ -76,6 +78,16 @@ export function registerInspect(program: Command): void {
       line('parameters', (info.parameters as number).toLocaleString('en-US'));
       line('operators', Object.entries(info.operators as Record<string, number>).map(([k, v]) => `${k}×${v}`).join(' '));
       if (info.recipe !== null) line('recipe', info.recipe);
+      const p = info.provenance as Provenance | null;
+      if (!p) line('provenance', 'none recorded (a file not written by nrem, or by an older nrem): nrem cannot check the data it is run on');
+      else {
+        if (p.dataset) line('dataset', `${p.dataset.name}${p.dataset.sha256 ? ` (training rows sha256 ${p.dataset.sha256})` : ''}`);
+        if (p.dataset?.rows) line('  rows', p.dataset.rows);
+        if (p.input?.range) line('input range', `[${p.input.range.join(', ')}]`);
+        if (p.input?.preprocessing) line('preprocessing', p.input.preprocessing);
+        if (p.version) line('nrem version', p.version);
+        for (const [i, op] of (p.operations ?? []).entries()) line(i ? '  then' : 'made by', `${op.op} ${JSON.stringify(op.parameters)}`);
+      }
       for (const [k, v] of Object.entries(info.metadata as Record<string, string>)) if (!k.startsWith('nrem.')) line(k, v);
     });
 }

@@ -11,13 +11,14 @@ import { loadOnnx, saveOnnx } from '../../model/onnx.js';
 import { getPreset, loadPresetFile, PRESET_NAMES, type PresetName, type SleepParameters } from '../../sleep/presets.js';
 import { sleep } from '../../sleep/sleep.js';
 import { progressBar } from './progress.js';
-import { inputWarnings, warn } from '../warnings.js';
+import { datasetFor, inputWarnings, warn } from '../warnings.js';
+import { derivedFrom } from '../../model/provenance.js';
 import { optionalInteger, parseSeed, UsageError } from '../parse.js';
 import { prepareOutputFile } from '../../util/files.js';
 
 interface SleepCliOptions {
   model: string;
-  dataset: string;
+  dataset?: string;
   preset: string;
   seed: string;
   out: string;
@@ -37,7 +38,7 @@ export function registerSleep(program: Command): void {
     .command('sleep')
     .description('run the sleep phase (Tadros et al. 2020) on a ReLU MLP and save the slept network')
     .requiredOption('--model <file>', 'ONNX model of a bias-free ReLU MLP')
-    .option('--dataset <spec>', 'data set whose training split is the sleep input', 'mnist')
+    .option('--dataset <spec>', 'data set whose training split is the sleep input (default: the data set the model records, else mnist)')
     .option('--preset <name|file.json>', 'preset name or JSON parameter file', 'mnist-fgsm')
     .option('--seed <n>', 'seed of the input spikes', '1')
     .option('--steps <n>', 'override the number of steps')
@@ -52,13 +53,14 @@ export function registerSleep(program: Command): void {
       if (steps !== undefined) overrides.steps = steps;
       prepareOutputFile(o.out, '--out');
       const net = await loadOnnx(o.model);
-      const { train, test } = await loadDataset(o.dataset, { quick: !!o.quick, seed });
-      const inputs = await inputWarnings(net, test);
+      const { train, test } = await loadDataset(datasetFor(o.dataset, net), { quick: !!o.quick, seed });
+      const inputs = await inputWarnings(net, test, o.model);
       const before = await net.accuracy(test.x, test.y);
       const bar = o.json ? undefined : progressBar();
       const { network, stats } = await sleep(net, train, { preset, ...overrides, seed, onProgress: bar?.update });
       bar?.stop();
       const after = await network.accuracy(test.x, test.y);
+      await derivedFrom(network, net, 'sleep', { preset: preset ?? (o.preset.endsWith('.json') ? 'file' : o.preset), ...overrides, seed, steps: stats.steps }, train);
       await saveOnnx(network, o.out);
       const result = {
         model: o.model,

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { loadDataset } from '../../data/index.js';
 import { saveOnnx } from '../../model/onnx.js';
+import { madeFrom } from '../../model/provenance.js';
 import { createNetwork, evaluate, getRecipe, recipeOptions, train } from '../../train/train.js';
 import { ShapeError } from '../../errors.js';
 import { archFor, readArch, type Architecture } from '../../model/arch.js';
@@ -84,6 +85,7 @@ export function registerTrain(program: Command): void {
         });
         bar?.stop();
         const ev = await evaluate(net, split.test);
+        await madeFrom(net, split.train, 'train', { recipe: recipe.name, arch: Array.isArray(arch) ? arch : o.arch, seed, epochs: r.epochs, lr: opts.lr, batchSize: opts.batchSize }, { name: recipe.name, seed, epochs: r.epochs });
         await saveOnnx(net, o.out);
         const result = {
           command: 'train',
