@@ -82,7 +82,9 @@ export async function loadDataset(spec: string, opts: LoadOptions = {}): Promise
     default:
       throw new ValueError(`Expected a data set spec mnist, fashion-mnist, mnist-idx:DIR, patches[:k=v,…] or features:FILE but received ${describe(spec)}`);
   }
-  split = await labelled(split, spec);
+  // A generated set's source names its seed, so that the spec reloads the same rows (provenance).
+  const source = kind === 'patches' && !/(^|,)\s*seed\s*=/i.test(arg) ? `patches:${arg ? `${arg},` : ''}seed=${seed}` : spec;
+  split = await labelled(split, source);
   return opts.quick ? quickSubset(split, opts, seed) : split;
 }
 

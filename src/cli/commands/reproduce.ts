@@ -18,7 +18,7 @@ import { runExperiment } from '../../experiments/runner.js';
 import { makeReporter } from '../../experiments/progress.js';
 import { realOps } from '../../experiments/ops-real.js';
 import { answers } from '../../report/report.js';
-import { FormatError } from '../../errors.js';
+import { FormatError, NremError } from '../../errors.js';
 import { ValueError } from '../../errors.js';
 import { DirStore, type Store } from '../../experiments/store.js';
 import type { Coordinator } from '../../distributed/coordinator.js';
@@ -54,7 +54,8 @@ function readSpecFile(file: string): ExperimentSpec {
   try {
     return validateSpec(spec as ExperimentSpec);
   } catch (err) {
-    if (err instanceof ValueError) throw new ValueError(`${file}: ${err.message}`, { cause: err });
+    // A bad value inside the file is bad input (exit status 3), named by file and field.
+    if (err instanceof NremError && (err.code === 'ERR_VALUE' || err.code === 'ERR_ARGUMENT')) throw new ValueError(`${file}: ${err.message}`, { cause: err });
     throw err;
   }
 }
