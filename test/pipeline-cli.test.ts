@@ -26,7 +26,13 @@ import { FormatError, NremError, ValueError } from '../src/errors.js';
 import { smallMnist } from './helpers/small-specs.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nrem-pipeline-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const savedCache = process.env.NREM_CACHE_DIR;
+process.env.NREM_CACHE_DIR = join(dir, 'cache');
+afterAll(() => {
+  if (savedCache === undefined) delete process.env.NREM_CACHE_DIR;
+  else process.env.NREM_CACHE_DIR = savedCache;
+  rmSync(dir, { recursive: true, force: true });
+});
 const fixture = resolve('test/fixtures/onnx/mlp_bias.onnx');
 
 /** Runs `nrem ARGS` in-process; its stdout lines, stderr text, and the error it ended with. */
@@ -204,6 +210,17 @@ describe('provenance in the model files nrem writes', () => {
     expect(p.recipe).toEqual({ name: 'paper', seed: 1, epochs: 3 });
     expect(p.operations.map((o: { op: string }) => o.op)).toEqual(['train', 'sleep']);
     expect(p.operations[1].parameters).toMatchObject({ preset: 'patches', steps: 200, seed: 1, data: 'patches:seed=1' });
+    // --timings: the wall time split on stderr and in the JSON; the second sleep reads the scale factors from the cache.
+    const first = lastJson(s.out);
+    expect(first.scaleFactorsCached).toBe(false);
+    const again = await nrem(['sleep', '--model', net, '--preset', 'patches', '--steps', '200', '--out', join(dir, 'p-slept2.onnx'), '--json', '--timings']);
+    const j = lastJson(again.out);
+    expect(j.scaleFactorsCached).toBe(true);
+    expect(j.scaleFactors).toEqual(first.scaleFactors);
+    expect(j.spikes).toEqual(first.spikes);
+    expect(readFileSync(join(dir, 'p-slept2.onnx')).equals(readFileSync(slept))).toBe(true);
+    expect(Object.keys(j.timings)).toEqual(['startup', 'load', 'checks', 'normalisation', 'work', 'evaluate', 'write', 'total']);
+    expect(again.err).toMatch(/^nrem: timings: startup \d+\.\d\d s, load \d+\.\d\d s, checks \d+\.\d\d s, normalisation \d+\.\d\d s, work \d+\.\d\d s, evaluate \d+\.\d\d s, write \d+\.\d\d s \(total \d+\.\d\d s\)$/m);
     const text = await nrem(['inspect', '--model', slept]);
     expect(text.out).toContain('preprocessing    generated binary patches (pixels 0 or 1)');
     expect(text.out.find((l) => l.startsWith('dataset '))).toBe(`dataset          patches:seed=1 (training rows sha256 ${train.datasetSha256})`);

@@ -14,6 +14,7 @@ import { createNetwork, evaluate, recipeOptions, train } from '../train/train.js
 import { sleep } from '../sleep/sleep.js';
 import { resolveParameters, type PresetName, type SleepParameters } from '../sleep/presets.js';
 import { tune } from '../tune/tune.js';
+import { cachedScaleFactors } from '../sleep/scale-cache.js';
 import { architectureOf, archFor, archText, readArch, type Architecture } from '../model/arch.js';
 import { readInputFile, MODEL_FILE_LIMIT } from '../util/files.js';
 import { derivedFrom, madeFrom, parseProvenance, setProvenance } from '../model/provenance.js';
@@ -189,7 +190,9 @@ export function realOps(opts: { ortSessions?: number } = {}): Ops & { release():
       const p = resolveParameters(base, overrides, control.weightLayers);
       const { input, steps } = p;
       const preset = p;
-      const r = await sleep(control, data.train, { preset: p, seed, ...ro });
+      // The scale factors of this control on these rows: once, then from nrem's cache (src/sleep/scale-cache.ts).
+      const scale = await cachedScaleFactors(control, data.train, p.normalization, { percentile: p.percentile, signal: ro.signal });
+      const r = await sleep(control, data.train, { preset: p, seed, scaleFactors: scale.factors, ...ro });
       const n = data.train.n;
       const words =
         input === 'sequence'

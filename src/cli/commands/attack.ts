@@ -15,6 +15,7 @@ import { recheckWithOrt } from '../../attacks/recheck.js';
 import type { AttackLoss } from '../../attacks/gradients.js';
 import { progressBar } from './progress.js';
 import { datasetFor, inputWarnings } from '../warnings.js';
+import { Timings } from '../timings.js';
 import { optionalInteger, optionalNumberList, parseChoice, parseLimit, parseSeed, UsageError } from '../parse.js';
 import { ATTACK_LOSSES } from '../../attacks/gradients.js';
 import { SWEEP_METHODS } from '../../attacks/sweep.js';
@@ -24,6 +25,7 @@ const ATTACKS = ['fgsm', 'pgd', 'deepfool', 'jsma', 'cw', 'square'] as const;
 const LINF = new Set(['fgsm', 'pgd', 'square']);
 
 interface AttackCliOptions {
+  timings?: boolean;
   model: string;
   dataset?: string;
   attack: string;
@@ -54,8 +56,10 @@ export function registerAttack(program: Command): void {
     .option('--sweep-method <m>', "fgsm: closed-form (first layer piecewise linear in eps) | direct (whole network at every x')", 'closed-form')
     .option('--no-recheck', 'skip the ONNX Runtime re-check')
     .option('--json', 'print one JSON object as the last line')
+    .option('--timings', 'print where the wall time went (load, checks, work, recheck, write) on stderr')
     .action(async (o: AttackCliOptions) => {
       const t0 = performance.now();
+      const tm = new Timings();
       // Every flag is checked before the model and data are loaded.
       const seed = parseSeed(o.seed);
       const attackName = parseChoice(o.attack, '--attack', ATTACKS);
@@ -72,7 +76,9 @@ export function registerAttack(program: Command): void {
         const bad = eps.findIndex((e) => e > max);
         if (bad >= 0) throw new UsageError(`--eps entry ${bad + 1}: expected a budget <= ${max} (the largest ${attackName === 'jsma' ? 'L0' : 'L2'} distance between inputs of ${test.dims} values in [0, 1]) but received ${eps[bad]}`);
       }
+      tm.lap('load');
       const warnings = await inputWarnings(net, test, o.model);
+      tm.lap('checks');
       const bar = o.json ? undefined : progressBar();
       const onProgress = bar?.update;
       let out: Record<string, unknown>;
@@ -80,10 +86,12 @@ export function registerAttack(program: Command): void {
         const method = o.sweepMethod as SweepMethod;
         const r = await fgsmSweep(net, test.x, test.y, { epsilons: eps ?? epsRange(), loss, method, onProgress });
         out = { attack: 'fgsm', loss, method, n: r.n, epsilons: r.epsilons, accuracy: r.accuracy };
+        tm.lap('work');
         if (o.recheck) {
           // Re-check the FGSM verdicts at each eps through the attack path + ONNX Runtime.
           const a = await new FGSM({ loss }).run(net, test.x, test.y, { epsilons: r.epsilons.filter((e) => e > 0).slice(0, 81) });
           const rc = await recheckWithOrt(net, a, test.y);
+          tm.lap('recheck');
           out.recheck = { confirmed: rc.confirmedCount, rejected: rc.rejected, disagreements: rc.disagreements.map((d) => d.rows.length) };
         }
       } else {
@@ -109,8 +117,10 @@ export function registerAttack(program: Command): void {
         const r = await a.run(net, test.x, test.y, { epsilons: eps ?? (needsEps ? [0.1, 0.2, 0.3] : undefined), seed, onProgress });
         const s = summarize(r, test.x, test.y);
         out = { ...s };
+        tm.lap('work');
         if (o.recheck) {
           const rc = await recheckWithOrt(net, r, test.y);
+          tm.lap('recheck');
           out.recheck = { confirmed: rc.confirmedCount, rejected: rc.rejected, disagreements: rc.disagreements.map((d) => d.rows.length) };
           (out as { perEpsilon: { successRate: number; confirmedSuccessRate?: number }[] }).perEpsilon.forEach((p, e) => {
             p.confirmedSuccessRate = rc.confirmedCount[e] / s.n;
@@ -120,6 +130,8 @@ export function registerAttack(program: Command): void {
       bar?.stop();
       out.warnings = warnings;
       out.seconds = (performance.now() - t0) / 1000;
+      out.timings = tm.toJSON();
+      tm.report(o.timings);
       if (o.json) console.log(JSON.stringify(out));
       else console.log(JSON.stringify(out, null, 2));
     });

@@ -5,6 +5,7 @@ import { evaluate } from '../../train/train.js';
 import { ShapeError } from '../../errors.js';
 import { datasetFor, inputWarnings } from '../warnings.js';
 import { parseChoice } from '../parse.js';
+import { Timings } from '../timings.js';
 
 interface EvalCliOptions {
   model: string;
@@ -12,6 +13,7 @@ interface EvalCliOptions {
   split: string;
   quick?: boolean;
   json?: boolean;
+  timings?: boolean;
 }
 
 export function registerEval(program: Command): void {
@@ -23,17 +25,23 @@ export function registerEval(program: Command): void {
     .option('--split <name>', 'test | train', 'test')
     .option('--quick', 'a small subset of the data')
     .option('--json', 'print one JSON object')
+    .option('--timings', 'print where the wall time went (load, checks, work, recheck, write) on stderr')
     .action(async (o: EvalCliOptions) => {
       const t0 = performance.now();
+      const tm = new Timings();
       const which = parseChoice(o.split, '--split', ['test', 'train'] as const);
       const net = await loadOnnx(o.model);
       const split = await loadDataset(datasetFor(o.dataset, net), { quick: o.quick });
       const data = which === 'train' ? split.train : split.test;
       if (data.dims !== net.inputSize)
         throw new ShapeError(`Expected ${net.inputSize} features (the model's input) but ${data.name} has ${data.dims}`);
+      tm.lap('load');
       const warnings = await inputWarnings(net, data, o.model);
+      tm.lap('checks');
       const ev = await evaluate(net, data);
-      const result = { command: 'eval', model: o.model, dataset: data.name, ...ev, warnings, seconds: (performance.now() - t0) / 1000 };
+      tm.lap('work');
+      const result = { command: 'eval', model: o.model, dataset: data.name, ...ev, warnings, seconds: (performance.now() - t0) / 1000, timings: tm.toJSON() };
+      tm.report(o.timings);
       if (o.json) console.log(JSON.stringify(result));
       else {
         console.log(`${o.model} on ${data.name}: accuracy ${(ev.accuracy * 100).toFixed(2)}% (${ev.correct}/${ev.n})`);

@@ -15,6 +15,8 @@ import { datasetFor, inputWarnings, warn } from '../warnings.js';
 import { derivedFrom } from '../../model/provenance.js';
 import { optionalInteger, parseSeed, UsageError } from '../parse.js';
 import { prepareOutputFile } from '../../util/files.js';
+import { cachedScaleFactors } from '../../sleep/scale-cache.js';
+import { Timings } from '../timings.js';
 
 interface SleepCliOptions {
   model: string;
@@ -25,6 +27,7 @@ interface SleepCliOptions {
   steps?: string;
   quick?: boolean;
   json?: boolean;
+  timings?: boolean;
 }
 
 async function presetFrom(value: string): Promise<{ preset?: PresetName } & Partial<SleepParameters>> {
@@ -45,8 +48,10 @@ export function registerSleep(program: Command): void {
     .option('--quick', 'use the quick subset of the data set')
     .requiredOption('--out <file>', 'where to write the slept ONNX model')
     .option('--json', 'print one JSON object')
+    .option('--timings', 'print where the wall time went (load, checks, normalisation, work, evaluate, write) on stderr')
     .action(async (o: SleepCliOptions) => {
       const t0 = performance.now();
+      const tm = new Timings();
       const seed = parseSeed(o.seed);
       const steps = optionalInteger(o.steps, '--steps', { min: 1 });
       const { preset, ...overrides } = await presetFrom(o.preset);
@@ -54,14 +59,22 @@ export function registerSleep(program: Command): void {
       prepareOutputFile(o.out, '--out');
       const net = await loadOnnx(o.model);
       const { train, test } = await loadDataset(datasetFor(o.dataset, net), { quick: !!o.quick, seed });
+      tm.lap('load');
       const inputs = await inputWarnings(net, test, o.model);
-      const before = await net.accuracy(test.x, test.y);
+      tm.lap('checks');
+      // The scale factors of this network on these rows: computed once, then read from the cache.
+      const resolved = { ...getPreset(preset ?? 'mnist-fgsm'), ...overrides } as SleepParameters;
+      const scale = await cachedScaleFactors(net, train, resolved.normalization, { percentile: resolved.percentile });
+      tm.lap('normalisation');
       const bar = o.json ? undefined : progressBar();
-      const { network, stats } = await sleep(net, train, { preset, ...overrides, seed, onProgress: bar?.update });
+      const { network, stats } = await sleep(net, train, { preset, ...overrides, seed, scaleFactors: scale.factors, onProgress: bar?.update });
       bar?.stop();
-      const after = await network.accuracy(test.x, test.y);
+      tm.lap('work');
+      const [before, after] = await Promise.all([net.accuracy(test.x, test.y), network.accuracy(test.x, test.y)]);
+      tm.lap('evaluate');
       await derivedFrom(network, net, 'sleep', { preset: preset ?? (o.preset.endsWith('.json') ? 'file' : o.preset), ...overrides, seed, steps: stats.steps }, train);
       await saveOnnx(network, o.out);
+      tm.lap('write');
       const result = {
         model: o.model,
         dataset: train.name,
@@ -78,10 +91,14 @@ export function registerSleep(program: Command): void {
         depression: stats.depression,
         meanAbsChange: stats.meanAbsChange,
         scaleFactors: stats.scaleFactors,
+        scaleFactorsCached: scale.hit,
+        layerMax: scale.layerMax,
         accuracyBefore: before,
         accuracyAfter: after,
         warnings: [...inputs, ...warn(stats.warnings)],
+        timings: tm.toJSON(),
       };
+      tm.report(o.timings);
       if (o.json) {
         console.log(JSON.stringify(result));
       } else {

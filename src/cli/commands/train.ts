@@ -3,6 +3,7 @@ import { SingleBar, Presets } from 'cli-progress';
 import { loadDataset } from '../../data/index.js';
 import { saveOnnx } from '../../model/onnx.js';
 import { madeFrom } from '../../model/provenance.js';
+import { Timings } from '../timings.js';
 import { createNetwork, evaluate, getRecipe, recipeOptions, train } from '../../train/train.js';
 import { ShapeError } from '../../errors.js';
 import { archFor, readArch, type Architecture } from '../../model/arch.js';
@@ -11,6 +12,7 @@ import { prepareOutputFile } from '../../util/files.js';
 import { checkChainTrainingMemory, checkTrainingMemory } from '../../util/memory.js';
 
 interface TrainCliOptions {
+  timings?: boolean;
   dataset: string;
   arch: string;
   recipe: string;
@@ -45,8 +47,10 @@ export function registerTrain(program: Command): void {
     .option('--batch-size <n>', 'override the recipe\'s batch size')
     .option('--quick', 'a small subset of the data (smoke runs)')
     .option('--json', 'print one JSON object')
+    .option('--timings', 'print where the wall time went (load, work, evaluate, write) on stderr')
     .action(async (o: TrainCliOptions) => {
       const t0 = performance.now();
+      const tm = new Timings();
       const recipe = getRecipe(o.recipe as never);
       const seed = parseSeed(o.seed);
       const epochs = optionalInteger(o.epochs, '--epochs', { min: 1, max: 1_000_000 });
@@ -56,6 +60,7 @@ export function registerTrain(program: Command): void {
       if (Array.isArray(archArg)) checkTrainingMemory(archArg, batchSize ?? recipe.batchSize, recipe.biases);
       prepareOutputFile(o.out, '--out');
       const split = await loadDataset(o.dataset, { quick: o.quick, seed });
+      tm.lap('load');
       const arch = archFor(archArg, split.train);
       const opts = recipeOptions(recipe, seed);
       if (epochs !== undefined) opts.epochs = epochs;
@@ -84,9 +89,12 @@ export function registerTrain(program: Command): void {
           },
         });
         bar?.stop();
+        tm.lap('work');
         const ev = await evaluate(net, split.test);
+        tm.lap('evaluate');
         await madeFrom(net, split.train, 'train', { recipe: recipe.name, arch: Array.isArray(arch) ? arch : o.arch, seed, epochs: r.epochs, lr: opts.lr, batchSize: opts.batchSize }, { name: recipe.name, seed, epochs: r.epochs });
         await saveOnnx(net, o.out);
+        tm.lap('write');
         const result = {
           command: 'train',
           dataset: split.train.name,
@@ -101,7 +109,9 @@ export function registerTrain(program: Command): void {
           testN: ev.n,
           out: o.out,
           seconds: (performance.now() - t0) / 1000,
+          timings: tm.toJSON(),
         };
+        tm.report(o.timings);
         if (o.json) console.log(JSON.stringify(result));
         else {
           console.log(`trained ${Array.isArray(arch) ? arch.join('-') : o.arch} (${recipe.name} recipe, seed ${seed}) on ${split.train.name}: ${r.epochs} epochs, ${r.seconds.toFixed(1)} s`);
