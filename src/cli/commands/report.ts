@@ -1,7 +1,6 @@
 /** nrem report DIR: re-renders DIR/report.md and DIR/report.html from DIR/results.json. */
 import type { Command } from 'commander';
 import { join } from 'node:path';
-import { writeReport } from '../../report/report.js';
 import { RESULTS_SCHEMA_VERSION, type Results } from '../../experiments/results.js';
 import { FormatError } from '../../errors.js';
 import { readJsonFile } from '../../util/files.js';
@@ -18,6 +17,8 @@ export function registerReport(program: Command): void {
       if (typeof r !== 'object' || r === null) throw new FormatError(`${path}: expected a JSON object of results`);
       if (r.schemaVersion !== RESULTS_SCHEMA_VERSION)
         throw new FormatError(`${path}: schema version ${r.schemaVersion}, this nrem reads ${RESULTS_SCHEMA_VERSION}`);
+      // vega loads here, not at every nrem command (~0.6 s).
+      const { writeReport } = await import('../../report/report.js');
       const { figures } = await writeReport(r, dir);
       const wallSeconds = (performance.now() - t0) / 1000;
       if (o.json) console.log(JSON.stringify({ dir, figures: figures.length, wallSeconds }));
