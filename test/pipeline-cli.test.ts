@@ -17,6 +17,7 @@ import { registerTrain } from '../src/cli/commands/train.js';
 import { registerSleep } from '../src/cli/commands/sleep.js';
 import { registerEval } from '../src/cli/commands/eval.js';
 import { registerInspect } from '../src/cli/commands/inspect.js';
+import { registerAttack } from '../src/cli/commands/attack.js';
 import { SPEC_FIELDS, parseSpecText, specPaths } from '../src/experiments/spec-doc.js';
 import { builtinSpec, validateSpec, type ExperimentSpec } from '../src/experiments/spec.js';
 import type { Results } from '../src/experiments/results.js';
@@ -38,7 +39,7 @@ const fixture = resolve('test/fixtures/onnx/mlp_bias.onnx');
 /** Runs `nrem ARGS` in-process; its stdout lines, stderr text, and the error it ended with. */
 async function nrem(args: string[]): Promise<{ out: string[]; err: string; error?: NremError }> {
   const program = new Command().exitOverride();
-  for (const r of [registerReproduce, registerTrain, registerSleep, registerEval, registerInspect]) r(program);
+  for (const r of [registerReproduce, registerTrain, registerSleep, registerEval, registerInspect, registerAttack]) r(program);
   const out: string[] = [];
   let err = '';
   const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
@@ -243,6 +244,22 @@ describe('provenance in the model files nrem writes', () => {
     const w = lastJson(f.out).warnings as string[];
     expect(w).toHaveLength(2);
     expect(w[1]).toBe(`${net} was trained on inputs in [0, 1] but features:${csv} has values in [0, 2]: the network is run outside the range it learned`);
+  }, 60_000);
+});
+
+describe('no wasted time around the work', () => {
+  it('attack fgsm with the re-check runs FGSM once: the same accuracies as the sweep, the split in timings', async () => {
+    const net = join(dir, 'p3.onnx');
+    await nrem(['train', '--dataset', 'patches', '--arch', '100,16,4', '--epochs', '3', '--out', net, '--json']);
+    const args = ['attack', '--model', net, '--attack', 'fgsm', '--eps', '0,0.1,0.2,0.3', '--json'];
+    const shared = lastJson((await nrem(args)).out);
+    const sweep = lastJson((await nrem([...args, '--sweep-method', 'closed-form'])).out);
+    expect(shared.method).toBe('direct');
+    expect(sweep.method).toBe('closed-form');
+    expect(shared.accuracy).toEqual(sweep.accuracy);
+    expect(shared.recheck).toEqual(sweep.recheck);
+    expect(shared.recheck.confirmed).toHaveLength(3);
+    expect(Object.keys(shared.timings)).toEqual(['startup', 'load', 'checks', 'work', 'recheck', 'total']);
   }, 60_000);
 });
 

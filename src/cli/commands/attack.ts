@@ -23,6 +23,8 @@ import { SWEEP_METHODS } from '../../attacks/sweep.js';
 const ATTACKS = ['fgsm', 'pgd', 'deepfool', 'jsma', 'cw', 'square'] as const;
 /** Largest meaningful budget per attack norm on inputs in [0, 1]: L∞ 1; L2 and L0 are checked against d after loading. */
 const LINF = new Set(['fgsm', 'pgd', 'square']);
+/** FGSM with the re-check: up to this many eps, one FGSM run serves the sweep and the re-check (n × d floats per eps). */
+const SHARED_MAX_EPS = 16;
 
 interface AttackCliOptions {
   timings?: boolean;
@@ -36,7 +38,7 @@ interface AttackCliOptions {
   seed: string;
   quick?: boolean;
   recheck: boolean;
-  sweepMethod: string;
+  sweepMethod?: string;
   json?: boolean;
 }
 
@@ -53,7 +55,7 @@ export function registerAttack(program: Command): void {
     .option('--steps <n>', 'iterations (pgd steps, deepfool/jsma/cw max iterations, square queries)')
     .option('--seed <n>', 'seed', '0')
     .option('--quick', 'the quick data subset')
-    .option('--sweep-method <m>', "fgsm: closed-form (first layer piecewise linear in eps) | direct (whole network at every x')", 'closed-form')
+    .option('--sweep-method <m>', "fgsm: closed-form (first layer piecewise linear in eps) | direct (whole network at every x'); default closed-form, or with the re-check and at most 16 eps the re-checked examples themselves (direct)")
     .option('--no-recheck', 'skip the ONNX Runtime re-check')
     .option('--json', 'print one JSON object as the last line')
     .option('--timings', 'print where the wall time went (load, checks, work, recheck, write) on stderr')
@@ -67,7 +69,7 @@ export function registerAttack(program: Command): void {
       const eps = optionalNumberList(o.eps, '--eps', { min: 0, max: LINF.has(attackName) ? 1 : Number.MAX_SAFE_INTEGER, maxCount: attackName === 'fgsm' ? 10_000 : 100 });
       const loss: AttackLoss = parseChoice(o.loss, '--loss', ATTACK_LOSSES);
       const steps = optionalInteger(o.steps, '--steps', { min: 1, max: 10_000_000 });
-      parseChoice(o.sweepMethod, '--sweep-method', SWEEP_METHODS);
+      if (o.sweepMethod !== undefined) parseChoice(o.sweepMethod, '--sweep-method', SWEEP_METHODS);
       const net = await loadOnnx(o.model);
       const data = await loadDataset(datasetFor(o.dataset, net), { quick: o.quick, seed });
       const test = limit !== undefined ? head(data.test, limit) : data.test;
@@ -83,8 +85,27 @@ export function registerAttack(program: Command): void {
       const onProgress = bar?.update;
       let out: Record<string, unknown>;
       if (attackName === 'fgsm') {
-        const method = o.sweepMethod as SweepMethod;
-        const r = await fgsmSweep(net, test.x, test.y, { epsilons: eps ?? epsRange(), loss, method, onProgress });
+        const epsilons = eps ?? epsRange();
+        const positive = epsilons.filter((e) => e > 0);
+        if (o.recheck && o.sweepMethod === undefined && positive.length <= SHARED_MAX_EPS) {
+          // One FGSM run gives both the accuracies (the network at each x', as --sweep-method direct)
+          // and the examples ONNX Runtime re-checks: the sweep would compute the same gradients again.
+          const a = await new FGSM({ loss }).run(net, test.x, test.y, { epsilons: positive, onProgress });
+          const acc = (p: Int32Array) => {
+            let ok = 0;
+            for (let i = 0; i < p.length; i++) if (p[i] === test.y[i]) ok++;
+            return p.length ? ok / p.length : 0;
+          };
+          let k = 0;
+          const accuracy = epsilons.map((e) => acc(e > 0 ? a.predictions[k++] : a.clean));
+          out = { attack: 'fgsm', loss, method: 'direct', n: test.n, epsilons, accuracy };
+          tm.lap('work');
+          const rc = await recheckWithOrt(net, a, test.y);
+          tm.lap('recheck');
+          out.recheck = { confirmed: rc.confirmedCount, rejected: rc.rejected, disagreements: rc.disagreements.map((d) => d.rows.length) };
+        } else {
+        const method = (o.sweepMethod ?? 'closed-form') as SweepMethod;
+        const r = await fgsmSweep(net, test.x, test.y, { epsilons, loss, method, onProgress });
         out = { attack: 'fgsm', loss, method, n: r.n, epsilons: r.epsilons, accuracy: r.accuracy };
         tm.lap('work');
         if (o.recheck) {
@@ -93,6 +114,7 @@ export function registerAttack(program: Command): void {
           const rc = await recheckWithOrt(net, a, test.y);
           tm.lap('recheck');
           out.recheck = { confirmed: rc.confirmedCount, rejected: rc.rejected, disagreements: rc.disagreements.map((d) => d.rows.length) };
+        }
         }
       } else {
         let a: Attack;
