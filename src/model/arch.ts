@@ -14,6 +14,8 @@ import { readFileSync } from 'node:fs';
 import { ArgumentError, FormatError } from '../errors.js';
 import { canonicalLayer, expectShape, type InputOp, type LayerSpec, type Shape3 } from './layers.js';
 import type { Network } from './network.js';
+import type { Dataset } from '../data/dataset.js';
+import { ShapeError } from '../errors.js';
 
 export interface Architecture {
   /** Input shape; when absent, the data's (image shape, or features). */
@@ -95,4 +97,16 @@ export function architecture(o: unknown, where = 'arch'): Architecture {
     layers: a.layers.map((l, i) => canonicalLayer(l, i)),
     ...(a.inputOps ? { inputOps: a.inputOps } : {}),
   };
+}
+
+/** The architecture on data of this shape (an image's [1, H, W], else features). */
+export function archFor(arch: number[] | Architecture, data: Dataset): number[] | Architecture {
+  if (Array.isArray(arch)) {
+    if (data.dims !== arch[0]) throw new ShapeError(`Expected the architecture to start with ${data.dims} (the data's features) but it starts with ${arch[0]}`);
+    return arch;
+  }
+  const input: Shape3 = arch.input ?? (data.shape && data.shape[0] * data.shape[1] === data.dims ? [1, data.shape[0], data.shape[1]] : [data.dims, 1, 1]);
+  if (input[0] * input[1] * input[2] !== data.dims)
+    throw new ShapeError(`Expected the architecture's input ${input.join('×')} to hold the data's ${data.dims} features`);
+  return { input, layers: arch.layers, ...(arch.inputOps ? { inputOps: arch.inputOps } : {}) };
 }

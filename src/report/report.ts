@@ -225,7 +225,7 @@ export function reportBlocks(r: Results): Block[] {
   b.push({
     kind: 'list',
     items: [
-      `Network ${sp.train.sizes.join('-')} (input size from the data when 0), recipe \`${sp.train.recipe}\`, ${sp.train.epochs} epochs.`,
+      `Network ${typeof sp.train.arch === 'string' ? sp.train.arch : sp.train.arch ? 'of the spec\'s architecture' : (sp.train.sizes ?? []).join('-')} (input size from the data when 0), recipe \`${sp.train.recipe}\`, ${sp.train.epochs} epochs.`,
       `Sleep: preset \`${r.sleep.preset}\`, ${r.sleep.steps.toLocaleString('en-US')} steps; sleep input: ${r.sleep.input}.`,
       d.distillation ? `Defensive distillation: teacher trained with softmax at T = ${d.distillation.temperature} on hard labels, student (same architecture) on the teacher's soft labels at T, deployed at T = 1; ${d.distillation.epochs} epochs each.` : 'No distillation.',
       d.finetune ? `Fine-tuning from the control: lr ${d.finetune.lr}, ${d.finetune.epochs} epochs, first ${int(d.finetune.replace)} training images replaced by perturbed ones (FGSM with u ~ U(0, ${d.finetune.uMax}); noise of variance ${d.finetune.noiseVariance}; blur sigma ${d.finetune.blurSigma}${d.finetune.attacks.length ? `; ${d.finetune.attacks.join(', ')} examples replacing the first ${int(d.finetune.attackReplace)}` : ''}).` : 'No fine-tuning.',

@@ -4,9 +4,7 @@ import { loadDataset } from '../../data/index.js';
 import { saveOnnx } from '../../model/onnx.js';
 import { createNetwork, evaluate, getRecipe, recipeOptions, train } from '../../train/train.js';
 import { ShapeError } from '../../errors.js';
-import { readArch, type Architecture } from '../../model/arch.js';
-import type { Shape3 } from '../../model/layers.js';
-import type { Dataset } from '../../data/dataset.js';
+import { archFor, readArch, type Architecture } from '../../model/arch.js';
 import { optionalInteger, optionalNumber, parseIntegerList, parseSeed } from '../parse.js';
 import { prepareOutputFile } from '../../util/files.js';
 import { checkChainTrainingMemory, checkTrainingMemory } from '../../util/memory.js';
@@ -28,18 +26,6 @@ interface TrainCliOptions {
 export function parseArchFlag(s: string, flag = '--arch'): number[] | Architecture {
   if (/^[\d.e+\s,-]+$/i.test(s)) return parseIntegerList(s, flag, { min: 1, max: 1 << 24, minCount: 2 });
   return readArch(s);
-}
-
-/** The architecture on data of this shape (an image's [1, H, W], else features). */
-export function archFor(arch: number[] | Architecture, data: Dataset): number[] | Architecture {
-  if (Array.isArray(arch)) {
-    if (data.dims !== arch[0]) throw new ShapeError(`Expected --arch to start with ${data.dims} (the data's features) but it starts with ${arch[0]}`);
-    return arch;
-  }
-  const input: Shape3 = arch.input ?? (data.shape && data.shape[0] * data.shape[1] === data.dims ? [1, data.shape[0], data.shape[1]] : [data.dims, 1, 1]);
-  if (input[0] * input[1] * input[2] !== data.dims)
-    throw new ShapeError(`Expected the architecture's input ${input.join('×')} to hold the data's ${data.dims} features`);
-  return { input, layers: arch.layers };
 }
 
 export function registerTrain(program: Command): void {
