@@ -19,7 +19,8 @@ import { registerEval } from '../src/cli/commands/eval.js';
 import { registerInspect } from '../src/cli/commands/inspect.js';
 import { registerAttack } from '../src/cli/commands/attack.js';
 import { SPEC_FIELDS, parseSpecText, specPaths } from '../src/experiments/spec-doc.js';
-import { builtinSpec, validateSpec, type ExperimentSpec } from '../src/experiments/spec.js';
+import { BUILTIN_SPECS, builtinSpec, validateSpec, type ExperimentSpec } from '../src/experiments/spec.js';
+import { PRESET_NAMES } from '../src/sleep/presets.js';
 import type { Results } from '../src/experiments/results.js';
 import { loadDataset } from '../src/data/index.js';
 import { fashionMnistDir } from '../src/data/mnist.js';
@@ -89,7 +90,8 @@ describe('reproduce --print-spec and docs/reproduce.md', () => {
     for (const p of Object.keys(SPEC_FIELDS)) expect(doc, p).toContain(`\`${p}\``);
     // …and every field the built-in specs (and a given control with a tuned sleep) have is one of them.
     const withControl = loadSpec('paper-mnist', { model: { path: fixture, sha256: '0'.repeat(64) }, recipe: 'modern' });
-    for (const s of [builtinSpec('paper-mnist'), builtinSpec('paper-patches'), withControl]) for (const p of specPaths(s)) expect(SPEC_FIELDS[p], p).toBeDefined();
+    const builtins = BUILTIN_SPECS.flatMap((n) => [false, true].map((quick) => builtinSpec(n, { quick, features: 'features.npy' })));
+    for (const s of [...builtins, withControl]) for (const p of specPaths(s)) expect(SPEC_FIELDS[p], `${s.name}: ${p}`).toBeDefined();
   });
 });
 
@@ -122,8 +124,8 @@ describe('flags apply to a spec file', () => {
     const cases: [string[], string][] = [
       [['reproduce', '--recipe', 'bogus'], '--recipe: expected one of paper, paper-octave, modern but received "bogus"'],
       [['reproduce', '--model', fixture, '--arch', '784,10'], '--arch describes the control nrem trains; with --model the control is the given network (its architecture is used)'],
-      [['reproduce', '--preset', 'nosuch'], '--preset: expected tune, a preset name (mnist-fgsm, mnist-minimal, cub200, patches) or a JSON file but received "nosuch"'],
-      [['reproduce', '--spec', 'nosuch'], '--spec: expected one of paper-mnist, paper-patches, paper-cub200 or a spec .json file but received "nosuch"'],
+      [['reproduce', '--preset', 'nosuch'], `--preset: expected tune, a preset name (${PRESET_NAMES.join(', ')}) or a JSON file but received "nosuch"`],
+      [['reproduce', '--spec', 'nosuch'], `--spec: expected one of ${BUILTIN_SPECS.join(', ')} or a spec .json file but received "nosuch"`],
       [['reproduce', '--model', join(dir, 'none.onnx')], `${join(dir, 'none.onnx')}: no such file`],
     ];
     for (const [args, message] of cases) {

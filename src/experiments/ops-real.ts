@@ -11,7 +11,7 @@ import type { Network } from '../model/network.js';
 import { toOnnxBytes, fromOnnxBytes } from '../model/onnx.js';
 import { OrtModel } from '../model/ort.js';
 import { createNetwork, evaluate, recipeOptions, train } from '../train/train.js';
-import { sleep } from '../sleep/sleep.js';
+import { ifLayerCount, sleep } from '../sleep/sleep.js';
 import { resolveParameters, type PresetName, type SleepParameters } from '../sleep/presets.js';
 import { tune } from '../tune/tune.js';
 import { cachedScaleFactors } from '../sleep/scale-cache.js';
@@ -138,7 +138,8 @@ export function realOps(opts: { ortSessions?: number } = {}): Ops & { release():
       const r = await finetune(control, data.train, {
         kind,
         seed,
-        recipe: finetuneRecipe(recipe),
+        // the spec's modern recipe, else the control's own loss: the paper's squared error for ReLU-output networks, else cross-entropy
+        recipe: recipe === 'modern' || control.output !== 'relu' ? 'modern' : finetuneRecipe(recipe),
         lr: f.lr,
         epochs: f.epochs,
         replace,
@@ -187,7 +188,7 @@ export function realOps(opts: { ortSessions?: number } = {}): Ops & { release():
     async sleep(control, data, s: SleepSpec, seed, ro, tuned) {
       const overrides = { ...(s.parameters as Partial<SleepParameters> | undefined), ...(s.input ? { input: s.input } : {}), ...(s.steps ? { steps: s.steps } : {}), ...(s.beta ? { beta: s.beta } : {}) } as Partial<SleepParameters>;
       const base = tuned ? (tuned as Partial<SleepParameters>) : (s.preset as PresetName);
-      const p = resolveParameters(base, overrides, control.weightLayers);
+      const p = resolveParameters(base, overrides, ifLayerCount(control));
       const { input, steps } = p;
       const preset = p;
       // The scale factors of this control on these rows: once, then from nrem's cache (src/sleep/scale-cache.ts).

@@ -8,6 +8,7 @@
  *     pool:maxK[sS] | pool:avgK[sS] | pool:gap  pooling K×K, stride S (K); global average
  *     dense:N | N        N units
  *   a JSON file or object { "input"?: [C, H, W], "layers": [LayerSpec, …] } (layers.ts)
+ *   lenet                                       the built-in LeNet-style CNN (LENET_ARCH)
  */
 import { ArgumentError, FormatError } from '../errors.js';
 import { canonicalLayer, expectShape, type InputOp, type LayerSpec, type Shape3 } from './layers.js';
@@ -30,11 +31,15 @@ export function architectureOf(net: Network): Architecture {
   return { input: s.input, layers: net.layers.map((l) => structuredClone(l)), ...(s.inputOps.length ? { inputOps: s.inputOps } : {}) };
 }
 
+/** The built-in LeNet-style CNN: two 5×5 conv layers of 16 and 32 channels, each max-pooled 2×2, then 128 and 10 units. */
+export const LENET_ARCH = 'conv:16x5,pool:max2,conv:32x5,pool:max2,dense:128,10';
+
 const TOKEN = /^(?:conv:(\d+)x(\d+)(?:s(\d+))?(?:p(\d+))?|pool:(max|avg)(\d+)(?:s(\d+))?|pool:(gap)|(?:dense:)?(\d+))$/;
 
 /** Sizes of a fully connected chain, or a layer list, from an --arch string. */
 export function parseArch(s: string): number[] | Architecture {
   if (typeof s !== 'string' || !s.trim()) throw new ArgumentError(`Expected an architecture for --arch but received ${JSON.stringify(s)}`);
+  if (s.trim() === 'lenet') s = LENET_ARCH;
   const parts = s.split(',').map((t) => t.trim());
   if (parts.every((p) => /^\d+$/.test(p))) {
     const sizes = parts.map(Number);
@@ -99,7 +104,6 @@ export function archFor(arch: number[] | Architecture, data: Dataset): number[] 
     throw new ShapeError(`Expected the architecture's input ${input.join('×')} to hold the data's ${data.dims} features`);
   return { input, layers: arch.layers, ...(arch.inputOps ? { inputOps: arch.inputOps } : {}) };
 }
-
 
 /** A network's architecture in words: "784-128-10" (fully connected), else "1×28×28 → conv 16×5×5 → maxpool 2×2 → … → dense 10". */
 export function archText(net: Network): string {

@@ -18,7 +18,8 @@ function controlLine(r: Results): string {
   const c = r.control;
   if (c?.source === 'model')
     return `Control: **the given network** \`${c.model}\` (sha256 ${c.sha256.slice(0, 16)}…), ${c.arch}; the defences start from it (fine-tuning${sp.defences.pgdTrain?.fromControl ? ', PGD training' : ''}) or are trained to its architecture with recipe \`${c.recipe}\`.`;
-  const arch = c?.arch ?? (sp.train.sizes ?? []).join('-');
+  const words = c?.arch ?? (sp.train.sizes ?? []).join('-');
+  const arch = typeof sp.train.arch === 'string' && sp.train.arch !== words ? `${sp.train.arch} (${words})` : words;
   return `Control trained by nrem: ${arch} (input size and classes from the data when 0), recipe \`${sp.train.recipe}\`, ${sp.train.epochs} epochs.`;
 }
 

@@ -12,7 +12,7 @@ import { Network } from '../model/network.js';
 import type { Dataset } from '../data/dataset.js';
 import { runNative, throwIfAborted, type RunOptions } from '../util/control.js';
 import { RUN_OPTION_KEYS, describe, expectKnownKeys, expectOneOf, expectSeed } from '../util/validate.js';
-import { PARAM_KEYS, resolveParameters, type PresetName, type SleepParameters } from './presets.js';
+import { PARAM_KEYS, getPreset, resolveParameters, type PresetName, type SleepParameters } from './presets.js';
 import { scaleFactors as computeScaleFactors, type ScaleFactors } from './normalize.js';
 
 /** Recorded input spikes: the spikes of step t are indices[offsets[t] .. offsets[t+1]). */
@@ -143,6 +143,14 @@ function perLayer(net: Network, params: SleepParameters, factors: number[]): { a
 function checkBetaFits(net: Network, preset: SleepOptions['preset'], beta: unknown): void {
   const n = ifLayerCount(net);
   const given = beta !== undefined ? beta : typeof preset === 'object' && preset !== null ? preset.beta : undefined;
+  if (given === undefined && (preset === undefined || typeof preset === 'string')) {
+    const name = preset ?? 'mnist-fgsm';
+    const b = getPreset(name).beta;
+    if (b.length === n) return;
+    throw new ArgumentError(
+      `The ${name} preset's beta has ${b.length} values (for a network with ${b.length} layers of IF neurons) but this network has ${n}: give beta with ${n} values (one per dense, conv and average-pool layer); the network's layers: ${layerListing(net)}`,
+    );
+  }
   if (!Array.isArray(given) || given.length === n) return;
   throw new ArgumentError(
     `Expected ${n} values for beta (one per layer of IF neurons: dense, conv and average-pool layers) but received ${given.length}; the network's layers: ${layerListing(net)}`,

@@ -38,7 +38,7 @@ export function registerTrain(program: Command): void {
     .command('train')
     .description('train a network with a recipe (the paper\'s by default) and save it as ONNX')
     .option('--dataset <spec>', 'data set (see loadDataset)', 'mnist')
-    .option('--arch <arch>', 'layer sizes, input first (784,1200,1200,10), a CNN (conv:16x5,pool:max2,conv:32x5,pool:max2,dense:128,10) or a .json file', '784,1200,1200,10')
+    .option('--arch <arch>', 'layer sizes, input first (784,1200,1200,10), a CNN (conv:16x5,pool:max2,conv:32x5,pool:max2,dense:128,10), lenet (that CNN) or a .json file', '784,1200,1200,10')
     .option('--recipe <name>', 'paper | paper-octave (the paper\'s, drawing from the authors\' Octave random stream) | modern', 'paper')
     .option('--seed <n>', 'seed of initialisation, shuffles and dropout', '1')
     .requiredOption('--out <file.onnx>', 'where to write the trained network')
