@@ -145,7 +145,8 @@ describe('IDX', () => {
 describe('endless and special files', () => {
   it('/dev/zero as a model, a data file, a preset: FormatError at once', async () => {
     await typedAndFast(() => loadOnnx('/dev/zero'), FormatError, /\/dev\/zero: not a regular file \(a character device\)/);
-    await typedAndFast(() => loadFeatures('/dev/zero.npy'), FormatError, /cannot read/);
+    // A path that does not exist says so (issue 17: "no such file" with its path).
+    await typedAndFast(() => loadFeatures('/dev/zero.npy'), FormatError, /^\/dev\/zero\.npy: no such file$/);
     await typedAndFast(() => readInputFileSync('/dev/zero'), FormatError, /character device/);
     await typedAndFast(() => loadPresetFile('/dev/zero'), FormatError, /character device/);
     await typedAndFast(() => loadDataset('features:/dev/urandom'), Error);

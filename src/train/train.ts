@@ -184,7 +184,8 @@ export function recipeOptions(recipe: Recipe | RecipeName, seed: number): TrainO
 }
 
 
-async function checkData(net: Network, data: Dataset, opts: TrainOptions): Promise<void> {
+/** The data's shape (synchronous: with the memory check, before anything is awaited or allocated). */
+function checkDataShape(net: Network, data: Dataset): void {
   if (!data || typeof data !== 'object' || !(data.x instanceof Float32Array) || !(data.y instanceof Int32Array))
     throw new ArgumentError('Expected a Dataset {x: Float32Array, y: Int32Array, n, dims} for data');
   if (data.dims !== net.inputSize)
@@ -192,6 +193,10 @@ async function checkData(net: Network, data: Dataset, opts: TrainOptions): Promi
   expectFloat32Array(data.x, 'data.x', data.n * data.dims);
   if (data.y.length !== data.n) throw new ShapeError(`Expected ${data.n} labels in data.y but received ${data.y.length}`);
   if (data.n < 1) throw new ShapeError('Expected at least one training row in data');
+}
+
+/** The data's values: finite inputs (natively, off the main thread), labels or soft targets in range. */
+async function checkDataValues(net: Network, data: Dataset, opts: TrainOptions): Promise<void> {
   await expectFiniteAsync(data.x, 'data.x', data.dims);
   const classes = net.outputSize;
   if (opts.targets !== undefined) {
@@ -234,8 +239,9 @@ export async function train(net: Network, data: Dataset, opts: TrainOptions): Pr
   }
   if (loss === 'cross-entropy' && net.output === 'relu')
     throw new ValueError('Expected a linear or softmax output for cross-entropy but the network has a relu output');
-  await checkData(net, data, opts);
+  checkDataShape(net, data);
   checkChainTrainingMemory(net, Math.min(batchSize, data.n));
+  await checkDataValues(net, data, opts);
   const t0 = performance.now();
   {
     const r = await runNative(opts, (control) =>
