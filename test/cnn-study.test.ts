@@ -75,5 +75,7 @@ describe('cnn-mnist --quick, on a smaller network of the same shape', () => {
     expect(h2(md)).toEqual(h2(mlp.markdown));
     expect(md).toContain('conv:4x5,pool:max2,conv:8x5,pool:max2,dense:16,10');
     expect(md).toMatch(/Sleep: preset `cnn-mnist`/);
+    // the CNN study's verdict rests on cross-entropy FGSM (its networks are trained with it)
+    expect(md).toMatch(/\*\*FGSM \(cross-entropy\)\*\*/);
   }, 600_000);
 });

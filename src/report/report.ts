@@ -121,7 +121,9 @@ export function maskingChecks(r: Results): string[] {
 /** Answers to experiments.md §6 questions 1 and 2, from the numbers. */
 export function answers(r: Results): { q1: string[]; q2: string[]; headline: string[] } {
   const c = (id: string) => r.curves.find((x) => x.id === id);
-  const fg = sleepGain(c('fgsm-mse'));
+  // The FGSM curve the verdict rests on: the spec's first loss (the paper's squared error for its MLPs, cross-entropy for the CNN studies).
+  const fgId = r.spec.evaluation.fgsm.losses[0] === 'ce' && c('fgsm-ce') ? 'fgsm-ce' : 'fgsm-mse';
+  const fg = sleepGain(c(fgId));
   const strong = (['pgd', 'square', 'transfer'] as const).map((id) => ({ id, g: sleepGain(c(id)) }));
   const q1: string[] = [];
   for (const [id, name] of [
@@ -194,7 +196,7 @@ export function answers(r: Results): { q1: string[]; q2: string[]; headline: str
   for (const [id, name] of [
     ['noise', 'Gaussian noise'],
     ['blur', 'Gaussian blur'],
-    ['fgsm-mse', 'FGSM (paper loss)'],
+    [fgId, fgId === 'fgsm-ce' ? 'FGSM (cross-entropy)' : 'FGSM (paper loss)'],
   ] as const) {
     const s = describeGain(name, c(id));
     if (s) headline.push(s);
