@@ -69,11 +69,13 @@ describe('cnn-mnist --quick, on a smaller network of the same shape', () => {
     // input + conv, maxpool, conv, maxpool, dense, dense
     expect(r.sleep.spikesPerLayer).toHaveLength(7);
     expect(r.sleep.spikesPerLayer[0].mean).toBeGreaterThan(0);
+    expect(r.sleep.layers).toEqual(['conv', 'maxpool', 'conv', 'maxpool', 'dense', 'dense']);
     expect(r.curves.map((c) => c.id).sort()).toEqual(['blur', 'fgsm-ce', 'fgsm-mse', 'noise', 'pgd', 'square', 'transfer'].sort());
     const md = readFileSync(join(out, 'report.md'), 'utf8');
     const mlp = await writeReport(syntheticResults({ sleepGain: 0.05 }));
     expect(h2(md)).toEqual(h2(mlp.markdown));
     expect(md).toContain('conv:4x5,pool:max2,conv:8x5,pool:max2,dense:16,10');
+    expect(md).toContain('| layer 1 (conv) | layer 2 (maxpool) |');
     expect(md).toMatch(/Sleep: preset `cnn-mnist`/);
     // the CNN study's verdict rests on cross-entropy FGSM (its networks are trained with it)
     expect(md).toMatch(/\*\*FGSM \(cross-entropy\)\*\*/);

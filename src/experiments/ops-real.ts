@@ -145,7 +145,7 @@ export function realOps(): Ops {
             : `masked-mean — the mean training image in a random ${preset.maskSize}×${preset.maskSize} window per step`;
       return {
         net: r.network,
-        stats: { input: words, steps: r.stats.steps, spikesPerLayer: [...r.stats.spikes], weightsChanged: [...r.stats.weightsChanged] },
+        stats: { input: words, steps: r.stats.steps, spikesPerLayer: [...r.stats.spikes], weightsChanged: [...r.stats.weightsChanged], layers: [...r.stats.layers] },
       };
     },
 

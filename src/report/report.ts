@@ -307,7 +307,7 @@ export function reportBlocks(r: Results): Block[] {
   const s = r.sleep;
   b.push({
     kind: 'table',
-    head: ['figure', ...s.spikesPerLayer.map((_, i) => (i === 0 ? 'input' : `layer ${i}`))],
+    head: ['figure', ...s.spikesPerLayer.map((_, i) => (i === 0 ? 'input' : s.layers?.[i - 1] ? `layer ${i} (${s.layers[i - 1]})` : `layer ${i}`))],
     rows: [
       ['spikes in sleep', ...s.spikesPerLayer.map((v) => (v.values.length > 1 ? `${int(v.mean)} ± ${int(v.sd)}` : int(v.mean)))],
       ['weights changed (matrix into this layer)', '–', ...s.weightsChanged.map((v) => (v.values.length > 1 ? `${int(v.mean)} ± ${int(v.sd)}` : int(v.mean)))],
