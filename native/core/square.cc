@@ -9,8 +9,8 @@
 namespace nrem {
 namespace {
 
-float p_schedule(float p_init, int i, int Q) {
-  const int it = static_cast<int>(static_cast<double>(i) / Q * 10000);
+float p_schedule(float p_init, int i, int Q, bool rescale) {
+  const int it = rescale ? static_cast<int>(static_cast<double>(i) / Q * 10000) : i;
   static const int bounds[] = {10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000};
   float p = p_init;
   for (int b : bounds)
@@ -32,6 +32,13 @@ void margins(const AttackModel& m, const float* Z, const int32_t* y, size_t n, f
 
 }  // namespace
 
+int square_side(float p_init, int i, int Q, bool rescale, int h, int w) {
+  const float p = p_schedule(p_init, i, Q, rescale);
+  // round(): half to even, as Python's; √ in double as math.sqrt of a Python float.
+  const int side = static_cast<int>(std::nearbyint(std::sqrt(static_cast<double>(p) * h * w)));
+  return std::min(std::max(side, 1), std::min(h, w));
+}
+
 void square_attack(const AttackModel& m, const float* X, const int32_t* y, size_t n, const SquareOptions& o,
                    float* Xadv, int32_t* queries, const Tick& tick) {
   const int d = m.inputs(), K = m.outputs();
@@ -42,8 +49,10 @@ void square_attack(const AttackModel& m, const float* X, const int32_t* y, size_
   require(o.p_init > 0 && o.p_init <= 1, "ERR_VALUE", "pInit must be in (0, 1]");
   const size_t E = o.eps.size(), B = std::max<size_t>(1, o.batch);
   const int Q = o.max_queries;
+  require(o.keys.empty() || o.keys.size() == n, "ERR_SHAPE", "keys must hold one entry per row");
   const uint64_t off = 1ull << 40;
-  const double total = static_cast<double>(E) * n * Q;
+  auto key = [&](size_t row) { return o.keys.empty() ? o.row0 + row : o.keys[row]; };
+  const double total = static_cast<double>(E) * n * (Q + 1);
   double done = 0;
   std::vector<float> xn, z, mg, mn;
   std::vector<int32_t> pred, ya;
@@ -58,7 +67,7 @@ void square_attack(const AttackModel& m, const float* X, const int32_t* y, size_
       for (size_t r = 0; r < b; ++r)
         for (int col = 0; col < W; ++col)
           for (int ch = 0; ch < C; ++ch) {
-            const float s = rng_uniform(o.seed, kStreamAttack, o.row0 + r0 + r, off + static_cast<uint64_t>(col) * C + ch) < 0.5f ? -eps : eps;
+            const float s = rng_uniform(o.seed, kStreamAttack, key(r0 + r), off + static_cast<uint64_t>(col) * C + ch) < 0.5f ? -eps : eps;
             for (int row = 0; row < H; ++row) {
               const size_t j = (static_cast<size_t>(row) * W + col) * C + ch;
               out[r * d + j] = std::min(1.0f, std::max(0.0f, X0[r * d + j] + s));
@@ -75,21 +84,19 @@ void square_attack(const AttackModel& m, const float* X, const int32_t* y, size_
         if (queries) queries[ei * n + r0 + r] = 1;
         if (pred[r] == y[r0 + r]) rows.push_back(r);
       }
-      done += static_cast<double>(b - rows.size()) * Q + rows.size();
-      for (int i = 1; i < Q && !rows.empty(); ++i) {
+      done += static_cast<double>(b - rows.size()) * (Q + 1) + rows.size();
+      for (int i = 0; i < Q && !rows.empty(); ++i) {
         const size_t A = rows.size();
-        const float p = p_schedule(o.p_init, i, Q);
-        int side = static_cast<int>(std::lround(std::sqrt(p * H * W)));
-        side = std::max(1, std::min(side, std::min(H, W) > 1 ? std::min(H, W) - 1 : 1));
+        const int side = square_side(o.p_init, i, Q, o.rescale_schedule, H, W);
         xn.resize(A * d);
         ya.resize(A);
         for (size_t k = 0; k < A; ++k) {
           const size_t r = rows[k];
-          const uint64_t a = o.row0 + r0 + r, base = off + (static_cast<uint64_t>(ei) * Q + i) * (C + 2);
+          const uint64_t a = key(r0 + r), base = off + (static_cast<uint64_t>(ei) * Q + i) * (C + 2);
           ya[k] = y[r0 + r];
           std::memcpy(&xn[k * d], out + r * d, sizeof(float) * d);
-          const int vh = static_cast<int>(rng_uniform(o.seed, kStreamAttack, a, base) * (H - side + 1));
-          const int vw = static_cast<int>(rng_uniform(o.seed, kStreamAttack, a, base + 1) * (W - side + 1));
+          const int vh = static_cast<int>(rng_uniform(o.seed, kStreamAttack, a, base) * (H - side));
+          const int vw = static_cast<int>(rng_uniform(o.seed, kStreamAttack, a, base + 1) * (W - side));
           for (int ch = 0; ch < C; ++ch) {
             const float s = rng_uniform(o.seed, kStreamAttack, a, base + 2 + ch) < 0.5f ? -eps : eps;
             for (int u = vh; u < vh + side; ++u)
@@ -108,7 +115,7 @@ void square_attack(const AttackModel& m, const float* X, const int32_t* y, size_
         size_t w = 0;
         for (size_t k = 0; k < A; ++k) {
           const size_t r = rows[k];
-          if (queries) queries[ei * n + r0 + r] = i + 1;
+          if (queries) queries[ei * n + r0 + r] = i + 2;
           const bool adv = pred[k] != ya[k];
           if (mn[k] < mg[r] || adv) {
             mg[r] = mn[k];

@@ -1,15 +1,23 @@
-// Square attack, L∞, score-based (Andriushchenko et al. 2020): forward passes only, so
-// gradient masking cannot pass for robustness.
+// Square attack, L∞, score-based (Andriushchenko et al. 2020), as fra31/auto-attack's
+// square.py computes it: forward passes only, so gradient masking cannot pass for robustness.
 //
 // Margin on the logits: m(x) = z_y − max_{j≠y} z_j (lower is better for the attacker).
 // Image h × w × c (channels last; a non-image vector is 1 × d × 1).
-//   init: x = clip01(x0 + eps·s), s = ±1 per (column, channel) (vertical stripes)
-//   query i = 1 … Q−1, on rows not yet adversarial:
-//     p = p_init / 2^k (schedule of the paper over i·10000/Q), side = clamp(round(√(p·h·w)), 1, h−1)
-//     a random side×side window gets δ = ±eps per channel; x_new = clip01(x0 + δ_new)
-//     accept x_new if m(x_new) < m(x)
-// Rows adversarial at any point are frozen. Random keys: rng(seed, kStreamAttack,
-// a = row0 + row, b = ((eps_index·Q + i)·(c + 2) + slot) + 2^40).
+//   init (query 1): x = clip01(x0 + eps·s), s = ±1 per (column, channel) (vertical stripes)
+//   iteration i = 0 … Q−1 (queries 2 … Q+1), on rows not yet adversarial:
+//     p = p_init / 2^k, k = #{b ∈ 10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000 : it > b},
+//       it = i (rescale_schedule false: AutoAttack's setting) or ⌊i·10000/Q⌋ (true: the
+//       schedule adapted to Q, the class default)
+//     side = min(max(round(√(p·h·w)), 1), min(h, w))  (round half to even, as Python)
+//     a random side×side window at (⌊u·(h − side)⌋, ⌊u'·(w − side)⌋) (the original's
+//       randint, whose last position is never drawn) gets δ = ±eps per channel;
+//       x_new = clip01(x0 + δ_new)
+//     accept x_new if m(x_new) < m(x) or x_new is adversarial
+// Rows adversarial at any point are frozen. The original draws one window per iteration
+// for the whole batch; here each row draws its own (the same distribution per row, and a
+// row's result does not depend on which rows share its batch). Random keys: rng(seed,
+// kStreamAttack, a = key of the row, b = ((eps_index·Q + i)·(c + 2) + slot) + 2^40);
+// key = keys[r] when given, else row0 + r.
 #pragma once
 #include <vector>
 
@@ -19,15 +27,20 @@ namespace nrem {
 
 struct SquareOptions {
   std::vector<float> eps;
-  int max_queries = 1000;
+  int max_queries = 1000;  // Q: iterations after the initial query (Q + 1 queries at most)
   float p_init = 0.8f;
+  bool rescale_schedule = true;
   int h = 0, w = 0, c = 1;  // h·w·c = d; 0: 1 × d × 1
   uint64_t seed = 0;
   uint64_t row0 = 0;
+  std::vector<uint64_t> keys;  // per row (size n) or empty
   size_t batch = 1000;
 };
 
-// Xadv: eps.size() × n × d; queries (optional, eps × n): queries used per row.
+// Side of the square window at iteration i (0-based) of Q, for an h × w image.
+int square_side(float p_init, int i, int Q, bool rescale, int h, int w);
+
+// Xadv: eps.size() × n × d; queries (optional, eps × n): queries used per row (1 … Q + 1).
 void square_attack(const AttackModel& m, const float* X, const int32_t* y, size_t n, const SquareOptions& o,
                    float* Xadv, int32_t* queries, const Tick& tick);
 
