@@ -4,10 +4,12 @@
 //   attackLogits(net, x, n, Z, control?) → Promise<void>: Z (n × K) = z_L, what the attacks see
 //   attackRun(kind, net, x, n, y, opts, out, aux|null, control?) → Promise<void>
 //     kind: "pgd" | "deepfool" | "jsma" | "cw" | "square" | "apgd" | "fab"; out: (E ×) n × d;
-//     aux (Int32Array): deepfool iterations (n), square queries (E × n), apgd / fab: 1
-//     where adversarial (n); jsma: y is the target array, in/out (−1 → second most likely
-//     class). apgd resolves with { rows, zeroGradient, halvings } (native/core/apgd.h).
-//     opts.keys (square, apgd, fab): the random key of each row (default row0 + row).
+//     aux (Int32Array): deepfool iterations (n), square queries (E × n), apgd / fab: bit 0
+//     adversarial, bit 1 (apgd) zero gradient at the start (n); jsma: y is the target array,
+//     in/out (−1 → second most likely class). apgd resolves with { rows, zeroGradient,
+//     halvings } (native/core/apgd.h). apgd / fab opts.eps: a number or one per row.
+//     opts.keys (square, apgd, fab): the random key of each row (default row0 + row);
+//     square opts.rowEps: one eps per row in place of the epsilons list (out n × d).
 //   fgsmSweep(net, x, n, y, eps: number[], loss, correct: Uint8Array (E × n), control?)
 //   distort(kind, level, x, n, d, h, w, seed, row0, out, control?)
 // Backend (native/core/backend.h): attackRun reads opts.backend; attackGradient,
@@ -247,7 +249,7 @@ Napi::Value AttackRun(const Napi::CallbackInfo& info) {
       };
     } else if (kind == "square") {
       nrem::SquareOptions p;
-      p.eps = get_floats(o, "epsilons", w);
+      p.eps = has_field(o, "rowEps") && !has_field(o, "epsilons") ? std::vector<float>{} : get_floats(o, "epsilons", w);
       p.max_queries = static_cast<int>(get_int_or(o, "maxQueries", 1000, w));
       p.p_init = static_cast<float>(get_number_or(o, "pInit", 0.8, w));
       p.h = static_cast<int>(get_int_or(o, "h", 0, w));
@@ -257,30 +259,43 @@ Napi::Value AttackRun(const Napi::CallbackInfo& info) {
       p.row0 = static_cast<uint64_t>(get_int_or(o, "row0", 0, w));
       p.rescale_schedule = get_bool_or(o, "rescaleSchedule", true, w);
       p.keys = get_keys(o, w, n);
+      if (has_field(o, "rowEps")) p.row_eps = get_floats(o, "rowEps", w);
       p.batch = batch_opt(o, w, *model, 1000, 16384);
-      float* out = get_f32(info[6], "out", static_cast<long>(p.eps.size()) * n * d).data;
-      int32_t* q = aux_of(static_cast<long>(p.eps.size()) * n);
+      const long E = p.row_eps.empty() ? static_cast<long>(p.eps.size()) : 1;
+      float* out = get_f32(info[6], "out", E * n * d).data;
+      int32_t* q = aux_of(E * n);
       exec = [=](const ProgressFn& pr, const Cancel& c) {
         nrem::square_attack(*model, xd, yd, rows, p, out, q, make_tick("square", pr, c));
       };
     } else if (kind == "apgd" || kind == "fab") {
-      // Both fill `fooled` (uint8) and copy it into aux (Int32Array, n) when given.
-      auto fooled = std::make_shared<std::vector<uint8_t>>(rows);
+      // Both fill `fooled` (uint8) and copy it into aux (Int32Array, n) when given: bit 0
+      // adversarial, bit 1 (apgd) zero gradient at the first start point.
+      auto fooled = std::make_shared<std::vector<uint8_t>>(rows), zero = std::make_shared<std::vector<uint8_t>>(rows);
       int32_t* flags = aux_of(static_cast<long>(n));
       float* out = get_f32(info[6], "out", n * d).data;
       const bool l2 = get_bool_or(o, "l2", false, w);
-      const float eps = static_cast<float>(get_number(o, "eps", w));
+      // eps: one number, or one per row.
+      float eps = 0.0f;
+      std::vector<float> row_eps;
+      require(has_field(o, "eps"), "ERR_ARGUMENT", "Expected " + w + ".eps");
+      if (o.Get("eps").IsArray()) {
+        row_eps = get_floats(o, "eps", w);
+        require(static_cast<int64_t>(row_eps.size()) == n, "ERR_SHAPE", "Expected " + w + ".eps to hold one entry per row");
+      } else {
+        eps = static_cast<float>(get_number(o, "eps", w));
+      }
       const int iterations = static_cast<int>(get_int_or(o, "iterations", 100, w));
       const int restarts = static_cast<int>(get_int_or(o, "restarts", 1, w));
       const int targets = static_cast<int>(get_int_or(o, "targetClasses", 9, w));
       const uint64_t seed = get_seed(o, "seed", w), row0 = static_cast<uint64_t>(get_int_or(o, "row0", 0, w));
-      auto copy_flags = [fooled, flags, rows]() {
+      auto copy_flags = [fooled, zero, flags, rows]() {
         if (flags)
-          for (size_t r = 0; r < rows; ++r) flags[r] = (*fooled)[r];
+          for (size_t r = 0; r < rows; ++r) flags[r] = (*fooled)[r] | ((*zero)[r] << 1);
       };
       if (kind == "apgd") {
         nrem::ApgdOptions p;
-        p.l2 = l2, p.eps = eps, p.iterations = iterations, p.restarts = restarts, p.target_classes = targets;
+        p.l2 = l2, p.eps = eps, p.row_eps = row_eps, p.iterations = iterations, p.restarts = restarts;
+        p.target_classes = targets;
         p.loss = nrem::parse_apgd_loss(has_field(o, "loss") ? get_string(o, "loss", w) : "ce");
         p.rho = static_cast<float>(get_number_or(o, "rho", 0.75, w));
         p.early_stop = get_bool_or(o, "earlyStop", true, w);
@@ -288,7 +303,7 @@ Napi::Value AttackRun(const Napi::CallbackInfo& info) {
         p.batch = batch_opt(o, w, *model, 1000, 16384);
         auto stats = std::make_shared<nrem::ApgdStats>();
         exec = [=](const ProgressFn& pr, const Cancel& c) {
-          nrem::apgd_attack(*model, xd, yd, rows, p, out, fooled->data(), stats.get(), make_tick("apgd", pr, c));
+          nrem::apgd_attack(*model, xd, yd, rows, p, out, fooled->data(), zero->data(), stats.get(), make_tick("apgd", pr, c));
           copy_flags();
         };
         return start_task(
@@ -303,7 +318,8 @@ Napi::Value AttackRun(const Napi::CallbackInfo& info) {
             keep, info.Length() > 8 ? info[8] : env.Undefined());
       }
       nrem::FabOptions p;
-      p.l2 = l2, p.eps = eps, p.iterations = iterations, p.restarts = restarts, p.target_classes = targets;
+      p.l2 = l2, p.eps = eps, p.row_eps = row_eps, p.iterations = iterations, p.restarts = restarts;
+      p.target_classes = targets;
       p.targeted = get_bool_or(o, "targeted", true, w);
       p.alpha_max = static_cast<float>(get_number_or(o, "alphaMax", 0.1, w));
       p.eta = static_cast<float>(get_number_or(o, "eta", 1.05, w));

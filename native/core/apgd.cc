@@ -127,7 +127,7 @@ class Run {
       : m_(m), o_(o), d_(m.inputs()), K_(m.outputs()), N_(o.iterations), S_(S) {
     const size_t D = S * d_;
     x0.resize(D), xa.resize(D), xold.resize(D), xbest.resize(D), gbest.resize(D), g.resize(D);
-    y.resize(S), t.resize(S), loss.resize(S), best.resize(S), best_last.resize(S), step.resize(S);
+    y.resize(S), t.resize(S), loss.resize(S), best.resize(S), best_last.resize(S), step.resize(S), eps.resize(S);
     reduced_last.assign(S, 1);
     steps.assign(S * N_, 0.0f);
   }
@@ -160,11 +160,11 @@ class Run {
   // x^{k+1} from x^k, x^{k−1} and ∇ℓ(x^k) for the listed slots (a = momentum weight).
   void step_all(const std::vector<size_t>& live, float a) {
     const int d = d_;
-    const float eps = o_.eps;
     pool().parallel_for(live.size(), 8, [&](size_t b, size_t e) {
       std::vector<float> v1(static_cast<size_t>(d)), gd(static_cast<size_t>(d));
       for (size_t i = b; i < e; ++i) {
         const size_t s = live[i];
+        const float eps = this->eps[s];
         const float* x = &x0[s * d];
         float* v = &xa[s * d];
         float* vo = &xold[s * d];
@@ -192,7 +192,7 @@ class Run {
     });
   }
 
-  std::vector<float> x0, xa, xold, xbest, gbest, g, loss, best, best_last, step, steps;
+  std::vector<float> x0, xa, xold, xbest, gbest, g, loss, best, best_last, step, steps, eps;
   std::vector<int32_t> y, t;
   std::vector<uint8_t> reduced_last;
 
@@ -208,9 +208,12 @@ class Run {
 }  // namespace
 
 void apgd_attack(const AttackModel& m, const float* X, const int32_t* y, size_t n, const ApgdOptions& o, float* Xadv,
-                 uint8_t* fooled, ApgdStats* stats, const Tick& tick) {
+                 uint8_t* fooled, uint8_t* zero, ApgdStats* stats, const Tick& tick) {
   const int d = m.inputs(), K = m.outputs(), N = o.iterations;
-  require(std::isfinite(o.eps) && o.eps >= 0.0f, "ERR_VALUE", "eps must be finite and >= 0");
+  require(o.row_eps.empty() || o.row_eps.size() == n, "ERR_SHAPE", "eps must hold one entry per row");
+  auto eps_of = [&](size_t row) { return o.row_eps.empty() ? o.eps : o.row_eps[row]; };
+  for (size_t r = 0; r < (o.row_eps.empty() ? 1 : n); ++r)
+    require(std::isfinite(eps_of(r)) && eps_of(r) >= 0.0f, "ERR_VALUE", "eps must be finite and >= 0");
   require(N >= 1, "ERR_VALUE", "iterations must be >= 1");
   require(o.restarts >= 1, "ERR_VALUE", "restarts must be >= 1");
   require(o.rho > 0.0f && o.rho <= 1.0f, "ERR_VALUE", "rho must be in (0, 1]");
@@ -233,6 +236,7 @@ void apgd_attack(const AttackModel& m, const float* X, const int32_t* y, size_t 
   double done = 0;
   ApgdStats st;
   std::memcpy(Xadv, X, sizeof(float) * n * d);
+  if (zero) std::fill(zero, zero + n, 0);
   const size_t B = std::max<size_t>(1, o.batch);
   std::vector<float> zc;
   std::vector<int32_t> pred;
@@ -261,6 +265,7 @@ void apgd_attack(const AttackModel& m, const float* X, const int32_t* y, size_t 
         const size_t r = rows[s];
         std::memcpy(&R.x0[s * d], Xb + r * d, sizeof(float) * d);
         R.y[s] = y[r0 + r];
+        R.eps[s] = eps_of(r0 + r);
         R.t[s] = targeted ? target_class(&zc[r * K], K, y[r0 + r], ti) : 0;
       }
       // Start point x⁰ = clip01(x + ε·t/‖t‖).
@@ -278,7 +283,7 @@ void apgd_attack(const AttackModel& m, const float* X, const int32_t* y, size_t 
             nr = o.l2 ? nr + static_cast<double>(v[j]) * v[j] : std::max(nr, static_cast<double>(std::fabs(v[j])));
           }
           if (o.l2) nr = std::sqrt(nr);
-          const float f = static_cast<float>(o.eps / (nr + 1e-12));
+          const float f = static_cast<float>(R.eps[s] / (nr + 1e-12));
           for (int j = 0; j < d; ++j) v[j] = clip01(x[j] + v[j] * f);
         }
       });
@@ -303,13 +308,14 @@ void apgd_attack(const AttackModel& m, const float* X, const int32_t* y, size_t 
       R.evaluate(live, p);
       if (run == 0)
         for (size_t s = 0; s < S; ++s) {
-          bool zero = true;
-          for (int j = 0; j < d && zero; ++j) zero = R.g[s * d + j] == 0.0f;
-          st.zero_gradient += zero ? 1 : 0;
+          bool flat = true;
+          for (int j = 0; j < d && flat; ++j) flat = R.g[s * d + j] == 0.0f;
+          st.zero_gradient += flat ? 1 : 0;
+          if (zero) zero[r0 + rows[s]] = flat ? 1 : 0;
         }
       for (size_t s = 0; s < S; ++s) {
         R.best[s] = R.best_last[s] = R.loss[s];
-        R.step[s] = 2.0f * o.eps;
+        R.step[s] = 2.0f * R.eps[s];
       }
       R.xbest = R.xa;
       R.gbest = R.g;

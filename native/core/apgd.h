@@ -47,6 +47,7 @@ ApgdLoss parse_apgd_loss(const std::string& name);  // "ce" | "dlr" | "dlr-targe
 struct ApgdOptions {
   bool l2 = false;
   float eps = 0.0f;
+  std::vector<float> row_eps;  // per row (size n): replaces eps, so rows of several budgets share the passes
   int iterations = 100;
   int restarts = 1;
   ApgdLoss loss = ApgdLoss::Ce;
@@ -83,9 +84,10 @@ void apgd_loss_grad(ApgdLoss kind, const float* Z, size_t n, int K, const int32_
                     float* G);
 
 // Xadv (n × d): the adversarial iterate, or x where none was found; fooled (n, optional):
-// 1 where adversarial (including rows misclassified before the attack).
+// 1 where adversarial (including rows misclassified before the attack); zero (n, optional):
+// 1 where the row was attacked and its gradient at the first start point is exactly 0.
 void apgd_attack(const AttackModel& m, const float* X, const int32_t* y, size_t n, const ApgdOptions& o, float* Xadv,
-                 uint8_t* fooled, ApgdStats* stats, const Tick& tick);
+                 uint8_t* fooled, uint8_t* zero, ApgdStats* stats, const Tick& tick);
 
 // The targets of the targeted losses: the (rank+1)-th most likely class other than y by
 // the logits z (K entries; ties: lower index first). For a row classified as y this is

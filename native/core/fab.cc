@@ -149,7 +149,10 @@ float dist_of(const float* a, const float* b, int d, bool l2) {
 void fab_attack(const AttackModel& m, const float* X, const int32_t* y, size_t n, const FabOptions& o, float* Xadv,
                 uint8_t* fooled, const Tick& tick) {
   const int d = m.inputs(), K = m.outputs(), N = o.iterations;
-  require(std::isfinite(o.eps) && o.eps >= 0.0f, "ERR_VALUE", "eps must be finite and >= 0");
+  require(o.row_eps.empty() || o.row_eps.size() == n, "ERR_SHAPE", "eps must hold one entry per row");
+  auto eps_of = [&](size_t row) { return o.row_eps.empty() ? o.eps : o.row_eps[row]; };
+  for (size_t r = 0; r < (o.row_eps.empty() ? 1 : n); ++r)
+    require(std::isfinite(eps_of(r)) && eps_of(r) >= 0.0f, "ERR_VALUE", "eps must be finite and >= 0");
   require(N >= 1, "ERR_VALUE", "iterations must be >= 1");
   require(o.restarts >= 1, "ERR_VALUE", "restarts must be >= 1");
   require(o.keys.empty() || o.keys.size() == n, "ERR_SHAPE", "keys must hold one entry per row");
@@ -165,7 +168,7 @@ void fab_attack(const AttackModel& m, const float* X, const int32_t* y, size_t n
   double done = 0;
   std::memcpy(Xadv, X, sizeof(float) * n * d);
   const size_t B = std::max<size_t>(1, o.batch);
-  std::vector<float> zc, x0, x1, adv, res, xg, w, bb, d1, d2, z;
+  std::vector<float> zc, x0, x1, adv, res, xg, w, bb, d1, d2, z, es;
   std::vector<int32_t> pred, ys, ts;
   std::vector<std::vector<float>> cs, dgs;
   for (size_t r0 = 0; r0 < n; r0 += B) {
@@ -187,12 +190,13 @@ void fab_attack(const AttackModel& m, const float* X, const int32_t* y, size_t n
       if (rows.empty()) break;
       const size_t S = rows.size();
       const int ti = run / o.restarts, restart = run % o.restarts;
-      x0.resize(S * d), x1.resize(S * d), adv.resize(S * d), ys.resize(S), ts.resize(S);
+      x0.resize(S * d), x1.resize(S * d), adv.resize(S * d), ys.resize(S), ts.resize(S), es.resize(S);
       res.assign(S, 1e10f);
       for (size_t s = 0; s < S; ++s) {
         const size_t r = rows[s];
         std::memcpy(&x0[s * d], Xb + r * d, sizeof(float) * d);
         ys[s] = y[r0 + r];
+        es[s] = eps_of(r0 + r);
         ts[s] = o.targeted ? target_class(&zc[r * K], K, y[r0 + r], ti) : 0;
       }
       x1 = x0;
@@ -209,7 +213,7 @@ void fab_attack(const AttackModel& m, const float* X, const int32_t* y, size_t n
               nr = o.l2 ? nr + static_cast<double>(v[j]) * v[j] : std::max(nr, static_cast<double>(std::fabs(v[j])));
             }
             if (o.l2) nr = std::sqrt(nr);
-            const float f = nr > 0.0 ? static_cast<float>(0.5 * o.eps / nr) : 0.0f;
+            const float f = nr > 0.0 ? static_cast<float>(0.5 * es[s] / nr) : 0.0f;
             for (int j = 0; j < d; ++j) v[j] = clip01(x0[s * d + j] + v[j] * f);
           }
         });
@@ -302,7 +306,7 @@ void fab_attack(const AttackModel& m, const float* X, const int32_t* y, size_t n
               res[s] = t;
             }
             for (int j = 0; j < d; ++j) x1[s * d + j] = x0[s * d + j] + (x1[s * d + j] - x0[s * d + j]) * o.beta;
-            stop = o.stop_at_eps && res[s] <= o.eps;
+            stop = o.stop_at_eps && res[s] <= es[s];
           }
           if (stop) done += N - it - 1;
           else live[keep++] = s;
@@ -313,7 +317,7 @@ void fab_attack(const AttackModel& m, const float* X, const int32_t* y, size_t n
       }
       for (size_t s = 0; s < S; ++s) {
         const size_t r = rows[s];
-        if (res[s] <= o.eps) {  // res = 1e10 where nothing adversarial was found
+        if (res[s] <= es[s]) {  // res = 1e10 where nothing adversarial was found
           std::memcpy(Xadv + (r0 + r) * d, &adv[s * d], sizeof(float) * d);
           done_row[r] = 1;
           done += static_cast<double>(runs - run - 1) * N;

@@ -31,6 +31,7 @@ namespace nrem {
 struct FabOptions {
   bool l2 = false;
   float eps = 0.0f;
+  std::vector<float> row_eps;  // per row (size n): replaces eps
   int iterations = 100;
   int restarts = 1;
   bool targeted = true;

@@ -47,7 +47,10 @@ void square_attack(const AttackModel& m, const float* X, const int32_t* y, size_
   require(static_cast<long>(H) * W * C == d, "ERR_SHAPE", "image shape h·w·c does not match the input size");
   require(o.max_queries >= 1, "ERR_VALUE", "maxQueries must be >= 1");
   require(o.p_init > 0 && o.p_init <= 1, "ERR_VALUE", "pInit must be in (0, 1]");
-  const size_t E = o.eps.size(), B = std::max<size_t>(1, o.batch);
+  require(o.row_eps.empty() || (o.row_eps.size() == n && o.eps.size() <= 1), "ERR_SHAPE",
+          "per-row eps must hold one entry per row (and replace the eps list)");
+  for (float e : o.row_eps) require(std::isfinite(e) && e >= 0, "ERR_VALUE", "epsilons must be finite and >= 0");
+  const size_t E = o.row_eps.empty() ? o.eps.size() : 1, B = std::max<size_t>(1, o.batch);
   const int Q = o.max_queries;
   require(o.keys.empty() || o.keys.size() == n, "ERR_SHAPE", "keys must hold one entry per row");
   const uint64_t off = 1ull << 40;
@@ -57,8 +60,9 @@ void square_attack(const AttackModel& m, const float* X, const int32_t* y, size_
   std::vector<float> xn, z, mg, mn;
   std::vector<int32_t> pred, ya;
   for (size_t ei = 0; ei < E; ++ei) {
-    const float eps = o.eps[ei];
-    require(std::isfinite(eps) && eps >= 0, "ERR_VALUE", "epsilons must be finite and >= 0");
+    const float eps0 = o.row_eps.empty() ? o.eps[ei] : 0.0f;
+    require(std::isfinite(eps0) && eps0 >= 0, "ERR_VALUE", "epsilons must be finite and >= 0");
+    auto eps_at = [&](size_t row) { return o.row_eps.empty() ? eps0 : o.row_eps[row]; };
     for (size_t r0 = 0; r0 < n; r0 += B) {
       const size_t b = std::min(B, n - r0);
       const float* X0 = X + r0 * d;
@@ -67,6 +71,7 @@ void square_attack(const AttackModel& m, const float* X, const int32_t* y, size_
       for (size_t r = 0; r < b; ++r)
         for (int col = 0; col < W; ++col)
           for (int ch = 0; ch < C; ++ch) {
+            const float eps = eps_at(r0 + r);
             const float s = rng_uniform(o.seed, kStreamAttack, key(r0 + r), off + static_cast<uint64_t>(col) * C + ch) < 0.5f ? -eps : eps;
             for (int row = 0; row < H; ++row) {
               const size_t j = (static_cast<size_t>(row) * W + col) * C + ch;
@@ -97,6 +102,7 @@ void square_attack(const AttackModel& m, const float* X, const int32_t* y, size_
           std::memcpy(&xn[k * d], out + r * d, sizeof(float) * d);
           const int vh = static_cast<int>(rng_uniform(o.seed, kStreamAttack, a, base) * (H - side));
           const int vw = static_cast<int>(rng_uniform(o.seed, kStreamAttack, a, base + 1) * (W - side));
+          const float eps = eps_at(r0 + r);
           for (int ch = 0; ch < C; ++ch) {
             const float s = rng_uniform(o.seed, kStreamAttack, a, base + 2 + ch) < 0.5f ? -eps : eps;
             for (int u = vh; u < vh + side; ++u)

@@ -34,13 +34,14 @@ struct SquareOptions {
   uint64_t seed = 0;
   uint64_t row0 = 0;
   std::vector<uint64_t> keys;  // per row (size n) or empty
+  std::vector<float> row_eps;  // per row (size n): replaces the eps list (one output, n × d)
   size_t batch = 1000;
 };
 
 // Side of the square window at iteration i (0-based) of Q, for an h × w image.
 int square_side(float p_init, int i, int Q, bool rescale, int h, int w);
 
-// Xadv: eps.size() × n × d; queries (optional, eps × n): queries used per row (1 … Q + 1).
+// Xadv: eps.size() × n × d (n × d with row_eps); queries (optional, same layout): queries used per row (1 … Q + 1).
 void square_attack(const AttackModel& m, const float* X, const int32_t* y, size_t n, const SquareOptions& o,
                    float* Xadv, int32_t* queries, const Tick& tick);
 

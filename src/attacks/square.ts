@@ -7,11 +7,21 @@ import { expectInt, expectNumber } from '../util/validate.js';
 import { Attack, predictRows, toLabels, type AttackCallOptions, type AttackResult, type AttackTarget, type CraftContext, type Crafted } from './base.js';
 
 export interface SquareOptions {
+  /** Iterations after the initial query (at most maxQueries + 1 queries; native/core/square.h). */
   maxQueries?: number;
   pInit?: number;
+  /** Spread the p schedule over maxQueries (default true); AutoAttack runs it unscaled (false). */
+  rescaleSchedule?: boolean;
   /** Image shape [h, w] (channels 1). Default: square if d is a perfect square, else 1 × d. */
   shape?: [number, number];
   batch?: number;
+}
+
+/** [h, w] of a one-channel image of d pixels: the given shape, else square when d is a square, else 1 × d. */
+export function imageShape(d: number, shape?: [number, number]): [number, number] {
+  if (shape) return shape;
+  const s = Math.round(Math.sqrt(d));
+  return s * s === d ? [s, s] : [1, d];
 }
 
 export class SquareAttack extends Attack {
@@ -25,20 +35,17 @@ export class SquareAttack extends Attack {
     this.options = {
       maxQueries: expectInt(o.maxQueries ?? 1000, 'maxQueries', 1, 1e7),
       pInit: expectNumber(o.pInit ?? 0.8, 'pInit', Number.MIN_VALUE, 1),
+      rescaleSchedule: o.rescaleSchedule ?? true,
       shape: o.shape,
       batch: expectInt(o.batch ?? 1000, 'batch', 1, 1 << 20),
     };
   }
   protected async craft(net: AttackTarget, x: Float32Array, n: number, y: Int32Array, epsilons: number[], ctx: CraftContext): Promise<Crafted> {
     const d = net.inputSize;
-    let [h, w] = this.options.shape ?? [0, 0];
-    if (!this.options.shape) {
-      const s = Math.round(Math.sqrt(d));
-      [h, w] = s * s === d ? [s, s] : [1, d];
-    }
+    const [h, w] = imageShape(d, this.options.shape);
     const out = new Float32Array(epsilons.length * n * d);
     const q = new Int32Array(epsilons.length * n);
-    const o = { epsilons, maxQueries: this.options.maxQueries, pInit: this.options.pInit, h, w, c: 1, seed: ctx.seed, batch: this.options.batch };
+    const o = { epsilons, maxQueries: this.options.maxQueries, pInit: this.options.pInit, rescaleSchedule: this.options.rescaleSchedule, h, w, c: 1, seed: ctx.seed, batch: this.options.batch };
     await runNative(ctx, (c) => addon().attackRun('square', net.native(), x, n, y, o, out, q, c));
     this.lastQueries = q;
     return { raw: epsilons.map((_, e) => out.subarray(e * n * d, (e + 1) * n * d)) };

@@ -61,6 +61,14 @@ export interface PgdTrainSpec {
   epochs: number;
 }
 
+/** AutoAttack, the headline robust accuracy (src/attacks/autoattack.ts): first n test images, each eps. */
+export interface AutoAttackEvalSpec {
+  n: number;
+  eps: number[];
+  version: 'standard' | 'plus';
+  norm: 'linf' | 'l2';
+}
+
 export interface EvaluationSpec {
   /** Test images used for curves (0 = all). */
   testSize: number;
@@ -73,6 +81,8 @@ export interface EvaluationSpec {
   pgd: { n: number; eps: number[]; steps: number; restarts: number; loss: 'mse' | 'ce' };
   square: { n: number; eps: number[]; queries: number };
   transfer: { n: number; eps: number[] };
+  /** Absent (older specs) or n = 0: no AutoAttack evaluation. */
+  autoattack?: AutoAttackEvalSpec;
 }
 
 export interface ExperimentSpec {
@@ -111,6 +121,7 @@ const FULL_EVAL: EvaluationSpec = {
   pgd: { n: 500, eps: [0.05, 0.1, 0.2, 0.3], steps: 40, restarts: 1, loss: 'ce' },
   square: { n: 150, eps: [0.1, 0.2, 0.3], queries: 1000 },
   transfer: { n: 300, eps: [0.05, 0.1, 0.2, 0.3] },
+  autoattack: { n: 500, eps: [0.1, 0.2, 0.3], version: 'standard', norm: 'linf' },
 };
 
 /** The numbers 0, step, 2 step, … up to hi (rounded to 6 decimals). */
@@ -199,6 +210,7 @@ function mnistQuick(seeds: number): ExperimentSpec {
       pgd: { n: 300, eps: [0.05, 0.1, 0.2, 0.3], steps: 10, restarts: 1, loss: 'ce' },
       square: { n: 100, eps: [0.1, 0.2, 0.3], queries: 200 },
       transfer: { n: 500, eps: [0.05, 0.1, 0.2, 0.3] },
+      autoattack: { n: 100, eps: [0.1, 0.2, 0.3], version: 'standard', norm: 'linf' },
     },
   };
 }
@@ -231,6 +243,7 @@ function patches(seeds: number, quick: boolean): ExperimentSpec {
       pgd: { n: 50, eps: [0.1, 0.3], steps: 5, restarts: 1, loss: 'ce' },
       square: { n: 20, eps: [0.1, 0.3], queries: 50 },
       transfer: { n: 50, eps: [0.1, 0.3] },
+      autoattack: { n: 50, eps: [0.1, 0.3], version: 'standard', norm: 'linf' },
     },
   };
 }

@@ -1,8 +1,11 @@
 /**
- * nrem attack --model m.onnx --dataset mnist --attack fgsm|pgd|deepfool|jsma|cw|square
+ * nrem attack --model m.onnx --dataset mnist --attack fgsm|pgd|deepfool|jsma|cw|square|autoattack
  *   [--eps 0,0.05,0.1] [--limit N] [--loss mse|ce] [--steps] [--seed] [--no-recheck] [--json]
+ *   [--version standard|plus] [--norm linf|l2]   (autoattack)
  * FGSM runs the paper's sweep natively (one gradient per image); every attack's successes
- * are re-checked with ONNX Runtime and disagreements reported.
+ * are re-checked with ONNX Runtime and disagreements reported. AutoAttack re-checks each
+ * stage's examples before they count, and prints its sanity checks' warnings next to the
+ * robust accuracy they undermine.
  */
 import type { Command } from 'commander';
 import { loadOnnx } from '../../model/onnx.js';
@@ -13,6 +16,8 @@ import { CarliniWagnerL2, DeepFool, FGSM, JSMA, PGD, SquareAttack, type Attack }
 import { fgsmSweep, epsRange, type SweepMethod } from '../../attacks/sweep.js';
 import { summarize } from '../../attacks/metrics.js';
 import { recheckWithOrt } from '../../attacks/recheck.js';
+import { autoAttackSweep, AUTOATTACK_VERSIONS, type AutoAttackVersion } from '../../attacks/autoattack.js';
+import { expectOneOf } from '../../util/validate.js';
 import type { AttackLoss } from '../../attacks/gradients.js';
 import { progressBar } from './progress.js';
 
@@ -28,6 +33,8 @@ interface AttackCliOptions {
   quick?: boolean;
   recheck: boolean;
   sweepMethod: string;
+  version: string;
+  norm: string;
   json?: boolean;
 }
 
@@ -44,7 +51,7 @@ export function registerAttack(program: Command): void {
     .description('attack a model on a data set: accuracy vs eps (fgsm, pgd, square) or perturbation sizes (deepfool, jsma, cw)')
     .requiredOption('--model <file>', 'ONNX model')
     .option('--dataset <spec>', 'data set spec', 'mnist')
-    .requiredOption('--attack <name>', 'fgsm | pgd | deepfool | jsma | cw | square')
+    .requiredOption('--attack <name>', 'fgsm | pgd | deepfool | jsma | cw | square | autoattack')
     .option('--eps <list>', 'budgets, comma-separated (fgsm default: 0:0.005:0.4)')
     .option('--limit <n>', 'first N test examples')
     .option('--loss <name>', 'mse (the paper, on the output) | ce (on the pre-activation) | margin', 'ce')
@@ -52,6 +59,8 @@ export function registerAttack(program: Command): void {
     .option('--seed <n>', 'seed', '0')
     .option('--quick', 'the quick data subset')
     .option('--sweep-method <m>', "fgsm: closed-form (first layer piecewise linear in eps) | direct (whole network at every x')", 'closed-form')
+    .option('--version <v>', 'autoattack: standard (APGD-CE, APGD-T, FAB-T, Square) | plus', 'standard')
+    .option('--norm <p>', 'autoattack: linf | l2', 'linf')
     .option('--no-recheck', 'skip the ONNX Runtime re-check')
     .option('--json', 'print one JSON object as the last line')
     .action(async (o: AttackCliOptions) => {
@@ -76,6 +85,25 @@ export function registerAttack(program: Command): void {
           const rc = await recheckWithOrt(net, a, test.y);
           out.recheck = { confirmed: rc.confirmedCount, rejected: rc.rejected, disagreements: rc.disagreements.map((d) => d.rows.length) };
         }
+      } else if (o.attack === 'autoattack') {
+        const version = expectOneOf(o.version, '--version', AUTOATTACK_VERSIONS.filter((v) => v !== 'custom')) as AutoAttackVersion;
+        const norm = expectOneOf(o.norm, '--norm', ['linf', 'l2'] as const);
+        const perEpsilon: Record<string, unknown>[] = [];
+        let cleanAccuracy = 0;
+        const all = await autoAttackSweep(net, test.x, test.y, { epsilons: eps ?? [0.1, 0.2, 0.3], norm, version, seed, recheck: o.recheck, onProgress, shape: test.shape, ...(steps ? { iterations: steps } : {}) });
+        for (const r of all) {
+          const e = r.eps;
+          const line = `eps ${e}: robust accuracy ${(100 * r.robustAccuracy).toFixed(1)} % (clean ${(100 * r.cleanAccuracy).toFixed(1)} %; ${r.stages.map((s) => `${s.attack} ${(100 * s.robustAccuracy).toFixed(1)} %`).join(', ')})`;
+          if (!o.json) {
+            bar?.stop();
+            console.error(line);
+            for (const w of r.warnings) console.error(`  warning: ${w}`);
+          }
+          cleanAccuracy = r.cleanAccuracy;
+          perEpsilon.push({ epsilon: e, robustAccuracy: r.robustAccuracy, stages: r.stages, warnings: r.warnings, checks: r.checks.map((c) => ({ id: c.id, fired: c.fired, value: c.value })), maxPerturbation: r.maxPerturbation, seconds: r.seconds });
+          if (r.warnings.length === 0 && !o.json) console.error('  checks: none fired');
+        }
+        out = { attack: 'autoattack', version, norm, n: test.n, cleanAccuracy, recheck: o.recheck, perEpsilon };
       } else {
         let a: Attack;
         switch (o.attack) {
@@ -95,7 +123,7 @@ export function registerAttack(program: Command): void {
             a = new SquareAttack({ maxQueries: steps ?? 1000 });
             break;
           default:
-            throw new ValueError(`Expected one of fgsm, pgd, deepfool, jsma, cw, square for --attack but received "${o.attack}"`);
+            throw new ValueError(`Expected one of fgsm, pgd, deepfool, jsma, cw, square, autoattack for --attack but received "${o.attack}"`);
         }
         const needsEps = o.attack === 'pgd' || o.attack === 'square';
         const r = await a.run(net, test.x, test.y, { epsilons: eps ?? (needsEps ? [0.1, 0.2, 0.3] : undefined), seed, onProgress });
