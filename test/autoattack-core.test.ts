@@ -4,9 +4,14 @@
  * gradients, FAB's projections and its minimal L∞ perturbation of a linear two-class model
  * (closed form), Square's window schedule; then seeding, progress, cancellation and bad input.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { registerAttack } from '../src/cli/commands/attack.js';
 import { addon } from '../src/native/binding.js';
-import { APGD, FAB, Network, AbortError, ArgumentError, ValueError, attack, autoAttack, autoAttackSweep, runtimeInfo, setThreads } from '../src/index.js';
+import { APGD, FAB, Network, SquareAttack, AbortError, ArgumentError, ValueError, attack, autoAttack, autoAttackSweep, perturbationNorms, runtimeInfo, saveOnnx, setThreads } from '../src/index.js';
 import { loadMnist } from '../src/data/mnist.js';
 import { head } from '../src/data/dataset.js';
 import { controlNetwork } from './helpers/control-net.js';
@@ -269,10 +274,11 @@ describe('APGD and AutoAttack: seeding, threads, progress, cancellation', () => 
 
   it('a sweep over eps gives at each eps exactly what autoAttack gives at that eps alone', async () => {
     const net = controlNetwork();
-    const o = { iterations: 10, squareQueries: 40, seed: 2 };
-    const both = await autoAttackSweep(net, t.x, t.y, { ...o, epsilons: [0.03, 0.06] });
+    const few = head(t, 16);
+    const o = { iterations: 10, squareQueries: 40, targetClasses: 2, seed: 2 };
+    const both = await autoAttackSweep(net, few.x, few.y, { ...o, epsilons: [0.03, 0.06] });
     for (const [e, eps] of [0.03, 0.06].entries()) {
-      const alone = await autoAttack(net, t.x, t.y, { ...o, eps });
+      const alone = await autoAttack(net, few.x, few.y, { ...o, eps });
       expect(both[e].eps).toBe(eps);
       expect([...both[e].robust]).toEqual([...alone.robust]);
       expect([...both[e].fooledBy]).toEqual([...alone.fooledBy]);
@@ -281,6 +287,23 @@ describe('APGD and AutoAttack: seeding, threads, progress, cancellation', () => 
       expect(both[e].maxPerturbation).toBeLessThanOrEqual(eps + 1e-6);
     }
     expect(both[1].robustAccuracy).toBeLessThanOrEqual(both[0].robustAccuracy);
+  });
+
+  it('L2: every stage (Square L2 included) stays in the L2 ball and the robust accuracy falls with eps', async () => {
+    const net = controlNetwork();
+    const few = head(t, 20);
+    const rs = await autoAttackSweep(net, few.x, few.y, { norm: 'l2', epsilons: [0.5, 1.5], iterations: 20, squareQueries: 100, targetClasses: 3, seed: 1 });
+    for (const r of rs) {
+      expect(r.norm).toBe('l2');
+      expect(r.maxPerturbation).toBeLessThanOrEqual(r.eps * (1 + 1e-5));
+      const norms = perturbationNorms(few.x, r.adversarial, 784);
+      r.fooledBy.forEach((f, i) => f >= 0 && expect(norms.l2[i]).toBeGreaterThan(0));
+    }
+    expect(rs[1].robustAccuracy).toBeLessThan(rs[0].robustAccuracy);
+    // Square L2 alone: within the ball, and it fools some digits at 1.5 with forward passes only.
+    const sq = await attack(net, few.x, few.y, new SquareAttack({ norm: 'l2', maxQueries: 300 }), { epsilons: [1.5], seed: 1 });
+    for (const v of sq.l2[0]) expect(v).toBeLessThanOrEqual(1.5 * (1 + 1e-5));
+    expect(sq.success[0].reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
   });
 
   it('reports progress, keeps the event loop turning, and stops on its AbortSignal', async () => {
@@ -317,7 +340,7 @@ describe('AutoAttack: bad input gets typed errors naming the parameter', () => {
     await expect(bad({ attacks: ['apgd-ce'] })).rejects.toThrow(/custom/);
     await expect(bad({ version: 'custom', attacks: ['apgd-x'] })).rejects.toThrow(/attacks\[0\]/);
     await expect(bad({ version: 'custom' })).rejects.toThrow(/attacks/);
-    await expect(bad({ norm: 'l2', eps: 0.5 })).rejects.toThrow(/square/); // Square is L∞ only
+    await expect(bad({ norm: 'l2', eps: 28.5 })).rejects.toThrow(/eps in \[0, 28\]/); // L2: up to the diameter √784
     await expect(autoAttack(net, t.x, [0, 12], { eps: 0.1 })).rejects.toThrow(/labels\[1\]/);
     await expect(autoAttack({ native: () => net.native(), inputSize: 784, outputSize: 10 }, t.x, t.y, { eps: 0.1 })).rejects.toBeInstanceOf(ArgumentError);
     expect(() => new APGD({ iterations: 0 })).toThrow(/iterations/);
@@ -336,5 +359,45 @@ describe('AutoAttack: bad input gets typed errors naming the parameter', () => {
     await expect(run('fab', { eps: -1 })).rejects.toMatchObject({ code: 'ERR_VALUE' });
     expect(() => run('apgd', { loss: 'nope' })).toThrow(expect.objectContaining({ code: 'ERR_VALUE' }));
     expect(() => addon().attackRun('apgd', net.native(), t.x, 2, y, { eps: 0.1, seed: 0, keys: [1] }, out, null)).toThrow(expect.objectContaining({ code: 'ERR_SHAPE' }));
+  });
+});
+
+describe('nrem attack --attack autoattack (CLI)', () => {
+  it('prints the robust accuracy after each stage and the checks, re-checked with ONNX Runtime', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'nrem-aa-cli-'));
+    try {
+      const model = join(tmp, 'control.onnx');
+      await saveOnnx(controlNetwork(), model);
+      const run = async (...extra: string[]) => {
+        const lines: string[] = [];
+        const spy = vi.spyOn(console, 'log').mockImplementation((s: unknown) => void lines.push(String(s)));
+        try {
+          const program = new Command().exitOverride();
+          registerAttack(program);
+          await program.parseAsync(['node', 'nrem', 'attack', '--model', model, '--attack', 'autoattack', '--limit', '30', '--json', ...extra]);
+        } finally {
+          spy.mockRestore();
+        }
+        return JSON.parse(lines[lines.length - 1]) as {
+          attack: string; version: string; n: number; cleanAccuracy: number; recheck: boolean;
+          perEpsilon: { epsilon: number; robustAccuracy: number; stages: { attack: string; robustAccuracy: number }[]; warnings: string[]; checks: { id: string; fired: boolean }[]; maxPerturbation: number }[];
+        };
+      };
+      const r = await run('--eps', '0.3,0.25');
+      expect([r.attack, r.version, r.n, r.recheck]).toEqual(['autoattack', 'standard', 30, true]);
+      expect(r.cleanAccuracy).toBeGreaterThan(0.9);
+      expect(r.perEpsilon.map((p) => p.epsilon)).toEqual([0.3, 0.25]);
+      for (const p of r.perEpsilon) {
+        expect(p.stages.map((s) => s.attack)).toEqual(['apgd-ce', 'apgd-t', 'fab-t', 'square']);
+        expect(p.robustAccuracy).toBe(0); // the control has no robustness at these budgets (the reference's 0.0 % at 0.3)
+        expect(p.warnings).toEqual([]);
+        // Stages with nothing left to attack are skipped, and so are their checks (as the original's).
+        expect(p.checks.map((c) => c.id)).toEqual(['probabilities', 'randomized', 'zero-gradient']);
+        expect(p.maxPerturbation).toBeLessThanOrEqual(p.epsilon + 1e-6);
+      }
+      await expect(run('--version', 'rand')).rejects.toThrow(/--version/);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });

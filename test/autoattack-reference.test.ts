@@ -20,8 +20,13 @@ import { controlNetwork } from './helpers/control-net.js';
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'autoattack');
 const json = <T>(name: string): T => JSON.parse(readFileSync(join(fixtures, name), 'utf8')) as T;
 
-describe("FAB's projections against the original's fab_projections.py", () => {
-  const { cases } = json<{ cases: { t: number[]; w: number[]; b: number; linf: number[]; l2: number[] }[] }>('projections.json');
+const pieces = json<{
+  projections: { t: number[]; w: number[]; b: number; linf: number[]; l2: number[] }[];
+  etas: { s: number; flip: boolean; eta: number[] }[];
+}>('pieces.json');
+
+describe("FAB's projections and Square's L2 proposals against the original's code", () => {
+  const cases = pieces.projections;
   it.each(['linf', 'l2'] as const)('%s: the same step on 60 random hyperplanes (to 1e-5)', (norm) => {
     let worst = 0;
     for (const c of cases) {
@@ -30,6 +35,14 @@ describe("FAB's projections against the original's fab_projections.py", () => {
       c[norm].forEach((v, j) => (worst = Math.max(worst, Math.abs(v - delta[j]))));
     }
     expect(worst).toBeLessThan(1e-5);
+  });
+
+  it("Square's L2 proposal shape eta(s), transposed or not, for s = 1 … 25 (to 1e-6)", () => {
+    for (const e of pieces.etas) {
+      const ours = addon().squareEta(e.s, e.flip);
+      expect(ours.length).toBe(e.s * e.s);
+      e.eta.forEach((v, k) => expect(Math.abs(ours[k] - v)).toBeLessThan(1e-6));
+    }
   });
 });
 

@@ -4,7 +4,8 @@
 //   apgdShouldHalve(steps: Float32Array (N), k, h, rho, reducedLast, bestLast, best) → boolean
 //   apgdLoss(kind, Z (n × K), n, K, y: Int32Array, t: Int32Array | null, loss (n), G (n × K))
 //   fabProject(norm: "linf" | "l2", t, w, b, delta): all Float32Array (d) except b
-//   squareSides(pInit, Q, rescale, h, w) → Int32Array (Q): the window side at each iteration (square.h)
+//   squareSides(pInit, Q, rescale, h, w, l2?) → Int32Array (Q): the window side at each iteration (square.h)
+//   squareEta(s, flip) → Float32Array (s × s): the L2 proposal shape
 #include "../core/apgd.h"
 #include "../core/fab.h"
 #include "../core/square.h"
@@ -108,13 +109,26 @@ Napi::Value SquareSides(const Napi::CallbackInfo& info) {
     require(Q >= 1 && Q <= 10000000 && h >= 1 && w >= 1, "ERR_VALUE", "Expected Q, h, w >= 1");
     require(info[2].IsBoolean(), "ERR_ARGUMENT", "Expected a boolean for rescale");
     const bool rescale = info[2].As<Napi::Boolean>().Value();
+    const bool l2 = info.Length() > 5 && info[5].IsBoolean() && info[5].As<Napi::Boolean>().Value();
     auto out = Napi::Int32Array::New(env, static_cast<size_t>(Q));
-    for (int i = 0; i < Q; ++i) out[static_cast<size_t>(i)] = nrem::square_side(p_init, i, Q, rescale, h, w);
+    for (int i = 0; i < Q; ++i) out[static_cast<size_t>(i)] = nrem::square_side(p_init, i, Q, rescale, h, w, l2);
+    return out;
+  });
+}
+
+Napi::Value SquareEta(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    require(info[1].IsBoolean(), "ERR_ARGUMENT", "Expected a boolean for flip");
+    const auto e = nrem::square_eta(static_cast<int>(num(info[0], "s")), info[1].As<Napi::Boolean>().Value());
+    auto out = Napi::Float32Array::New(env, e.size());
+    for (size_t i = 0; i < e.size(); ++i) out[i] = e[i];
     return out;
   });
 }
 
 void Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("squareEta", Napi::Function::New(env, SquareEta));
   exports.Set("squareSides", Napi::Function::New(env, SquareSides));
   exports.Set("apgdSchedule", Napi::Function::New(env, ApgdSchedule));
   exports.Set("apgdShouldHalve", Napi::Function::New(env, ApgdShouldHalve));

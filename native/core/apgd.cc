@@ -46,6 +46,31 @@ bool apgd_should_halve(const float* steps, int N, int k, int h, float rho, bool 
   return oscillates || stalled;
 }
 
+void require_labels(const int32_t* y, size_t n, int K) {
+  for (size_t r = 0; r < n; ++r)
+    require(y[r] >= 0 && y[r] < K, "ERR_VALUE", "label " + std::to_string(y[r]) + " at row " + std::to_string(r) +
+                                                    " is outside 0.." + std::to_string(K - 1));
+}
+
+std::function<float(size_t)> row_budgets(float eps, const std::vector<float>& row_eps, size_t n) {
+  require(row_eps.empty() || row_eps.size() == n, "ERR_SHAPE", "eps must hold one entry per row");
+  for (float e : row_eps) require(std::isfinite(e) && e >= 0.0f, "ERR_VALUE", "eps must be finite and >= 0");
+  if (row_eps.empty()) require(std::isfinite(eps) && eps >= 0.0f, "ERR_VALUE", "eps must be finite and >= 0");
+  const float* p = row_eps.empty() ? nullptr : row_eps.data();
+  return [p, eps](size_t r) { return p ? p[r] : eps; };
+}
+
+std::vector<uint8_t> misclassified(const AttackModel& m, const float* X, const int32_t* y, size_t b,
+                                   std::vector<float>& Z) {
+  Z.resize(b * m.outputs());
+  m.logits(X, b, Z.data());
+  std::vector<int32_t> pred(b);
+  m.predict_from_logits(Z.data(), b, pred.data());
+  std::vector<uint8_t> wrong(b);
+  for (size_t r = 0; r < b; ++r) wrong[r] = pred[r] != y[r];
+  return wrong;
+}
+
 int target_class(const float* z, int K, int y, int rank) {
   std::vector<int> idx;
   for (int k = 0; k < K; ++k)
@@ -210,10 +235,7 @@ class Run {
 void apgd_attack(const AttackModel& m, const float* X, const int32_t* y, size_t n, const ApgdOptions& o, float* Xadv,
                  uint8_t* fooled, uint8_t* zero, ApgdStats* stats, const Tick& tick) {
   const int d = m.inputs(), K = m.outputs(), N = o.iterations;
-  require(o.row_eps.empty() || o.row_eps.size() == n, "ERR_SHAPE", "eps must hold one entry per row");
-  auto eps_of = [&](size_t row) { return o.row_eps.empty() ? o.eps : o.row_eps[row]; };
-  for (size_t r = 0; r < (o.row_eps.empty() ? 1 : n); ++r)
-    require(std::isfinite(eps_of(r)) && eps_of(r) >= 0.0f, "ERR_VALUE", "eps must be finite and >= 0");
+  const auto eps_of = row_budgets(o.eps, o.row_eps, n);
   require(N >= 1, "ERR_VALUE", "iterations must be >= 1");
   require(o.restarts >= 1, "ERR_VALUE", "restarts must be >= 1");
   require(o.rho > 0.0f && o.rho <= 1.0f, "ERR_VALUE", "rho must be in (0, 1]");
@@ -225,9 +247,7 @@ void apgd_attack(const AttackModel& m, const float* X, const int32_t* y, size_t 
     require(o.target_classes >= 1 && o.target_classes <= K - 1, "ERR_VALUE",
             "targetClasses must be in 1.." + std::to_string(K - 1));
   }
-  for (size_t r = 0; r < n; ++r)
-    require(y[r] >= 0 && y[r] < K, "ERR_VALUE", "label " + std::to_string(y[r]) + " at row " + std::to_string(r) +
-                                                    " is outside 0.." + std::to_string(K - 1));
+  require_labels(y, n, K);
   const int runs = (targeted ? o.target_classes : 1) * o.restarts;
   const ApgdSchedule sched = apgd_schedule(N);
   std::vector<uint8_t> is_checkpoint(static_cast<size_t>(N), 0);
@@ -239,17 +259,11 @@ void apgd_attack(const AttackModel& m, const float* X, const int32_t* y, size_t 
   if (zero) std::fill(zero, zero + n, 0);
   const size_t B = std::max<size_t>(1, o.batch);
   std::vector<float> zc;
-  std::vector<int32_t> pred;
   for (size_t r0 = 0; r0 < n; r0 += B) {
     const size_t b = std::min(B, n - r0);
     const float* Xb = X + r0 * d;
-    zc.resize(b * K);
-    m.logits(Xb, b, zc.data());
-    pred.resize(b);
-    m.predict_from_logits(zc.data(), b, pred.data());
-    std::vector<uint8_t> done_row(b, 0);
+    std::vector<uint8_t> done_row = misclassified(m, Xb, y + r0, b, zc);  // those count as adversarial
     for (size_t r = 0; r < b; ++r) {
-      done_row[r] = pred[r] != y[r0 + r];
       if (done_row[r]) done += static_cast<double>(runs) * N;
       else ++st.rows;
     }
@@ -273,7 +287,7 @@ void apgd_attack(const AttackModel& m, const float* X, const int32_t* y, size_t 
         for (size_t s = sb; s < se; ++s) {
           const size_t r = rows[s];
           const uint64_t a = o.keys.empty() ? o.row0 + r0 + r : o.keys[r0 + r];
-          const uint64_t b0 = static_cast<uint64_t>(run) * (d + 1);
+          const uint64_t b0 = (static_cast<uint64_t>(o.loss) << 32) + static_cast<uint64_t>(run) * (d + 1);
           float* v = &R.xa[s * d];
           const float* x = &R.x0[s * d];
           double nr = 0.0;

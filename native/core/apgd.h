@@ -32,8 +32,9 @@
 // (output x). With early_stop a row stops at its first misclassified iterate: every other
 // row evolves exactly as without it, and the set of adversarial rows is the same.
 // Success uses the deployed network's class (AttackModel::predict_from_logits).
-// Random keys: rng(seed, kStreamApgd, a = key of the row, b = run·(d + 1) + pixel), run =
-// target_index·restarts + restart; key = keys[r] when given, else row0 + r.
+// Random keys: rng(seed, kStreamApgd, a = key of the row, b = loss·2^32 + run·(d + 1) + pixel),
+// run = target_index·restarts + restart, loss = 0 CE, 1 DLR, 2 DLR-T (so the losses start
+// apart); key = keys[r] when given, else row0 + r.
 #pragma once
 #include <vector>
 
@@ -88,6 +89,14 @@ void apgd_loss_grad(ApgdLoss kind, const float* Z, size_t n, int K, const int32_
 // 1 where the row was attacked and its gradient at the first start point is exactly 0.
 void apgd_attack(const AttackModel& m, const float* X, const int32_t* y, size_t n, const ApgdOptions& o, float* Xadv,
                  uint8_t* fooled, uint8_t* zero, ApgdStats* stats, const Tick& tick);
+
+// Shared by APGD and FAB. Labels in 0..K−1 (ERR_VALUE naming the row); one budget per row
+// (row_eps, size n) or eps for all, each finite and >= 0 — returns the budget of a row.
+void require_labels(const int32_t* y, size_t n, int K);
+std::function<float(size_t)> row_budgets(float eps, const std::vector<float>& row_eps, size_t n);
+// Logits Z (b × K) of a batch, and 1 where the deployed network already misclassifies a row.
+std::vector<uint8_t> misclassified(const AttackModel& m, const float* X, const int32_t* y, size_t b,
+                                   std::vector<float>& Z);
 
 // The targets of the targeted losses: the (rank+1)-th most likely class other than y by
 // the logits z (K entries; ties: lower index first). For a row classified as y this is

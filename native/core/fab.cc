@@ -70,6 +70,16 @@ std::vector<Breakpoint>& breakpoints(int d) {
   return bp;
 }
 
+// The hyperplane w·v = b oriented so that t lies on its upper side: returns sign = ±1 with
+// sign·(w·t − b) = T ≥ 0, the decrease of sign·w·v the step must make.
+float orient(const float* t, const float* w, float b, int d, double* T) {
+  double wt = 0.0;
+  for (int j = 0; j < d; ++j) wt += static_cast<double>(w[j]) * t[j];
+  const float sign = wt - b >= 0.0 ? 1.0f : -1.0f;
+  *T = sign * (wt - b);
+  return sign;
+}
+
 }  // namespace
 
 // projection_linf of fab_projections.py for one point. With the hyperplane oriented so that
@@ -77,10 +87,8 @@ std::vector<Breakpoint>& breakpoints(int d) {
 // by min(λ, p_j), p_j its room; a step of L∞ size λ lowers w·v by Σ_j |w_j| min(λ, p_j), and
 // λ makes that w·t − b. Out of reach: every pixel moves by its whole room.
 void fab_project_linf(const float* t, const float* w, float b, int d, float* delta) {
-  double wt = 0.0;
-  for (int j = 0; j < d; ++j) wt += static_cast<double>(w[j]) * t[j];
-  const float sign = wt - b >= 0.0 ? 1.0f : -1.0f;
-  const double T = sign * (wt - b);
+  double T;
+  const float sign = orient(t, w, b, d, &T);
   auto& bp = breakpoints(d);
   size_t m = 0;
   for (int j = 0; j < d; ++j) {
@@ -104,10 +112,8 @@ void fab_project_linf(const float* t, const float* w, float b, int d, float* del
 // pixel j saturating at λ = r_j (the step at which it reaches 0 or 1); Σ_j w_j² min(λ, r_j)
 // = w·t − b (oriented ≥ 0). Pixels with |w_j| < 1e-8 do not move, as in the original.
 void fab_project_l2(const float* t, const float* w, float b, int d, float* delta) {
-  double wt = 0.0;
-  for (int j = 0; j < d; ++j) wt += static_cast<double>(w[j]) * t[j];
-  const float sign = wt - b >= 0.0 ? 1.0f : -1.0f;
-  const double T = sign * (wt - b);
+  double T;
+  const float sign = orient(t, w, b, d, &T);
   auto& bp = breakpoints(d);
   auto reach = [&](int j, double wj) { return wj > 0 ? t[j] / wj : (t[j] - 1.0) / wj; };
   size_t m = 0;
@@ -144,15 +150,85 @@ float dist_of(const float* a, const float* b, int d, bool l2) {
   return static_cast<float>(l2 ? std::sqrt(s) : s);
 }
 
+// The boundary linearised at x for each of A rows (labels y, targets t): the class c it is
+// taken against (targeted: t; else the nearest by |f_k| / ‖∇f_k‖_*), f_c(x) = z_c − z_y and
+// w = ∇f_c(x). Targeted: one backward pass; untargeted: one per class.
+class Linearisation {
+ public:
+  void run(const AttackModel& m, const FabOptions& o, const float* X, size_t A, const int32_t* y, const int32_t* t,
+           float* w, float* fc) {
+    const int K = m.outputs(), d = m.inputs();
+    z_.resize(A * K);
+    if (o.targeted) {
+      c_.assign(1, std::vector<float>(A * K, 0.0f));
+      for (size_t i = 0; i < A; ++i) {
+        c_[0][i * K + t[i]] += 1.0f;
+        c_[0][i * K + y[i]] -= 1.0f;
+      }
+      m.weighted_grad(X, A, c_[0].data(), w, z_.data());
+      for (size_t i = 0; i < A; ++i) fc[i] = z_[i * K + t[i]] - z_[i * K + y[i]];
+      return;
+    }
+    c_.assign(K, std::vector<float>(A * K, 0.0f));
+    g_.assign(K, std::vector<float>(A * d));
+    std::vector<const float*> cp;
+    std::vector<float*> gp;
+    for (int k = 0; k < K; ++k) {
+      for (size_t i = 0; i < A; ++i)
+        if (k != y[i]) {
+          c_[k][i * K + k] += 1.0f;
+          c_[k][i * K + y[i]] -= 1.0f;
+        }
+      cp.push_back(c_[k].data());
+      gp.push_back(g_[k].data());
+    }
+    m.multi_grad(X, A, cp, gp, z_.data());
+    for (size_t i = 0; i < A; ++i) {
+      int best = -1;
+      double bestd = 0.0;
+      for (int k = 0; k < K; ++k) {
+        const double f = k == y[i] ? 1e10 : static_cast<double>(z_[i * K + k]) - z_[i * K + y[i]];
+        const float* g = &g_[k][i * d];
+        double nd = 0.0;
+        for (int j = 0; j < d; ++j) nd = o.l2 ? nd + static_cast<double>(g[j]) * g[j] : nd + std::fabs(g[j]);
+        if (o.l2) nd = std::sqrt(nd);
+        const double dist = std::fabs(f) / (1e-12 + nd);
+        if (best < 0 || dist < bestd) best = k, bestd = dist;
+      }
+      std::memcpy(w + i * d, &g_[best][i * d], sizeof(float) * d);
+      fc[i] = best == y[i] ? 1e10f : z_[i * K + best] - z_[i * K + y[i]];
+    }
+  }
+
+ private:
+  std::vector<float> z_;
+  std::vector<std::vector<float>> c_, g_;
+};
+
+// One FAB step of x (in place, d pixels) towards the projections of x and x₀ onto the
+// hyperplane w·v = w·x − f; e1, e2: scratch for the two projections.
+void boundary_step(const FabOptions& o, int d, float* x, const float* x0, const float* w, float f, float* e1, float* e2) {
+  double wx = 0.0;
+  for (int j = 0; j < d; ++j) wx += static_cast<double>(w[j]) * x[j];
+  const float b = static_cast<float>(-static_cast<double>(f) + wx);
+  if (o.l2) {
+    fab_project_l2(x, w, b, d, e1);
+    fab_project_l2(x0, w, b, d, e2);
+  } else {
+    fab_project_linf(x, w, b, d, e1);
+    fab_project_linf(x0, w, b, d, e2);
+  }
+  const float a1 = std::max(norm_of(e1, d, o.l2), 1e-8f), a2 = std::max(norm_of(e2, d, o.l2), 1e-8f);
+  const float al = std::min(std::max(a1 / (a1 + a2), 0.0f), o.alpha_max);
+  for (int j = 0; j < d; ++j) x[j] = clip01((x[j] + o.eta * e1[j]) * (1.0f - al) + (x0[j] + e2[j] * o.eta) * al);
+}
+
 }  // namespace
 
 void fab_attack(const AttackModel& m, const float* X, const int32_t* y, size_t n, const FabOptions& o, float* Xadv,
                 uint8_t* fooled, const Tick& tick) {
   const int d = m.inputs(), K = m.outputs(), N = o.iterations;
-  require(o.row_eps.empty() || o.row_eps.size() == n, "ERR_SHAPE", "eps must hold one entry per row");
-  auto eps_of = [&](size_t row) { return o.row_eps.empty() ? o.eps : o.row_eps[row]; };
-  for (size_t r = 0; r < (o.row_eps.empty() ? 1 : n); ++r)
-    require(std::isfinite(eps_of(r)) && eps_of(r) >= 0.0f, "ERR_VALUE", "eps must be finite and >= 0");
+  const auto eps_of = row_budgets(o.eps, o.row_eps, n);
   require(N >= 1, "ERR_VALUE", "iterations must be >= 1");
   require(o.restarts >= 1, "ERR_VALUE", "restarts must be >= 1");
   require(o.keys.empty() || o.keys.size() == n, "ERR_SHAPE", "keys must hold one entry per row");
@@ -160,29 +236,21 @@ void fab_attack(const AttackModel& m, const float* X, const int32_t* y, size_t n
   if (o.targeted)
     require(o.target_classes >= 1 && o.target_classes <= K - 1, "ERR_VALUE",
             "targetClasses must be in 1.." + std::to_string(K - 1));
-  for (size_t r = 0; r < n; ++r)
-    require(y[r] >= 0 && y[r] < K, "ERR_VALUE", "label " + std::to_string(y[r]) + " at row " + std::to_string(r) +
-                                                    " is outside 0.." + std::to_string(K - 1));
+  require_labels(y, n, K);
   const int runs = (o.targeted ? o.target_classes : 1) * o.restarts;
   const double total = static_cast<double>(n) * runs * N;
   double done = 0;
   std::memcpy(Xadv, X, sizeof(float) * n * d);
   const size_t B = std::max<size_t>(1, o.batch);
-  std::vector<float> zc, x0, x1, adv, res, xg, w, bb, d1, d2, z, es;
-  std::vector<int32_t> pred, ys, ts;
-  std::vector<std::vector<float>> cs, dgs;
+  std::vector<float> zc, x0, x1, adv, res, xg, w, fc, d1, d2, z, es;
+  std::vector<int32_t> pred, ys, ts, yl, tl;
+  Linearisation lin;
   for (size_t r0 = 0; r0 < n; r0 += B) {
     const size_t b = std::min(B, n - r0);
     const float* Xb = X + r0 * d;
-    zc.resize(b * K);
-    m.logits(Xb, b, zc.data());
-    pred.resize(b);
-    m.predict_from_logits(zc.data(), b, pred.data());
-    std::vector<uint8_t> done_row(b, 0);
-    for (size_t r = 0; r < b; ++r) {
-      done_row[r] = pred[r] != y[r0 + r];
+    std::vector<uint8_t> done_row = misclassified(m, Xb, y + r0, b, zc);  // those count as adversarial
+    for (size_t r = 0; r < b; ++r)
       if (done_row[r]) done += static_cast<double>(runs) * N;
-    }
     for (int run = 0; run < runs; ++run) {
       std::vector<size_t> rows;
       for (size_t r = 0; r < b; ++r)
@@ -221,78 +289,20 @@ void fab_attack(const AttackModel& m, const float* X, const int32_t* y, size_t n
       std::iota(live.begin(), live.end(), 0);
       for (int it = 0; it < N && !live.empty(); ++it) {
         const size_t A = live.size();
-        xg.resize(A * d), w.resize(A * d), bb.resize(A), d1.resize(A * d), d2.resize(A * d);
-        for (size_t i = 0; i < A; ++i) std::memcpy(&xg[i * d], &x1[live[i] * d], sizeof(float) * d);
-        // f_c and w = ∇f_c at x for the chosen class c of each row.
-        std::vector<float> fc(A);
-        z.resize(A * K);
-        if (o.targeted) {
-          cs.assign(1, std::vector<float>(A * K, 0.0f));
-          for (size_t i = 0; i < A; ++i) {
-            cs[0][i * K + ts[live[i]]] += 1.0f;
-            cs[0][i * K + ys[live[i]]] -= 1.0f;
-          }
-          m.weighted_grad(xg.data(), A, cs[0].data(), w.data(), z.data());
-          for (size_t i = 0; i < A; ++i) fc[i] = z[i * K + ts[live[i]]] - z[i * K + ys[live[i]]];
-        } else {
-          cs.assign(K, std::vector<float>(A * K, 0.0f));
-          dgs.assign(K, std::vector<float>(A * d));
-          std::vector<const float*> cp;
-          std::vector<float*> dp;
-          for (int k = 0; k < K; ++k) {
-            for (size_t i = 0; i < A; ++i)
-              if (k != ys[live[i]]) {
-                cs[k][i * K + k] += 1.0f;
-                cs[k][i * K + ys[live[i]]] -= 1.0f;
-              }
-            cp.push_back(cs[k].data());
-            dp.push_back(dgs[k].data());
-          }
-          m.multi_grad(xg.data(), A, cp, dp, z.data());
-          for (size_t i = 0; i < A; ++i) {
-            const int yr = ys[live[i]];
-            int best = -1;
-            double bestd = 0.0;
-            for (int k = 0; k < K; ++k) {
-              const double f = k == yr ? 1e10 : static_cast<double>(z[i * K + k]) - z[i * K + yr];
-              double nd = 0.0;
-              const float* g = &dgs[k][i * d];
-              for (int j = 0; j < d; ++j) nd = o.l2 ? nd + static_cast<double>(g[j]) * g[j] : nd + std::fabs(g[j]);
-              if (o.l2) nd = std::sqrt(nd);
-              const double dist = std::fabs(f) / (1e-12 + nd);
-              if (best < 0 || dist < bestd) best = k, bestd = dist;
-            }
-            std::memcpy(&w[i * d], &dgs[best][i * d], sizeof(float) * d);
-            fc[i] = best == yr ? 1e10f : z[i * K + best] - z[i * K + yr];
-          }
+        xg.resize(A * d), w.resize(A * d), fc.resize(A), yl.resize(A), tl.resize(A), d1.resize(A * d), d2.resize(A * d);
+        for (size_t i = 0; i < A; ++i) {
+          std::memcpy(&xg[i * d], &x1[live[i] * d], sizeof(float) * d);
+          yl[i] = ys[live[i]];
+          tl[i] = ts[live[i]];
         }
-        // The step towards the projections of x and x₀ onto the linearised boundary.
+        lin.run(m, o, xg.data(), A, yl.data(), tl.data(), w.data(), fc.data());
         pool().parallel_for(A, 4, [&](size_t ib, size_t ie) {
-          for (size_t i = ib; i < ie; ++i) {
-            const size_t s = live[i];
-            float* v = &x1[s * d];
-            const float* x = &x0[s * d];
-            const float* wi = &w[i * d];
-            double wx = 0.0;
-            for (int j = 0; j < d; ++j) wx += static_cast<double>(wi[j]) * v[j];
-            const float bi = static_cast<float>(-static_cast<double>(fc[i]) + wx);
-            float* e1 = &d1[i * d];
-            float* e2 = &d2[i * d];
-            if (o.l2) {
-              fab_project_l2(v, wi, bi, d, e1);
-              fab_project_l2(x, wi, bi, d, e2);
-            } else {
-              fab_project_linf(v, wi, bi, d, e1);
-              fab_project_linf(x, wi, bi, d, e2);
-            }
-            const float a1 = std::max(norm_of(e1, d, o.l2), 1e-8f), a2 = std::max(norm_of(e2, d, o.l2), 1e-8f);
-            const float al = std::min(std::max(a1 / (a1 + a2), 0.0f), o.alpha_max);
-            for (int j = 0; j < d; ++j)
-              v[j] = clip01((v[j] + o.eta * e1[j]) * (1.0f - al) + (x[j] + e2[j] * o.eta) * al);
-          }
+          for (size_t i = ib; i < ie; ++i)
+            boundary_step(o, d, &x1[live[i] * d], &x0[live[i] * d], &w[i * d], fc[i], &d1[i * d], &d2[i * d]);
         });
         for (size_t i = 0; i < A; ++i) std::memcpy(&xg[i * d], &x1[live[i] * d], sizeof(float) * d);
         pred.resize(A);
+        z.resize(A * K);
         m.logits(xg.data(), A, z.data());
         m.predict_from_logits(z.data(), A, pred.data());
         size_t keep = 0;

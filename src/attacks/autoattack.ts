@@ -169,7 +169,6 @@ export async function autoAttackSweep(net: AttackTarget, x: Float32Array, labels
   const targetClasses = needsTargets ? expectTargetClasses(opts.targetClasses ?? Math.min(9, K - 1), K) : 1;
   const squareQueries = expectInt(opts.squareQueries ?? 5000, 'squareQueries', 1, 1e7);
   const batch = expectInt(opts.batch ?? 1000, 'batch', 1, 1 << 20);
-  if (attacks.includes('square') && norm !== 'linf') throw new ValueError("Expected norm 'linf' for the square stage (nrem's Square attack is L∞ only)");
   const recheck = opts.recheck ?? true;
   if (recheck && !(net instanceof Network)) throw new ArgumentError('Expected a Network for autoAttack with recheck (ONNX Runtime runs its export); pass recheck: false otherwise');
   const transfer = opts.transferExamples;
@@ -236,7 +235,7 @@ export async function autoAttackSweep(net: AttackTarget, x: Float32Array, labels
         adv = (await runFab(net, xs, m, ys, epsOf, stage === 'fab' ? fab : fabT!, call)).adversarial;
       } else {
         adv = new Float32Array(m * d);
-        const so: Record<string, number | boolean | number[]> = { maxQueries: squareQueries, pInit: 0.8, rescaleSchedule: false, h, w, c: 1, seed, keys: pr, batch };
+        const so: Record<string, number | boolean | number[]> = { l2: norm === 'l2', maxQueries: squareQueries, pInit: 0.8, rescaleSchedule: false, h, w, c: 1, seed, keys: pr, batch };
         if (E === 1) so.epsilons = [epsilons[0]];
         else so.rowEps = pe.map((e) => epsilons[e]);
         await runNative(call, (c) => addon().attackRun('square', net.native(), xs, m, ys, so, adv, null, c));

@@ -1,12 +1,13 @@
 /**
- * Square attack (L∞, score-based; native/core/square.h) and the transfer attack.
+ * Square attack (L∞ or L2, score-based; native/core/square.h) and the transfer attack.
  */
 import { addon } from '../native/binding.js';
 import { runNative } from '../util/control.js';
-import { expectInt, expectNumber } from '../util/validate.js';
+import { expectInt, expectNumber, expectOneOf } from '../util/validate.js';
 import { Attack, predictRows, toLabels, type AttackCallOptions, type AttackResult, type AttackTarget, type CraftContext, type Crafted } from './base.js';
 
 export interface SquareOptions {
+  norm?: 'linf' | 'l2';
   /** Iterations after the initial query (at most maxQueries + 1 queries; native/core/square.h). */
   maxQueries?: number;
   pInit?: number;
@@ -25,13 +26,15 @@ export function imageShape(d: number, shape?: [number, number]): [number, number
 }
 
 export class SquareAttack extends Attack {
-  readonly name = 'square';
-  readonly norm = 'linf' as const;
+  readonly name: string;
+  readonly norm: 'linf' | 'l2';
   readonly fixedEpsilon = true;
-  readonly options: Required<Omit<SquareOptions, 'shape'>> & { shape?: [number, number] };
+  readonly options: Required<Omit<SquareOptions, 'shape' | 'norm'>> & { shape?: [number, number] };
   lastQueries?: Int32Array;
   constructor(o: SquareOptions = {}) {
     super();
+    this.norm = expectOneOf(o.norm ?? 'linf', 'norm', ['linf', 'l2'] as const);
+    this.name = this.norm === 'l2' ? 'square-l2' : 'square';
     this.options = {
       maxQueries: expectInt(o.maxQueries ?? 1000, 'maxQueries', 1, 1e7),
       pInit: expectNumber(o.pInit ?? 0.8, 'pInit', Number.MIN_VALUE, 1),
@@ -45,7 +48,7 @@ export class SquareAttack extends Attack {
     const [h, w] = imageShape(d, this.options.shape);
     const out = new Float32Array(epsilons.length * n * d);
     const q = new Int32Array(epsilons.length * n);
-    const o = { epsilons, maxQueries: this.options.maxQueries, pInit: this.options.pInit, rescaleSchedule: this.options.rescaleSchedule, h, w, c: 1, seed: ctx.seed, batch: this.options.batch };
+    const o = { epsilons, l2: this.norm === 'l2', maxQueries: this.options.maxQueries, pInit: this.options.pInit, rescaleSchedule: this.options.rescaleSchedule, h, w, c: 1, seed: ctx.seed, batch: this.options.batch };
     await runNative(ctx, (c) => addon().attackRun('square', net.native(), x, n, y, o, out, q, c));
     this.lastQueries = q;
     return { raw: epsilons.map((_, e) => out.subarray(e * n * d, (e + 1) * n * d)) };

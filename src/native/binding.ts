@@ -225,7 +225,9 @@ export interface Addon {
   /** FAB's projection of t onto {w·v = b} ∩ [0, 1]^d (smallest L∞ / L2 step) into delta. */
   fabProject(norm: 'linf' | 'l2', t: Float32Array, w: Float32Array, b: number, delta: Float32Array): void;
   /** Square's window side at each of Q iterations (p schedule unscaled or spread over Q). */
-  squareSides(pInit: number, Q: number, rescale: boolean, h: number, w: number): Int32Array;
+  squareSides(pInit: number, Q: number, rescale: boolean, h: number, w: number, l2?: boolean): Int32Array;
+  /** Square's L2 proposal shape eta(s) (s × s), transposed when flip. */
+  squareEta(s: number, flip: boolean): Float32Array;
   /** The paper's FGSM sweep: correct[e·n + r] = 1 where clip01(x + eps_e·sign(g)) is still classified y. */
   fgsmSweep(
     net: NativeNet,
