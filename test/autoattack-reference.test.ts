@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { addon } from '../src/native/binding.js';
-import { Network, PGD, autoAttack, checkProbabilities, checkRandomized, logitsOf } from '../src/index.js';
+import { Network, PGD, autoAttack, autoAttackSweep, checkProbabilities, checkRandomized, logitsOf } from '../src/index.js';
 import { loadDataset } from '../src/data/index.js';
 import { loadMnist } from '../src/data/mnist.js';
 import { head } from '../src/data/dataset.js';
@@ -43,6 +43,42 @@ describe("FAB's projections and Square's L2 proposals against the original's cod
       expect(ours.length).toBe(e.s * e.s);
       e.eta.forEach((v, k) => expect(Math.abs(ours[k] - v)).toBeLessThan(1e-6));
     }
+  });
+});
+
+interface OriginalRun {
+  eps: number;
+  stages: Record<'apgd-ce' | 'apgd-t' | 'fab-t' | 'square', number>;
+  robust: number;
+}
+
+describe("AutoAttack standard on the golden fixture's control network against the original", () => {
+  // The original's figures on the first 100 test digits (made_by in the file: its harness, seed 0, one
+  // batch). The control network has a ReLU output; the attacks work on its pre-activation z_L
+  // (AttackModel::logits), as the harness attacks it, and success is its deployed class. The random
+  // streams differ (counter-based here, torch's there), so figures agree up to the luck of the starts:
+  // within 1.0 point here (one digit), as ../shared/reference/autoattack-reference.md asks of the 1,000-digit
+  // figures (original-control-1000.json; the report of issue 16 holds that comparison).
+  const ref = json<{ n: number; clean: number; runs: OriginalRun[] }>('original-control-100.json');
+
+  it('gives the same clean accuracy and, at eps 0.1 / 0.2 / 0.3, robust accuracy within 1.0 point after every stage', async () => {
+    const t = head(loadMnist().test, ref.n);
+    const rs = await autoAttackSweep(controlNetwork(), t.x, t.y, { epsilons: ref.runs.map((r) => r.eps), version: 'standard', seed: 0 });
+    const pct = (v: number) => (100 * v).toFixed(1).padStart(5);
+    const table = rs.map((r, e) =>
+      `eps ${r.eps}: ` + r.stages.map((s) => `${s.attack} ${pct(s.robustAccuracy)} (original ${pct(ref.runs[e].stages[s.attack as keyof OriginalRun['stages']])})`).join(', '),
+    );
+    console.log(`AutoAttack on the control, first ${ref.n} digits, robust accuracy % after each stage:\n  ${table.join('\n  ')}`);
+    expect(rs[0].cleanAccuracy).toBeCloseTo(ref.clean, 6);
+    rs.forEach((r, e) => {
+      const o = ref.runs[e];
+      expect(r.eps).toBe(o.eps);
+      expect(Math.abs(r.robustAccuracy - o.robust), `eps ${o.eps}: nrem ${r.robustAccuracy}, original ${o.robust}`).toBeLessThanOrEqual(0.01 + 1e-9);
+      for (const s of r.stages)
+        expect(Math.abs(s.robustAccuracy - o.stages[s.attack as keyof OriginalRun['stages']]), `eps ${o.eps}, ${s.attack}`).toBeLessThanOrEqual(0.01 + 1e-9);
+      expect(r.maxPerturbation).toBeLessThanOrEqual(r.eps + 1e-6);
+      expect(r.warnings).toEqual([]);
+    });
   });
 });
 

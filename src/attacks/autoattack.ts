@@ -18,8 +18,8 @@ import { OrtModel } from '../model/ort.js';
 import { runNative, type RunOptions } from '../util/control.js';
 import { expectFloat32Array, expectInt, expectOneOf, expectSeed } from '../util/validate.js';
 import { Attack, perturbationNorms, predictRows, toLabels, type AttackNorm, type AttackTarget, type CraftContext, type Crafted } from './base.js';
-import { expectEpsilon, expectTargetClasses, resolveApgd, runApgd, type LpNorm } from './apgd.js';
-import { resolveFab, runFab } from './fab.js';
+import { expectEpsilon, expectTargetClasses, resolveApgd, runApgd, type ApgdCall, type ApgdOptions, type LpNorm } from './apgd.js';
+import { resolveFab, runFab, type FabOptions } from './fab.js';
 import { imageShape } from './square.js';
 import { checkProbabilities, checkRandomized, checkSquare, checkTransfer, checkZeroGradient, type SanityCheck } from './checks.js';
 
@@ -123,6 +123,30 @@ function gather(x: Float32Array, d: number, rows: number[]): Float32Array {
   return out;
 }
 
+/** Each stage's options, resolved and checked before the run starts. */
+interface StageSettings {
+  apgd: Record<'apgd-ce' | 'apgd-dlr' | 'apgd-t', Required<ApgdOptions> | undefined>;
+  fab: Required<FabOptions>;
+  fabT?: Required<FabOptions>;
+  square: { l2: boolean; maxQueries: number; h: number; w: number; batch: number };
+}
+
+/** One stage on m rows (eps one budget or one per row): its examples, and APGD's zero-gradient flags. */
+async function runStage(stage: AutoAttackStage, net: AttackTarget, xs: Float32Array, m: number, ys: Int32Array, eps: number | number[], call: ApgdCall, st: StageSettings): Promise<{ adv: Float32Array; zero?: Uint8Array }> {
+  if (stage === 'apgd-ce' || stage === 'apgd-dlr' || stage === 'apgd-t') {
+    const r = await runApgd(net, xs, m, ys, eps, st.apgd[stage]!, call);
+    return { adv: r.adversarial, zero: r.zeroGradient };
+  }
+  if (stage === 'fab' || stage === 'fab-t') return { adv: (await runFab(net, xs, m, ys, eps, stage === 'fab' ? st.fab : st.fabT!, call)).adversarial };
+  const adv = new Float32Array(m * net.inputSize);
+  const q = st.square;
+  const so: Record<string, number | boolean | number[]> = { l2: q.l2, maxQueries: q.maxQueries, pInit: 0.8, rescaleSchedule: false, h: q.h, w: q.w, c: 1, seed: call.seed, keys: call.keys!, batch: q.batch };
+  if (typeof eps === 'number') so.epsilons = [eps];
+  else so.rowEps = eps;
+  await runNative(call, (c) => addon().attackRun('square', net.native(), xs, m, ys, so, adv, null, c));
+  return { adv };
+}
+
 export interface AutoAttackSweepOptions extends Omit<AutoAttackOptions, 'eps' | 'transferExamples'> {
   epsilons: number[];
   /** Per eps: adversarial examples made on another network (n × d each) for the transfer check. */
@@ -183,6 +207,7 @@ export async function autoAttackSweep(net: AttackTarget, x: Float32Array, labels
   const fab = resolveFab({ norm, targeted: false, iterations, restarts, batch }, K);
   const fabT = needsTargets ? resolveFab({ norm, targeted: true, iterations, restarts: 1, targetClasses, batch }, K) : undefined;
   const [h, w] = imageShape(d, opts.shape);
+  const settings: StageSettings = { apgd: { 'apgd-ce': apgdCe, 'apgd-dlr': apgdDlr, 'apgd-t': apgdT }, fab, fabT, square: { l2: norm === 'l2', maxQueries: squareQueries, h, w, batch } };
   const ro: RunOptions = { signal: opts.signal };
   const progress = (stage: string) => (opts.onProgress ? { ...ro, onProgress: (p: { done: number; total: number }) => opts.onProgress!({ ...p, phase: stage }) } : ro);
 
@@ -223,23 +248,7 @@ export async function autoAttackSweep(net: AttackTarget, x: Float32Array, labels
       const xs = gather(x, d, pr);
       const ys = Int32Array.from(pr, (r) => y[r]);
       const epsOf: number | number[] = E === 1 ? epsilons[0] : pe.map((e) => epsilons[e]);
-      const call = { ...progress(stage), seed, keys: pr };
-      let adv: Float32Array;
-      let zero: Uint8Array | undefined;
-      if (stage === 'apgd-ce' || stage === 'apgd-dlr' || stage === 'apgd-t') {
-        const o = stage === 'apgd-ce' ? apgdCe : stage === 'apgd-dlr' ? apgdDlr! : apgdT!;
-        const r = await runApgd(net, xs, m, ys, epsOf, o, call);
-        adv = r.adversarial;
-        zero = r.zeroGradient;
-      } else if (stage === 'fab' || stage === 'fab-t') {
-        adv = (await runFab(net, xs, m, ys, epsOf, stage === 'fab' ? fab : fabT!, call)).adversarial;
-      } else {
-        adv = new Float32Array(m * d);
-        const so: Record<string, number | boolean | number[]> = { l2: norm === 'l2', maxQueries: squareQueries, pInit: 0.8, rescaleSchedule: false, h, w, c: 1, seed, keys: pr, batch };
-        if (E === 1) so.epsilons = [epsilons[0]];
-        else so.rowEps = pe.map((e) => epsilons[e]);
-        await runNative(call, (c) => addon().attackRun('square', net.native(), xs, m, ys, so, adv, null, c));
-      }
+      const { adv, zero } = await runStage(stage, net, xs, m, ys, epsOf, { ...progress(stage), seed, keys: pr }, settings);
       // The library decides success: the deployed network's class, then ONNX Runtime's.
       const native = await predictRows(net, adv, m, ro);
       const cand: number[] = [];

@@ -190,7 +190,8 @@ function mnistQuick(seeds: number): ExperimentSpec {
     subsetNote:
       'quick subset: a seeded, stratified 8,000 training / 2,000 test digits of MNIST; the control is trained 15 epochs ' +
       '(1,200 SGD updates, as 2 epochs on 60,000 — authors-reference.md §A); distillation 5 epochs per network; PGD ' +
-      'training fine-tunes the control for 2 epochs; 2 seeds and fewer attack examples (DeepFool 100, JSMA 30, C&W 30, PGD 300, Square 100)',
+      'training fine-tunes the control for 2 epochs; 2 seeds and fewer attack examples (DeepFool 100, JSMA 30, C&W 30, PGD 300, Square 100, ' +
+      'AutoAttack 100 — the headline robust accuracy, with its full budgets, on the first 100 test digits)',
     seeds: seedsOf(seeds),
     train: { recipe: 'paper', sizes: [784, 1200, 1200, 10], epochs: 15 },
     sleep: { preset: 'mnist-fgsm' },

@@ -280,6 +280,11 @@ export function reportBlocks(r: Results): Block[] {
       'Noise is Gaussian with mean 0; the axis is its **variance** (the authors\' plot says "std"; it is a variance), images clipped to [0, 1].',
       'All attacks are white-box on each network itself (gradients in test mode), except transfer (PGD examples crafted on the control). PGD, Square, transfer, DeepFool, JSMA and C&W examples count as adversarial only when ONNX Runtime, running the exported network, confirms the misclassification; the FGSM sweep, noise and blur use nrem\'s native forward pass.',
       'DeepFool, JSMA and C&W attack the correctly classified images among the first n test images; their norms are over successful examples.',
+      ...(r.autoattack?.length
+        ? [
+            `AutoAttack (the headline robust accuracy): version \`${r.autoattack[0].version}\`, ${r.autoattack[0].norm === 'linf' ? 'L∞' : 'L2'}, on the first ${r.autoattack[0].n} test images at eps ${r.autoattack[0].eps.join(', ')}, with the original's budgets (APGD 100 iterations, 9 target classes or as many as there are, FAB-T 100 iterations, Square 5,000 queries); networks other than the control are also checked against PGD examples transferred from the control.`,
+          ]
+        : []),
     ],
   });
 
