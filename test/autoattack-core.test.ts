@@ -250,6 +250,9 @@ describe("Square's window schedule (the original's p_selection)", () => {
     const s = addon().squareSides(0.8, 5000, true, 28, 28); // it = ⌊i·10000/5000⌋ = 2i
     expect([s[5], s[6], s[25], s[26]]).toEqual([25, 18, 18, 13]);
     expect(Math.max(...addon().squareSides(1, 10, false, 3, 8))).toBe(3);
+    // L2: at least 3 and odd — 25, 19, 13, 9, 7, 5, 3, 3.
+    const l2 = addon().squareSides(0.8, 5000, false, 28, 28, true);
+    expect([l2[0], l2[11], l2[51], l2[201], l2[501], l2[1001], l2[2001], l2[4001]]).toEqual([25, 19, 13, 9, 7, 5, 3, 3]);
   });
 });
 
