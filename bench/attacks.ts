@@ -38,7 +38,7 @@ function torchTimes(net: Network, x: Float32Array, y: Int32Array, rows: Record<s
   if (!script) return 'bench/torch_attacks.py not found';
   const dir = mkdtempSync(join(tmpdir(), 'nrem-bench-attacks-'));
   try {
-    net.weights.forEach((w, l) => writeFileSync(join(dir, `W${l + 1}.f32`), Buffer.from(w.buffer, w.byteOffset, w.byteLength)));
+    net.parameters().weights.forEach((w, l) => writeFileSync(join(dir, `W${l + 1}.f32`), Buffer.from(w.buffer, w.byteOffset, w.byteLength)));
     writeFileSync(join(dir, 'x.f32'), Buffer.from(x.buffer, x.byteOffset, x.byteLength));
     writeFileSync(join(dir, 'y.i32'), Buffer.from(y.buffer, y.byteOffset, y.byteLength));
     writeFileSync(join(dir, 'meta.json'), JSON.stringify({ sizes: net.sizes, hidden_scale: net.hiddenScale }));

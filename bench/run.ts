@@ -10,7 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { BenchRow, Suite } from './types.js';
 import { runtimeInfo } from '../src/native/runtime.js';
 
-const SUITES = ['forward', 'train', 'sleep', 'attacks', 'autoattack'];
+const SUITES = ['forward', 'train', 'cnn', 'sleep', 'attacks', 'autoattack', 'distributed'];
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -46,7 +46,7 @@ async function main(): Promise<void> {
   const dir = join(existsSync(join(root, 'bench')) ? root : join(here, '..'), 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'latest.json'), JSON.stringify(out, null, 2) + '\n');
-  console.log(`\nmachine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os}, node ${machine.node}, gemm ${machine.native.gemm}`);
+  console.log(`\nmachine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os}, node ${machine.node}, gemm ${machine.native.gemm}, isa ${machine.native.isa.name} (${machine.native.isa.reason})`);
   console.log(`wrote ${join(dir, 'latest.json')}`);
 }
 

@@ -40,7 +40,17 @@ def main():
                     v[l][fired] = 0.0
                     spikes[l + 1] += int(fired.sum())
                 s = fired.float()
-    print(json.dumps({"seconds": time.perf_counter() - t0, "steps": steps, "spikes": spikes, "threads": torch.get_num_threads()}))
+    print(json.dumps({"seconds": time.perf_counter() - t0, "steps": steps, "spikes": spikes, "threads": torch.get_num_threads(), "blas": blas_library()}))
+
+
+def blas_library():
+    """The BLAS this torch has loaded (Debian's links the libblas.so.3 alternative: OpenBLAS when libopenblas0 is installed)."""
+    try:
+        with open("/proc/self/maps") as f:
+            libs = sorted({l.split()[-1].rsplit("/", 1)[-1] for l in f if "blas" in l.lower() and l.split()[-1].startswith("/")})
+        return ", ".join(libs) or "none found"
+    except OSError:
+        return "unknown"
 
 
 if __name__ == "__main__":

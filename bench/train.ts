@@ -1,9 +1,10 @@
 /**
  * Training speed and accuracy (engine). Epochs are long, so each is timed once rather
  * than sampled by benchmark.js; GEMM kernels (short) are sampled with benchmark.js.
- *   - gemm 100×1200×784 (forward of layer 1, batch 100): OpenBLAS and the own kernel
+ *   - gemm 100×1200×784 (forward of layer 1, batch 100): OpenBLAS and the own kernel on
+ *     every CPU path this machine runs (bench/paths.ts)
  *   - paper recipe, 784-1200-1200-10, full MNIST, seed 1: seconds per epoch (2 epochs)
- *     and test accuracy, with OpenBLAS; one epoch with NREM_GEMM=native
+ *     and test accuracy, with OpenBLAS; one epoch with the own GEMM on every CPU path
  *   - modern recipe on the same network: accuracy, seconds per epoch
  *   - PyTorch CPU reference (bench/torch_train_epoch.py, 2 threads), when
  *     `/usr/bin/python3 -c "import torch"` works: ratio = torch epoch / nrem epoch (speed-up)
@@ -20,6 +21,7 @@ import { createNetwork, evaluate, recipeOptions, runtimeInfo, setGemm, setThread
 import { loadMnist } from '../src/data/mnist.js';
 import { head } from '../src/data/dataset.js';
 import type { BenchRow } from './types.js';
+import { benchIsas, onEachPath, pathLabel } from './paths.js';
 
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -67,8 +69,15 @@ export async function benchTrain(): Promise<BenchRow[]> {
   const info = runtimeInfo();
   const threads = info.threads;
   const hadBlas = info.openblas;
-  if (hadBlas) rows.push(gemmRow('current', 'sgemm 100×1200×784 (OpenBLAS, tiled)'));
-  rows.push(gemmRow('native', 'sgemm 100×1200×784 (own kernel)'));
+  const isas = benchIsas();
+  if (hadBlas) {
+    setGemm('openblas');
+    rows.push(gemmRow('current', 'sgemm 100×1200×784 (OpenBLAS, tiled)'));
+  }
+  await onEachPath(isas, async (isa) => {
+    const row = gemmRow('native', `sgemm 100×1200×784 (own kernel, ${isa})`);
+    rows.push({ ...row, notes: `${row.notes}; ${pathLabel()}, ${runtimeInfo().isa.gemmKernel}` });
+  });
 
   // paper recipe, OpenBLAS when available
   if (hadBlas) setGemm('openblas');
@@ -81,14 +90,16 @@ export async function benchTrain(): Promise<BenchRow[]> {
     suite: 'train',
     name: `paper recipe epoch, ${ARCH.join('-')}, 60k MNIST (${backend})`,
     seconds: epoch,
-    notes: `${threads} threads, seed 1, 2 epochs: test accuracy ${(acc * 100).toFixed(2)}% (authors' code: 94.63% for seed 1); OPENBLAS_CORETYPE=${process.env.OPENBLAS_CORETYPE ?? 'auto'}`,
+    notes: `${info.isa.cpu}, ${threads} threads, seed 1, 2 epochs: test accuracy ${(acc * 100).toFixed(2)}% (authors' code: 94.63% for seed 1); OPENBLAS_CORETYPE=${process.env.OPENBLAS_CORETYPE ?? 'auto'}`,
   });
 
   if (hadBlas) {
     setGemm('native');
-    const n2 = createNetwork('paper', ARCH, 1);
-    const r2 = await train(n2, tr, { ...recipeOptions('paper', 1), epochs: 1 });
-    rows.push({ suite: 'train', name: `paper recipe epoch, ${ARCH.join('-')}, 60k MNIST (native gemm)`, seconds: r2.epochSeconds[0], ratio: r2.epochSeconds[0] / epoch, versus: 'own kernel time / OpenBLAS time', notes: `${threads} threads` });
+    await onEachPath(isas, async (isa) => {
+      const n2 = createNetwork('paper', ARCH, 1);
+      const r2 = await train(n2, tr, { ...recipeOptions('paper', 1), epochs: 1 });
+      rows.push({ suite: 'train', name: `paper recipe epoch, ${ARCH.join('-')}, 60k MNIST (own gemm, ${isa})`, seconds: r2.epochSeconds[0], ratio: r2.epochSeconds[0] / epoch, versus: 'own kernel time / OpenBLAS time (target <= 1.25)', notes: `${threads} threads, ${pathLabel()}` });
+    });
     setGemm('openblas');
   }
 
@@ -104,7 +115,7 @@ export async function benchTrain(): Promise<BenchRow[]> {
     const em = rm.epochSeconds.reduce((a, b) => a + b, 0) / rm.epochSeconds.length;
     rows.push({ suite: 'train', name: `modern recipe epoch, ${ARCH.join('-')}, 60k MNIST (${backend})`, seconds: em, notes: `${rm.epochs} epochs, seed 1: test accuracy ${(am * 100).toFixed(2)}%` });
   }
-  setThreads(0);
+  setThreads('auto');
   return rows;
 }
 

@@ -61,6 +61,45 @@ export class BackendError extends NremError {
   }
 }
 
+/** A network used by a running call that would race with this one (or a disposed network's handle). */
+export class BusyError extends NremError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_BUSY', message, options);
+  }
+}
+
+/** A network whose native memory was freed with dispose(). */
+export class DisposedError extends NremError {
+  constructor(message = 'the network was disposed', options?: { cause?: unknown }) {
+    super('ERR_DISPOSED', message, options);
+  }
+}
+
+/**
+ * Not enough memory: an allocation refused before it is attempted (the message names the
+ * size needed and the memory available, see src/util/memory.ts), or one that failed in
+ * native code (std::bad_alloc).
+ */
+export class MemoryError extends NremError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_MEMORY', message, options);
+  }
+}
+
+/** An unexpected failure inside the native core (a C++ exception that is not one of nrem's). */
+export class NativeError extends NremError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_NATIVE', message, options);
+  }
+}
+
+/** A file or folder that cannot be written: a missing or unwritable output folder, a full disk. */
+export class OutputError extends NremError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_OUTPUT', message, options);
+  }
+}
+
 const byCode: Record<string, new (m: string, o?: { cause?: unknown }) => NremError> = {
   ERR_ARGUMENT: ArgumentError,
   ERR_SHAPE: ShapeError,
@@ -69,7 +108,21 @@ const byCode: Record<string, new (m: string, o?: { cause?: unknown }) => NremErr
   ERR_UNSUPPORTED: UnsupportedError,
   ERR_ABORTED: AbortError,
   ERR_BACKEND: BackendError,
+  ERR_BUSY: BusyError,
+  ERR_DISPOSED: DisposedError,
+  ERR_MEMORY: MemoryError,
+  ERR_NATIVE: NativeError,
+  ERR_OUTPUT: OutputError,
 };
+
+/** Runs a synchronous addon call, re-throwing its errors as NremError classes. */
+export function nativeSync<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw fromNative(err);
+  }
+}
 
 /** Turns an error raised by the addon into the matching NremError class. */
 export function fromNative(err: unknown): unknown {

@@ -1,13 +1,17 @@
 /** nrem: the public API. */
 export * from './errors.js';
-export { Network, argmaxRows, type NetworkSpec, type OutputActivation, type DropoutMode } from './model/network.js';
+export { Network, argmaxRows, denseOnly, OUTPUT_ACTIVATIONS, type NetworkSpec, type FullNetworkSpec, type Parameters, type OutputActivation, type DropoutMode } from './model/network.js';
+export { compileChain, canonicalLayer, LAYER_TYPES, type LayerSpec, type LayerType, type Shape3, type Padding, type InputOp, type ChainLayer } from './model/layers.js';
+export { parseArch, readArch, architecture, architectureOf, type Architecture } from './model/arch.js';
+export { checkInputRange, type InputRangeCheck } from './model/input-range.js';
 export { type RunOptions, type ProgressEvent } from './util/control.js';
-export { runtimeInfo, setThreads, setGemm } from './native/runtime.js';
+export { runtimeInfo, setThreads, setGemm, setIsa } from './native/runtime.js';
 
 // Data sets (src/data): one loader by spec string, the generators and readers behind it.
 export {
   loadDataset,
   loadMnist,
+  loadFashionMnist,
   loadIdxDir,
   loadFeatures,
   generatePatches,
@@ -33,7 +37,7 @@ export {
 export { rngBits, rngUniform, rngInt, permutation, RngStream } from './util/rng.js';
 
 // ONNX export/import and ONNX Runtime evaluation (src/model/onnx.ts, src/model/ort.ts).
-export { toOnnxBytes, saveOnnx, fromOnnxBytes, loadOnnx, importOnnx, ONNX_OPSET, type OnnxExportOptions, type OnnxImport } from './model/onnx.js';
+export { toOnnxBytes, saveOnnx, fromOnnxBytes, loadOnnx, loadOnnxImport, importOnnx, ONNX_OPSET, type OnnxExportOptions, type OnnxImport, type ImportOptions } from './model/onnx.js';
 export { OrtModel, type OrtOptions } from './model/ort.js';
 // --- attacks, distortions (src/attacks) ---
 export * from './attacks/index.js';
@@ -60,9 +64,9 @@ export { scaleFactors, layerMaxima, scaleChain, type ScaleFactors } from './slee
 
 // ---- reproduce: experiments, runner, report, defences ----
 export { builtinSpec, validateSpec, BUILTIN_SPECS, CUB200_HELP, type ExperimentSpec, type BuiltinOptions } from './experiments/spec.js';
-export { runExperiment, aggregate, type RunExperimentOptions } from './experiments/runner.js';
+export { runExperiment, aggregate, computeUnit, localExecutor, type RunExperimentOptions, type UnitExecutor } from './experiments/runner.js';
 export { buildGraph, type UnitNode } from './experiments/graph.js';
-export { UnitStore, unitKey, canonicalJson, type UnitRecord } from './experiments/store.js';
+export { DirStore, StoreIntegrityError, unitKey, canonicalJson, type Store, type StoreLocation, type UnitRecord, type ReadResult } from './experiments/store.js';
 export { writeAtomic, writeAtomicSync } from './util/atomic.js';
 export { RESULTS_SCHEMA_VERSION, stat, type Results, type Stat, type Curve, type NetworkId, type NetworkResult, type PerturbationResult, type SleepResult as ExperimentSleepResult } from './experiments/results.js';
 export { makeReporter, type RunEvent, type Reporter } from './experiments/progress.js';

@@ -52,8 +52,9 @@ describe('attacks on the control MNIST network', () => {
   it('transfer: PGD examples made on the control network fool a retrained copy less', async () => {
     const other = net.clone();
     // A different model: the first layer's weights rescaled per row (same function class).
-    const w = other.weights[0];
+    const w = other.getWeights(0);
     for (let r = 0; r < 1200; r++) for (let j = 0; j < 784; j++) w[r * 784 + j] *= 1 + 0.5 * Math.sin(r * 7 + j);
+    other.setWeights(0, w);
     const few = head(t, 100);
     const r = await transferAttack(net, other, few.x, few.y, new PGD({ steps: 20 }), { epsilons: [0.1, 0.3], seed: 3 });
     const src = r.sourceSuccess.map((s) => s.reduce((a, b) => a + b, 0));

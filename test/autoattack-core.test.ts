@@ -208,12 +208,12 @@ describe('FAB on a linear two-class model', () => {
     const d = 30, n = 12;
     const rnd = lcg(5);
     const net = new Network({ sizes: [d, 2], output: 'linear', biases: true });
-    for (let i = 0; i < net.weights[0].length; i++) net.weights[0][i] = rnd() * 2 - 1;
-    net.biases[0]![0] = 0.3;
+    net.setWeights(0, Float32Array.from({ length: 2 * d }, () => rnd() * 2 - 1));
+    net.setBias(0, Float32Array.from([0.3, 0]));
     // Points in the middle of the box, so that the nearest boundary point is inside it.
     const x = Float32Array.from({ length: n * d }, () => 0.45 + 0.1 * rnd());
     const y = await net.predict(x);
-    const W = net.weights[0], bias = net.biases[0]!;
+    const W = net.getWeights(0), bias = net.getBias(0)!;
     for (const targeted of [true, false]) {
       const fab = new FAB({ targeted, stopAtEps: false, iterations: 100 });
       const r = await attack(net, x, y, fab, { epsilons: [1] });

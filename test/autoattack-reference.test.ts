@@ -110,7 +110,7 @@ describe('the sanity checks fire on defensive distillation, not on the control',
   it('probabilities in place of logits, and outputs that change between passes', async () => {
     // A network whose "logits" are a probability vector: every row is (0.1, …, 0.1).
     const probs = new Network({ sizes: [784, 10], output: 'linear', biases: true });
-    probs.biases[0]!.fill(0.1);
+    probs.setBias(0, new Float32Array(10).fill(0.1));
     const x = head(loadMnist().test, 20);
     expect(checkProbabilities(await logitsOf(probs, x.x, 20), 10).fired).toBe(true);
     expect(checkProbabilities(await logitsOf(controlNetwork(), x.x, 20), 10).fired).toBe(false);

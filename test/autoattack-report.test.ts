@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { answers, autoattackGain, writeReport } from '../src/report/report.js';
 import { syntheticResults } from './helpers/synthetic-results.js';
+import { builtinSpec, validateSpec } from '../src/experiments/spec.js';
 
 describe("the report's AutoAttack headline and verdict", () => {
   it('puts AutoAttack first: the headline figures, a section with every stage, the warnings beside the figures', async () => {
@@ -36,5 +37,24 @@ describe("the report's AutoAttack headline and verdict", () => {
     const g = autoattackGain(syntheticResults({ sleepGain: 0, aaGain: 0.04 }))!;
     expect(g.mean.mean).toBeCloseTo(0.04, 2); // (the jitter clamps at 0 for the control at eps 0.3)
     expect(g.perEps.map((p) => p.eps)).toEqual([0.1, 0.2, 0.3]);
+  });
+});
+
+describe('the autoattack evaluation of a spec', () => {
+  it('is in the built-in specs (quick: 50 digits, stated) and a bad one is refused naming the field', () => {
+    const quick = builtinSpec('paper-mnist', { quick: true });
+    expect(quick.evaluation.autoattack).toEqual({ n: 50, eps: [0.1, 0.2, 0.3], version: 'standard', norm: 'linf' });
+    expect(quick.subsetNote).toMatch(/AutoAttack 50/);
+    expect(builtinSpec('paper-mnist').evaluation.autoattack!.n).toBeGreaterThan(quick.evaluation.autoattack!.n);
+    const bad = (aa: unknown) => {
+      const s = builtinSpec('paper-mnist', { quick: true });
+      (s.evaluation as unknown as Record<string, unknown>).autoattack = aa;
+      return () => validateSpec(s);
+    };
+    expect(bad({ n: 10, eps: [1.5], version: 'standard', norm: 'linf' })).toThrow(/spec\.evaluation\.autoattack\.eps\[0\]/);
+    expect(bad({ n: 10, eps: [0.1], version: 'rand', norm: 'linf' })).toThrow(/spec\.evaluation\.autoattack\.version/);
+    expect(bad({ n: 10, eps: [0.1], version: 'standard', norm: 'l1' })).toThrow(/spec\.evaluation\.autoattack\.norm/);
+    expect(bad({ n: -1, eps: [0.1], version: 'standard', norm: 'linf' })).toThrow(/spec\.evaluation\.autoattack\.n/);
+    expect(bad(undefined)).not.toThrow(); // older specs without it
   });
 });

@@ -63,8 +63,10 @@ function paperNet(output: 'relu' | 'softmax' | 'linear' = 'relu', biases = false
   const net = new Network({ sizes: [784, 1200, 1200, 10], output, dropout: 0.2, biases });
   let s = 12345;
   const u = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
-  for (const w of net.weights) for (let i = 0; i < w.length; i++) w[i] = 0.06 * u();
-  for (const b of net.biases) if (b) for (let i = 0; i < b.length; i++) b[i] = 0.1 * u();
+  const params = net.parameters();
+  for (const w of params.weights) for (let i = 0; i < w.length; i++) w[i] = 0.06 * u();
+  for (const b of params.biases) if (b) for (let i = 0; i < b.length; i++) b[i] = 0.1 * u();
+  net.setParameters(params);
   return net;
 }
 
@@ -168,7 +170,9 @@ function lcg(seed: number): () => number {
 function smallNet(): Network {
   const r = lcg(7);
   const net = new Network({ sizes: [36, 30, 25, 5] });
-  for (const w of net.weights) for (let i = 0; i < w.length; i++) w[i] = r() * 0.8 - 0.3;
+  const params = net.parameters();
+  for (const w of params.weights) for (let i = 0; i < w.length; i++) w[i] = r() * 0.8 - 0.3;
+  net.setParameters(params);
   return net;
 }
 
@@ -187,9 +191,9 @@ function expectSameSleep(gpu: SleepResult, cpu: SleepResult): void {
   expect(gpu.stats.depression).toEqual(cpu.stats.depression);
   for (let l = 0; l < cpu.stats.neuronSpikes.length; l++)
     expect(Array.from(gpu.stats.neuronSpikes[l])).toEqual(Array.from(cpu.stats.neuronSpikes[l]));
-  for (let l = 0; l < cpu.network.layers; l++) {
-    const a = gpu.network.weights[l],
-      b = cpu.network.weights[l];
+  for (let l = 0; l < cpu.network.weightLayers; l++) {
+    const a = gpu.network.getWeights(l),
+      b = cpu.network.getWeights(l);
     let d = 0;
     for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
     expect(d, `weights of layer ${l + 1}`).toBeLessThanOrEqual(1e-5);

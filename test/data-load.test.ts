@@ -112,3 +112,28 @@ describe('loadDataset', () => {
     await expect(loadDataset('mnist', { seed: -1 })).rejects.toThrow(ValueError);
   });
 });
+
+describe('fashion-mnist (Debian dataset-fashion-mnist)', () => {
+  const present = existsSync('/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz');
+  it.runIf(present)('loads 60,000 / 10,000 clothing images in [0, 1] with 10 balanced classes', async () => {
+    const { train, test } = await loadDataset('fashion-mnist');
+    expect([train.n, test.n, train.dims, train.classes]).toEqual([60000, 10000, 784, 10]);
+    expect(train.name).toBe('fashion-mnist/train');
+    const counts = new Array(10).fill(0);
+    for (const y of test.y) counts[y]++;
+    expect(counts).toEqual(new Array(10).fill(1000));
+    let mx = 0;
+    for (const v of train.x.subarray(0, 784 * 100)) mx = Math.max(mx, v);
+    expect(mx).toBeLessThanOrEqual(1);
+  });
+  it('without the package: a clear error naming the package and the alternative', async () => {
+    const saved = process.env.NREM_FASHION_MNIST;
+    process.env.NREM_FASHION_MNIST = '/nonexistent/fashion';
+    try {
+      await expect(loadDataset('fashion-mnist')).rejects.toThrow(/dataset-fashion-mnist.*mnist-idx:DIR/);
+    } finally {
+      if (saved === undefined) delete process.env.NREM_FASHION_MNIST;
+      else process.env.NREM_FASHION_MNIST = saved;
+    }
+  });
+});

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { builtinSpec, type ExperimentSpec } from '../src/experiments/spec.js';
+import { tinyPatches as tinySpec } from './helpers/small-specs.js';
 import { runExperiment } from '../src/experiments/runner.js';
 import { buildGraph } from '../src/experiments/graph.js';
 import { realOps } from '../src/experiments/ops-real.js';
@@ -16,26 +16,6 @@ import type { Ops } from '../src/experiments/ops.js';
 import type { RunEvent } from '../src/experiments/progress.js';
 import { RESULTS_SCHEMA_VERSION, type Results } from '../src/experiments/results.js';
 import { AbortError } from '../src/errors.js';
-
-function tinySpec(): ExperimentSpec {
-  const s = builtinSpec('paper-patches', { seeds: 1 });
-  s.train.epochs = 8;
-  s.sleep.steps = 3000;
-  s.defences.distillation!.epochs = 8;
-  s.defences.pgdTrain!.epochs = 3;
-  s.defences.finetune!.replace = 100;
-  s.defences.finetune!.attackReplace = 20;
-  const ev = s.evaluation;
-  ev.testSize = 200;
-  ev.fgsm.eps = [0, 0.1, 0.2, 0.3, 0.4];
-  ev.deepfool.n = 20;
-  ev.jsma.n = 8;
-  ev.cw = { ...ev.cw, n: 8, steps: 20, searches: 2 };
-  ev.pgd = { ...ev.pgd, n: 50, steps: 5, eps: [0.1, 0.3] };
-  ev.square = { ...ev.square, n: 20, queries: 30, eps: [0.1, 0.3] };
-  ev.transfer = { n: 50, eps: [0.1, 0.3] };
-  return s;
-}
 
 /** realOps with a call counter per operation. */
 function counting(): { ops: Ops; calls: Record<string, number> } {

@@ -4,8 +4,8 @@ import { Network, ShapeError, ValueError, ArgumentError } from '../src/index.js'
 function tiny(): Network {
   // 2-3-2 network, known weights, paper dropout 0.5 → hidden scale 0.5.
   const net = new Network({ sizes: [2, 3, 2], output: 'relu', dropout: 0.5 });
-  net.weights[0].set([1, 0, 0, 1, -1, -1]);
-  net.weights[1].set([1, 1, 0, 0, 0, 2]);
+  net.setWeights(0, Float32Array.from([1, 0, 0, 1, -1, -1]));
+  net.setWeights(1, Float32Array.from([1, 1, 0, 0, 0, 2]));
   return net;
 }
 
@@ -21,8 +21,8 @@ describe('Network.forward', () => {
 
   it('softmax with temperature and biases', async () => {
     const net = new Network({ sizes: [1, 2], output: 'softmax', temperature: 2, biases: true });
-    net.weights[0].set([1, -1]);
-    net.biases[0]!.set([0, 1]);
+    net.setWeights(0, Float32Array.from([1, -1]));
+    net.setBias(0, Float32Array.from([0, 1]));
     const y = await net.forward(new Float32Array([1]));
     const z = [1 / 2, 0 / 2];
     const s = Math.exp(z[0]) + Math.exp(z[1]);

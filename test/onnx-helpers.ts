@@ -10,8 +10,10 @@ export function uniform(n: number, seed: number, lo: number, hi: number): Float3
 /** A network with seeded U(-a, a) weights (and biases when asked). */
 export function randomNet(sizes: number[], seed: number, a: number, spec: Partial<ConstructorParameters<typeof Network>[0]> = {}): Network {
   const net = new Network({ sizes, ...spec });
-  net.weights.forEach((w, l) => w.set(uniform(w.length, seed * 100 + l, -a, a)));
-  net.biases.forEach((b, l) => b && b.set(uniform(b.length, seed * 100 + 50 + l, -a, a)));
+  const params = net.parameters();
+  params.weights.forEach((w, l) => w.set(uniform(w.length, seed * 100 + l, -a, a)));
+  params.biases.forEach((b, l) => b && b.set(uniform(b.length, seed * 100 + 50 + l, -a, a)));
+  net.setParameters(params);
   return net;
 }
 

@@ -24,7 +24,9 @@ import {
 function net3(sizes = [16, 12, 8, 4]): Network {
   const net = new Network({ sizes });
   let s = 1;
-  for (const w of net.weights) for (let i = 0; i < w.length; i++) w[i] = (((s = (s * 48271) % 2147483647) / 2147483647) - 0.4) * 0.5;
+  const params = net.parameters();
+  for (const w of params.weights) for (let i = 0; i < w.length; i++) w[i] = (((s = (s * 48271) % 2147483647) / 2147483647) - 0.4) * 0.5;
+  net.setParameters(params);
   return net;
 }
 const data16 = new Float32Array(16 * 20).map((_, i) => ((i * 37) % 11) / 10);
@@ -95,7 +97,7 @@ describe('bad parameters and models give typed errors', () => {
     const soft = new Network({ sizes: [16, 4], output: 'softmax' });
     await expect(sleep(soft, data16, { ...base, beta: [1], scaleFactors: [1] })).rejects.toThrow(UnsupportedError);
     const biased = new Network({ sizes: [16, 4], biases: true });
-    biased.biases[0]![1] = 0.5;
+    biased.setBias(0, Float32Array.of(0, 0.5, 0, 0));
     await expect(sleep(biased, data16, { ...base, beta: [1], scaleFactors: [1] })).rejects.toThrow(/without biases/);
     await expect(sleep(net, new Float32Array(15), base)).rejects.toThrow(ShapeError);
     const nan = data16.slice();
@@ -123,8 +125,8 @@ describe('normalisation', () => {
 
   it('layer maxima are max(max W+, max activation); a percentile is no larger', async () => {
     const net = new Network({ sizes: [2, 2, 1], dropout: 0.5 });
-    net.weights[0].set([1, 0, 0, 3]);
-    net.weights[1].set([0.25, 0.25]);
+    net.setWeights(0, Float32Array.from([1, 0, 0, 3]));
+    net.setWeights(1, Float32Array.from([0.25, 0.25]));
     const x = new Float32Array([1, 0, 0, 1, 0.5, 0.5]);
     // a1 = 0.5·relu(W1 x): rows [0.5, 0], [0, 1.5], [0.25, 0.75] → max 1.5 (W1 max 3 wins)
     expect(await layerMaxima(net, x)).toEqual([3, 0.375]);
@@ -180,13 +182,13 @@ describe('progress, abort, statistics', () => {
 
   it('inPlace modifies the given network; by default it is left alone', async () => {
     const net = net3();
-    const before = net.weights.map((w) => w.slice());
+    const before = net.parameters().weights;
     const opts = { beta: [0.3, 0.3, 0.3], steps: 2000, maxRate: 300, scaleFactors: [1, 1, 1], stdpGate: 'none' as const };
     const r = await sleep(net, data16, opts);
     expect(r.stats.weightsChanged[0]).toBeGreaterThan(0);
-    expect(net.weights[0]).toEqual(before[0]);
+    expect(net.getWeights(0)).toEqual(before[0]);
     const r2 = await sleep(net, data16, { ...opts, inPlace: true });
     expect(r2.network).toBe(net);
-    expect(net.weights[0]).toEqual(r.network.weights[0]);
+    expect(net.getWeights(0)).toEqual(r.network.getWeights(0));
   });
 });

@@ -18,7 +18,9 @@ function lcg(seed: number): () => number {
 function randomNet(sizes: number[], seed: number): Network {
   const r = lcg(seed);
   const net = new Network({ sizes });
-  for (const w of net.weights) for (let i = 0; i < w.length; i++) w[i] = r() * 0.8 - 0.3;
+  const params = net.parameters();
+  for (const w of params.weights) for (let i = 0; i < w.length; i++) w[i] = r() * 0.8 - 0.3;
+  net.setParameters(params);
   return net;
 }
 
@@ -41,9 +43,9 @@ function expectSame(a: SleepResult, b: SleepResult): void {
       expect(Array.from(a.stats.raster.offsets[l])).toEqual(Array.from(b.stats.raster.offsets[l]));
       expect(Array.from(a.stats.raster.indices[l])).toEqual(Array.from(b.stats.raster.indices[l]));
     }
-  for (let l = 0; l < a.network.layers; l++) {
-    const wa = a.network.weights[l];
-    const wb = b.network.weights[l];
+  for (let l = 0; l < a.network.weightLayers; l++) {
+    const wa = a.network.getWeights(l);
+    const wb = b.network.getWeights(l);
     let d = 0;
     for (let i = 0; i < wa.length; i++) d = Math.max(d, Math.abs(wa[i] - wb[i]));
     expect(d).toBeLessThanOrEqual(1e-6); // exact in practice: same rule, same summation order
@@ -127,7 +129,7 @@ describe('one sleep on every core', () => {
     expect(one.stats.spikes.every((s) => s > 0)).toBe(true);
     expectSame(one, two);
     const bytes = (w: Float32Array) => Buffer.from(w.buffer, w.byteOffset, w.byteLength);
-    for (let l = 0; l < 3; l++) expect(bytes(one.network.weights[l]).equals(bytes(two.network.weights[l]))).toBe(true); // bit for bit
+    for (let l = 0; l < 3; l++) expect(bytes(one.network.getWeights(l)).equals(bytes(two.network.getWeights(l)))).toBe(true); // bit for bit
   });
 });
 

@@ -10,9 +10,9 @@ const f = Math.fround;
 
 function toy(): Network {
   const net = new Network({ sizes: [3, 2, 2, 1], output: 'relu' });
-  net.weights[0].set([0.5, 0.5, 0, 0, 0, 1]); // W1 (2×3)
-  net.weights[1].set([0.75, 0.8125, 0.5, 0.5]); // W2 (2×2)
-  net.weights[2].set([1, 0.5]); // W3 (1×2)
+  net.setWeights(0, Float32Array.from([0.5, 0.5, 0, 0, 0, 1])); // W1 (2×3)
+  net.setWeights(1, Float32Array.from([0.75, 0.8125, 0.5, 0.5])); // W2 (2×2)
+  net.setWeights(2, Float32Array.from([1, 0.5])); // W3 (1×2)
   return net;
 }
 
@@ -49,7 +49,7 @@ describe('sleep rule on a hand-built network', () => {
     // I1 = [0.5 + 0.5, 0] = [1, 0]: neuron 0 fires at v = 1.0 exactly.
     expect(rasterOf(stats.raster!, 1)).toEqual([[0]]);
     // W1 row 0: pre {0,1} potentiated (+0.1), pre 2 depressed (−0.05); row 1 untouched.
-    expect(Array.from(network.weights[0])).toEqual([f(0.5 + f(0.1)), f(0.5 + f(0.1)), f(0 - f(0.05)), 0, 0, 1]);
+    expect(Array.from(network.getWeights(0))).toEqual([f(0.5 + f(0.1)), f(0.5 + f(0.1)), f(0 - f(0.05)), 0, 0, 1]);
     expect(Array.from(stats.membranes[1])).toEqual([0, 0]); // reset to 0; neuron 1 got nothing
     // Layer 2 sees the spike in the same step: v2 = W2[:,0] = [0.75, 0.5].
     expect(Array.from(stats.membranes[2])).toEqual([0.75, 0.5]);
@@ -80,12 +80,12 @@ describe('sleep rule on a hand-built network', () => {
     expect(stats.membranes[1][0]).toBe(f(f(0.5 * six) + neg));
     expect(stats.membranes[1][1]).toBe(0);
     // W1 row 1 with pre {2}: [0 − 0.05, 0 − 0.05, 1 + 0.1]
-    expect(Array.from(network.weights[0])).toEqual([six, six, neg, neg, neg, f(1 + f(0.1))]);
+    expect(Array.from(network.getWeights(0))).toEqual([six, six, neg, neg, neg, f(1 + f(0.1))]);
     // v2 = 0.5·[0.375, 0.25] + W2[:,1] = [1.0, 0.625] → neuron 0 fires; row 0 with pre {1}
     expect(Array.from(stats.membranes[2])).toEqual([0, 0.625]);
-    expect(Array.from(network.weights[1])).toEqual([f(0.75 - f(0.05)), f(0.8125 + f(0.1)), 0.5, 0.5]);
+    expect(Array.from(network.getWeights(1))).toEqual([f(0.75 - f(0.05)), f(0.8125 + f(0.1)), 0.5, 0.5]);
     // v3 = W3[0,0] = 1 → fires; W3 row 0 with pre {0}
-    expect(Array.from(network.weights[2])).toEqual([f(1 + f(0.1)), f(0.5 - f(0.05))]);
+    expect(Array.from(network.getWeights(2))).toEqual([f(1 + f(0.1)), f(0.5 - f(0.05))]);
     expect(stats.spikes).toEqual([4, 2, 1, 1]);
     expect(stats.potentiation).toEqual([3, 1, 1]);
     expect(stats.depression).toEqual([3, 1, 1]);
@@ -104,21 +104,21 @@ describe('sleep rule on a hand-built network', () => {
 
   it('release gate: positive weights frozen, non-positive ones move by about 2·inc / 2·dec', async () => {
     const net = new Network({ sizes: [2, 1] });
-    net.weights[0].set([-0.01, 0.05]);
+    net.setWeights(0, Float32Array.from([-0.01, 0.05]));
     const one = { offsets: [0, 1], indices: [1] }; // only input 1 spikes
     // W = [-0.01, 0.05], pre {1}: I = 0.05 → threshold 0.05 → fires.
     const { network } = await sleep(net, new Float32Array(2), {
       steps: 1, replay: one, scaleFactors: [1], alphaScale: 1, beta: [0.05], inc: 0.1, dec: 0.1, stdpGate: 'release',
     });
     const gate = (w: number) => 2 * (1 - 1 / (1 + Math.exp(-w / 0.001)));
-    expect(network.weights[0][0]).toBeCloseTo(-0.01 - 0.1 * gate(-0.01), 6); // depressed ≈ −0.21
-    expect(network.weights[0][0]).toBeLessThan(-0.2);
-    expect(network.weights[0][1]).toBe(f(0.05)); // f(0.05) = 0 in float32: frozen
+    expect(network.getWeights(0)[0]).toBeCloseTo(-0.01 - 0.1 * gate(-0.01), 6); // depressed ≈ −0.21
+    expect(network.getWeights(0)[0]).toBeLessThan(-0.2);
+    expect(network.getWeights(0)[1]).toBe(f(0.05)); // f(0.05) = 0 in float32: frozen
   });
 
   it('output drive DC makes the output fire without input; lateral inhibition lowers the current', async () => {
     const net = new Network({ sizes: [1, 2] });
-    net.weights[0].set([0.5, 0.25]);
+    net.setWeights(0, Float32Array.from([0.5, 0.25]));
     const silent = { offsets: [0, 0, 0, 0], indices: [] as number[] };
     const { stats } = await sleep(net, new Float32Array(1), {
       steps: 3, replay: silent, scaleFactors: [1], alphaScale: 1, beta: [1], decay: 1, dc: 0.5, raster: { from: 0, to: 3 },

@@ -33,7 +33,7 @@ describe('octave random streams', () => {
     const net = new Network({ sizes: [2, 3], output: 'relu' });
     initWeights(net, { kind: 'uniform', scale: 0.5, rng: 'octave' }, 1);
     const col = (i: number, j: number) => Math.fround(u[6 + j * 3 + i] - 0.5);
-    expect(Array.from(net.weights[0])).toEqual([col(0, 0), col(0, 1), col(1, 0), col(1, 1), col(2, 0), col(2, 1)]);
+    expect(Array.from(net.getWeights(0))).toEqual([col(0, 0), col(0, 1), col(1, 0), col(1, 1), col(2, 0), col(2, 1)]);
   });
 
   it("give the authors' seed-1 initial weights: every W1 weight that training never moves equals theirs", () => {
@@ -46,9 +46,9 @@ describe('octave random streams', () => {
       if (!any) silent.push(j);
     }
     expect(silent.length).toBe(67);
-    const authors = controlNetwork().weights[0];
-    const mine = createNetwork('paper-octave', [784, 1200, 1200, 10], 1).weights[0];
-    const counter = createNetwork('paper', [784, 1200, 1200, 10], 1).weights[0];
+    const authors = controlNetwork().getWeights(0);
+    const mine = createNetwork('paper-octave', [784, 1200, 1200, 10], 1).getWeights(0);
+    const counter = createNetwork('paper', [784, 1200, 1200, 10], 1).getWeights(0);
     let same = 0, sameCounter = 0;
     for (let i = 0; i < 1200; i++)
       for (const j of silent) {
@@ -64,7 +64,7 @@ describe('octave random streams', () => {
     const data = head(mnist.train, 1000);
     const octave = [1, 2, 3].map((l) => f32(join(OCTAVE_RUN, `control_W${l}.f32`)));
     const maxDiff = (net: Network) =>
-      Math.max(...net.weights.map((w, l) => w.reduce((m, v, i) => Math.max(m, Math.abs(v - octave[l][i])), 0)));
+      Math.max(...net.parameters().weights.map((w, l) => w.reduce((m, v, i) => Math.max(m, Math.abs(v - octave[l][i])), 0)));
 
     const net = createNetwork('paper-octave', [784, 32, 16, 10], 7);
     const init = net.clone();

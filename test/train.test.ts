@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   AbortError,
+  BusyError,
   ArgumentError,
   Network,
   RECIPES,
@@ -25,8 +26,8 @@ const test2k = head(mnist.test, 2_000);
 describe('recipes learn MNIST', () => {
   it('paper recipe (relu output, MSE, paper dropout, no biases) on 10,000 digits, 1 epoch', async () => {
     const net = createNetwork('paper', [784, 256, 10], 1);
-    expect(net.biases.every((b) => b === null)).toBe(true);
-    expect(net.weights.every((w) => w.every((v) => Math.abs(v) <= 0.01))).toBe(true);
+    expect(net.parameters().biases.every((b) => b === null)).toBe(true);
+    expect(net.parameters().weights.every((w) => w.every((v) => Math.abs(v) <= 0.01))).toBe(true);
     const r = await train(net, train10k, { ...recipeOptions('paper', 1), epochs: 1 });
     expect(r.epochLoss).toHaveLength(1);
     expect(r.steps).toBe(100);
@@ -92,7 +93,7 @@ describe('train: control', () => {
       signal: ac.signal,
       onProgress: () => ac.abort(),
     });
-    await expect(train(net, train10k, recipeOptions('paper', 3))).rejects.toThrow(ArgumentError);
+    await expect(train(net, train10k, recipeOptions('paper', 3))).rejects.toThrow(BusyError);
     await expect(running).rejects.toThrow(AbortError);
     // after the abort the network can be trained again
     await expect(train(net, head(train10k, 200), { ...recipeOptions('paper', 3), epochs: 1 })).resolves.toMatchObject({ steps: 2 });

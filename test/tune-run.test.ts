@@ -58,7 +58,7 @@ describe.each(['ga', 'cmaes'] as const)('tune (%s)', (alg) => {
     expect(r.history.control.terms.clean).toBeGreaterThan(0.7);
     // The preset file: the best parameters, in the sleep branch's preset-file format.
     const file = await loadPresetFile(out);
-    const params = resolveParameters(file, {}, net.layers);
+    const params = resolveParameters(file, {}, net.weightLayers);
     expect(params).toEqual(r.best.parameters);
     const slept = await sleep(net, split.train, { preset: file, seed: 1 });
     expect(slept.stats.steps).toBe(r.best.parameters.steps);

@@ -13,6 +13,6 @@ for (const [name, m] of [['control', net], ['mnist-fgsm', res[0].network], ['tun
   const clean = await m.accuracy(test.x, test.y);
   const noise = await m.accuracy(xn, test.y);
   const blur = await m.accuracy(xb, test.y);
-  const sw = await n.fgsmSweep(m, test.x, test.y, { epsilons: [0.1] });
+  const sw = await n.fgsmSweep(m, test.x, test.y, { epsilons: [0.1], loss: 'mse' });
   console.log(name, 'clean', (100 * clean).toFixed(2), 'noise0.3', (100 * noise).toFixed(2), 'blur2', (100 * blur).toFixed(2), 'fgsm0.1', (100 * sw.accuracy[0]).toFixed(2));
 }

@@ -29,6 +29,7 @@
 #include "../core/square.h"
 #include "backend_addon.h"
 #include "convert.h"
+#include "model_handle.h"
 #include "registry.h"
 #include "task.h"
 
@@ -89,22 +90,48 @@ nrem::Backend backend_arg(const Napi::CallbackInfo& info, size_t i) {
   return nrem::parse_backend(info[i].As<Napi::String>().Utf8Value());
 }
 
+// The network an attack runs on: a read lease taken on the main thread, the backend decided
+// there (CUDA for fully connected networks when asked for and available), and the
+// AttackModel built on the worker thread (make), checking cancellation between chunks.
+struct Target {
+  std::shared_ptr<Lease> lease;
+  bool gpu = false;
+  const nrem::Model& net() const { return lease->model(); }
+  std::unique_ptr<nrem::AttackModel> make(const Cancel& cancel) const {
+    auto m = std::make_unique<nrem::AttackModel>(lease->model(), nrem::Backend::Cpu,
+                                                 gpu ? lease->state()->device_model() : nullptr);
+    m->set_check([&cancel] { cancel.check(); });
+    return m;
+  }
+};
+
+Target target(const Napi::Value& v, nrem::Backend backend, const char* op) {
+  Target t{lease_model(v, "net", false, op)};
+  if (backend == nrem::Backend::Cpu) return t;
+  const nrem::BackendChoice c = nrem::resolve_backend(backend);  // ERR_BACKEND for "cuda" without a GPU
+  if (c.backend != nrem::Backend::Cuda) return t;
+  const bool dense = t.net().dense_chain() && t.net().out != nrem::OutputAct::LogSoftmax;
+  require(dense || backend != nrem::Backend::Cuda, "ERR_BACKEND",
+          "the CUDA model supports fully connected networks only (this one has conv, pooling or input ops)");
+  t.gpu = dense;
+  return t;
+}
+
 // Rows per batch: the option when given; else the CPU default, or a GPU-sized batch on CUDA.
-size_t batch_opt(const Napi::Object& o, const std::string& w, const nrem::AttackModel& m, int64_t cpu_default,
-                 int64_t gpu_default) {
-  return static_cast<size_t>(get_int_or(o, "batch", m.gpu() ? gpu_default : cpu_default, w));
+size_t batch_opt(const Napi::Object& o, const std::string& w, const Target& t, int64_t cpu_default, int64_t gpu_default) {
+  return static_cast<size_t>(get_int_or(o, "batch", t.gpu ? gpu_default : cpu_default, w));
 }
 
 Napi::Value AttackGradient(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
-    auto model = std::make_shared<nrem::AttackModel>(get_net(info[0], "net"), backend_arg(info, 8));
+    const Target t = target(info[0], backend_arg(info, 8), "attackGradient");
     const int64_t n = get_n(info[2]);
-    F32 x = get_f32(info[1], "x", n * model->inputs());
+    F32 x = get_f32(info[1], "x", n * t.net().inputs());
     I32 y = get_i32(info[3], "y", n);
     require(info[4].IsString(), "ERR_ARGUMENT", "Expected a string for loss");
     auto loss = nrem::parse_attack_loss(info[4].As<Napi::String>().Utf8Value());
-    F32 dx = get_f32(info[5], "dX", n * model->inputs());
+    F32 dx = get_f32(info[5], "dX", n * t.net().inputs());
     float* lo = nullptr;
     std::vector<Napi::Value> keep{info[0], info[1], info[3], info[5]};
     if (!info[6].IsNull() && !info[6].IsUndefined()) {
@@ -118,7 +145,7 @@ Napi::Value AttackGradient(const Napi::CallbackInfo& info) {
         env,
         [=](const ProgressFn&, const Cancel& cancel) {
           cancel.check();
-          nrem::input_gradient(*model, loss, xd, yd, static_cast<size_t>(n), dxd, lo);
+          nrem::input_gradient(*t.make(cancel), loss, xd, yd, static_cast<size_t>(n), dxd, lo);
         },
         Undef, keep, info.Length() > 7 ? info[7] : env.Undefined());
   });
@@ -127,9 +154,9 @@ Napi::Value AttackGradient(const Napi::CallbackInfo& info) {
 Napi::Value AttackClassGrads(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
-    auto model = std::make_shared<nrem::AttackModel>(get_net(info[0], "net"), backend_arg(info, 6));
+    const Target t = target(info[0], backend_arg(info, 6), "attackClassGrads");
     const int64_t n = get_n(info[2]);
-    F32 x = get_f32(info[1], "x", n * model->inputs());
+    F32 x = get_f32(info[1], "x", n * t.net().inputs());
     require(info[3].IsArray(), "ERR_ARGUMENT", "Expected an array for classes");
     std::vector<int> classes;
     auto arr = info[3].As<Napi::Array>();
@@ -137,14 +164,15 @@ Napi::Value AttackClassGrads(const Napi::CallbackInfo& info) {
       Napi::Value v = arr.Get(i);
       require(v.IsNumber(), "ERR_ARGUMENT", "Expected numbers in classes");
       int k = v.As<Napi::Number>().Int32Value();
-      require(k >= 0 && k < model->outputs(), "ERR_VALUE", "class " + std::to_string(k) + " is out of range");
+      require(k >= 0 && k < t.net().outputs(), "ERR_VALUE", "class " + std::to_string(k) + " is out of range");
       classes.push_back(k);
     }
-    F32 J = get_f32(info[4], "J", n * static_cast<int64_t>(classes.size()) * model->inputs());
+    F32 J = get_f32(info[4], "J", n * static_cast<int64_t>(classes.size()) * t.net().inputs());
     const float* xd = x.data;
     float* jd = J.data;
     return start_task(
-        env, [=](const ProgressFn&, const Cancel&) { model->class_grads(xd, static_cast<size_t>(n), classes, jd); },
+        env,
+        [=](const ProgressFn&, const Cancel& cancel) { t.make(cancel)->class_grads(xd, static_cast<size_t>(n), classes, jd); },
         Undef, {info[0], info[1], info[4]}, info.Length() > 5 ? info[5] : env.Undefined());
   });
 }
@@ -152,17 +180,17 @@ Napi::Value AttackClassGrads(const Napi::CallbackInfo& info) {
 Napi::Value AttackLogits(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
-    auto model = std::make_shared<nrem::AttackModel>(get_net(info[0], "net"), backend_arg(info, 5));
+    const Target t = target(info[0], backend_arg(info, 5), "attackLogits");
     const int64_t n = get_n(info[2]);
-    F32 x = get_f32(info[1], "x", n * model->inputs());
-    F32 z = get_f32(info[3], "Z", n * model->outputs());
+    F32 x = get_f32(info[1], "x", n * t.net().inputs());
+    F32 z = get_f32(info[3], "Z", n * t.net().outputs());
     const float* xd = x.data;
     float* zd = z.data;
     return start_task(
         env,
         [=](const ProgressFn&, const Cancel& cancel) {
           cancel.check();
-          model->logits(xd, static_cast<size_t>(n), zd);
+          t.make(cancel)->logits(xd, static_cast<size_t>(n), zd);
         },
         Undef, {info[0], info[1], info[3]}, info.Length() > 4 ? info[4] : env.Undefined());
   });
@@ -178,9 +206,9 @@ Napi::Value AttackRun(const Napi::CallbackInfo& info) {
     const std::string w = "opts";
     const nrem::Backend backend =
         has_field(o, "backend") ? nrem::parse_backend(get_string(o, "backend", w)) : nrem::Backend::Cpu;
-    auto model = std::make_shared<nrem::AttackModel>(get_net(info[1], "net"), backend);
+    const Target t = target(info[1], backend, "attackRun");
     const int64_t n = get_n(info[3]);
-    const int64_t d = model->inputs();
+    const int64_t d = t.net().inputs();
     F32 x = get_f32(info[2], "x", n * d);
     I32 y = get_i32(info[4], "y", n);
     std::vector<Napi::Value> keep{info[1], info[2], info[4], info[6]};
@@ -207,21 +235,21 @@ Napi::Value AttackRun(const Napi::CallbackInfo& info) {
       p.loss = nrem::parse_attack_loss(has_field(o, "loss") ? get_string(o, "loss", w) : "ce");
       p.seed = get_seed(o, "seed", w);
       p.row0 = static_cast<uint64_t>(get_int_or(o, "row0", 0, w));
-      p.batch = batch_opt(o, w, *model, 500, 16384);
+      p.batch = batch_opt(o, w, t, 500, 16384);
       float* out = get_f32(info[6], "out", static_cast<long>(p.eps.size()) * n * d).data;
       exec = [=](const ProgressFn& pr, const Cancel& c) {
-        nrem::pgd_attack(*model, xd, yd, rows, p, out, make_tick("pgd", pr, c));
+        nrem::pgd_attack(*t.make(c), xd, yd, rows, p, out, make_tick("pgd", pr, c));
       };
     } else if (kind == "deepfool") {
       nrem::DeepFoolOptions p;
       p.overshoot = static_cast<float>(get_number_or(o, "overshoot", 0.02, w));
       p.max_iter = static_cast<int>(get_int_or(o, "maxIterations", 100, w));
       p.candidates = static_cast<int>(get_int_or(o, "candidates", 0, w));
-      p.batch = batch_opt(o, w, *model, 256, 4096);
+      p.batch = batch_opt(o, w, t, 256, 4096);
       float* out = get_f32(info[6], "out", n * d).data;
       int32_t* it = aux_of(static_cast<long>(n));
       exec = [=](const ProgressFn& pr, const Cancel& c) {
-        nrem::deepfool_attack(*model, xd, yd, rows, p, out, it, make_tick("deepfool", pr, c));
+        nrem::deepfool_attack(*t.make(c), xd, yd, rows, p, out, it, make_tick("deepfool", pr, c));
       };
     } else if (kind == "jsma") {
       nrem::JsmaOptions p;
@@ -229,11 +257,11 @@ Napi::Value AttackRun(const Napi::CallbackInfo& info) {
       p.max_changes = static_cast<int>(get_int_or(o, "maxChanges", 7, w));
       p.max_iter = static_cast<int>(get_int_or(o, "maxIterations", 500, w));
       p.pairs = get_bool_or(o, "pairs", true, w);
-      p.batch = batch_opt(o, w, *model, 128, 4096);
+      p.batch = batch_opt(o, w, t, 128, 4096);
       require(p.max_changes <= 255, "ERR_VALUE", "maxChanges must be <= 255");
       float* out = get_f32(info[6], "out", n * d).data;
       exec = [=](const ProgressFn& pr, const Cancel& c) {
-        nrem::jsma_attack(*model, xd, yd, rows, p, out, make_tick("jsma", pr, c));
+        nrem::jsma_attack(*t.make(c), xd, yd, rows, p, out, make_tick("jsma", pr, c));
       };
     } else if (kind == "cw") {
       nrem::CwOptions p;
@@ -242,10 +270,10 @@ Napi::Value AttackRun(const Napi::CallbackInfo& info) {
       p.lr = static_cast<float>(get_number_or(o, "lr", 5e-3, w));
       p.c0 = static_cast<float>(get_number_or(o, "initialConst", 0.01, w));
       p.kappa = static_cast<float>(get_number_or(o, "confidence", 0, w));
-      p.batch = batch_opt(o, w, *model, 256, 4096);
+      p.batch = batch_opt(o, w, t, 256, 4096);
       float* out = get_f32(info[6], "out", n * d).data;
       exec = [=](const ProgressFn& pr, const Cancel& c) {
-        nrem::cw_attack(*model, xd, yd, rows, p, out, make_tick("cw", pr, c));
+        nrem::cw_attack(*t.make(c), xd, yd, rows, p, out, make_tick("cw", pr, c));
       };
     } else if (kind == "square") {
       nrem::SquareOptions p;
@@ -261,12 +289,12 @@ Napi::Value AttackRun(const Napi::CallbackInfo& info) {
       p.l2 = get_bool_or(o, "l2", false, w);
       p.keys = get_keys(o, w, n);
       if (has_field(o, "rowEps")) p.row_eps = get_floats(o, "rowEps", w);
-      p.batch = batch_opt(o, w, *model, 1000, 16384);
+      p.batch = batch_opt(o, w, t, 1000, 16384);
       const long E = p.row_eps.empty() ? static_cast<long>(p.eps.size()) : 1;
       float* out = get_f32(info[6], "out", E * n * d).data;
       int32_t* q = aux_of(E * n);
       exec = [=](const ProgressFn& pr, const Cancel& c) {
-        nrem::square_attack(*model, xd, yd, rows, p, out, q, make_tick("square", pr, c));
+        nrem::square_attack(*t.make(c), xd, yd, rows, p, out, q, make_tick("square", pr, c));
       };
     } else if (kind == "apgd" || kind == "fab") {
       // Both fill `fooled` (uint8) and copy it into aux (Int32Array, n) when given: bit 0
@@ -301,10 +329,10 @@ Napi::Value AttackRun(const Napi::CallbackInfo& info) {
         p.rho = static_cast<float>(get_number_or(o, "rho", 0.75, w));
         p.early_stop = get_bool_or(o, "earlyStop", true, w);
         p.seed = seed, p.row0 = row0, p.keys = get_keys(o, w, n);
-        p.batch = batch_opt(o, w, *model, 1000, 16384);
+        p.batch = batch_opt(o, w, t, 1000, 16384);
         auto stats = std::make_shared<nrem::ApgdStats>();
         exec = [=](const ProgressFn& pr, const Cancel& c) {
-          nrem::apgd_attack(*model, xd, yd, rows, p, out, fooled->data(), zero->data(), stats.get(), make_tick("apgd", pr, c));
+          nrem::apgd_attack(*t.make(c), xd, yd, rows, p, out, fooled->data(), zero->data(), stats.get(), make_tick("apgd", pr, c));
           copy_flags();
         };
         return start_task(
@@ -327,9 +355,9 @@ Napi::Value AttackRun(const Napi::CallbackInfo& info) {
       p.beta = static_cast<float>(get_number_or(o, "beta", 0.9, w));
       p.stop_at_eps = get_bool_or(o, "stopAtEps", true, w);
       p.seed = seed, p.row0 = row0, p.keys = get_keys(o, w, n);
-      p.batch = batch_opt(o, w, *model, 1000, 16384);
+      p.batch = batch_opt(o, w, t, 1000, 16384);
       exec = [=](const ProgressFn& pr, const Cancel& c) {
-        nrem::fab_attack(*model, xd, yd, rows, p, out, fooled->data(), make_tick("fab", pr, c));
+        nrem::fab_attack(*t.make(c), xd, yd, rows, p, out, fooled->data(), make_tick("fab", pr, c));
         copy_flags();
       };
     } else {
@@ -342,9 +370,9 @@ Napi::Value AttackRun(const Napi::CallbackInfo& info) {
 Napi::Value FgsmSweep(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
-    auto model = std::make_shared<nrem::AttackModel>(get_net(info[0], "net"), backend_arg(info, 8));
+    const Target t = target(info[0], backend_arg(info, 8), "fgsmSweep");
     const int64_t n = get_n(info[2]);
-    F32 x = get_f32(info[1], "x", n * model->inputs());
+    F32 x = get_f32(info[1], "x", n * t.net().inputs());
     I32 y = get_i32(info[3], "y", n);
     require(info[4].IsArray(), "ERR_ARGUMENT", "Expected an array for eps");
     std::vector<float> eps;
@@ -374,8 +402,8 @@ Napi::Value FgsmSweep(const Napi::CallbackInfo& info) {
     return start_task(
         env,
         [=](const ProgressFn& pr, const Cancel& cancel) {
-          nrem::fgsm_sweep(*model, loss, xd, yd, static_cast<size_t>(n), eps, cd, make_tick("fgsm-sweep", pr, cancel),
-                           model->gpu() ? 16384 : 4096, closed_form);
+          nrem::fgsm_sweep(*t.make(cancel), loss, xd, yd, static_cast<size_t>(n), eps, cd,
+                           make_tick("fgsm-sweep", pr, cancel), t.gpu ? 16384 : 4096, closed_form);
         },
         Undef, {info[0], info[1], info[3], info[6]}, info.Length() > 7 ? info[7] : env.Undefined());
   });
@@ -401,9 +429,15 @@ Napi::Value Distort(const Napi::CallbackInfo& info) {
     float* od = out.data;
     return start_task(
         env,
-        [=](const ProgressFn&, const Cancel& c) {
+        [=](const ProgressFn& pr, const Cancel& c) {
           c.check();
-          nrem::distort(kind, level, xd, static_cast<size_t>(n), d, h, wd, seed, row0, od);
+          nrem::distort(kind, level, xd, static_cast<size_t>(n), d, h, wd, seed, row0, od, [&pr, n](size_t done) {
+            Progress p;
+            p.phase = "distort";
+            p.done = static_cast<double>(done);
+            p.total = static_cast<double>(n);
+            pr(p);
+          });
         },
         Undef, {info[2], info[9]}, info.Length() > 10 ? info[10] : env.Undefined());
   });

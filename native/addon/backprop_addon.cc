@@ -2,13 +2,15 @@
 //   gradients(net, x (n × n0), n, targets (n × nL), opts, out, control?) → Promise<number>
 //     opts: { loss: "mse"|"cross-entropy", reduction?: "sum"|"mean" (default sum),
 //             train?: boolean, dropout?: number, inverted?: boolean, seed?: number, step?: number }
-//     out:  { x?: Float32Array (n × n0), weights?: (Float32Array|null)[], biases?: (Float32Array|null)[] }
+//     out:  { x?: Float32Array (n × inputs), weights?: (Float32Array|null)[], biases?: (Float32Array|null)[] }
+//           (one entry per weight-carrying layer, in chain order)
 //   Resolves with the reduced loss; writes the requested gradients.
 #include <memory>
 
 #include "../core/backprop.h"
 #include "../core/loss.h"
 #include "convert.h"
+#include "model_handle.h"
 #include "registry.h"
 #include "task.h"
 
@@ -16,7 +18,7 @@ namespace nrem_addon {
 namespace {
 
 struct GradJob {
-  nrem::NetView net;
+  std::shared_ptr<Lease> lease;
   const float* x = nullptr;
   const float* y = nullptr;
   size_t n = 0;
@@ -29,20 +31,21 @@ struct GradJob {
   double value = 0.0;
 };
 
-void read_grad_list(const Napi::Object& out, const char* key, const nrem::NetView& net, bool bias,
+void read_grad_list(const Napi::Object& out, const char* key, const nrem::Model& net, bool bias,
                     std::vector<float*>& dst, std::vector<Napi::Value>& keep) {
   if (!has_field(out, key)) return;
   auto v = out.Get(key);
-  const int L = net.layers();
+  const int L = net.weighted_layers();
   nrem::require(v.IsArray() && v.As<Napi::Array>().Length() == static_cast<uint32_t>(L), "ERR_SHAPE",
                 std::string("Expected out.") + key + " to be an array of " + std::to_string(L) + " entries");
   dst.assign(L, nullptr);
   for (int l = 0; l < L; ++l) {
     Napi::Value e = v.As<Napi::Array>().Get(static_cast<uint32_t>(l));
     if (e.IsNull() || e.IsUndefined()) continue;
-    nrem::require(!bias || net.b[l] != nullptr, "ERR_ARGUMENT",
-                  "out.biases[" + std::to_string(l) + "] given but layer " + std::to_string(l) + " has no bias");
-    long len = bias ? net.sizes[l + 1] : static_cast<long>(net.weight_count(l + 1));
+    const nrem::Layer& ly = net.layers[net.weighted_index(l)];
+    nrem::require(!bias || ly.has_bias(), "ERR_ARGUMENT",
+                  "out.biases[" + std::to_string(l) + "] given but weight layer " + std::to_string(l) + " has no bias");
+    long len = static_cast<long>(bias ? ly.b.size() : ly.W.size());
     dst[l] = get_f32(e, std::string("out.") + key + "[" + std::to_string(l) + "]", len).data;
     keep.push_back(e);
   }
@@ -52,13 +55,14 @@ Napi::Value Gradients(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
     auto job = std::make_shared<GradJob>();
-    job->net = get_net(info[0], "net");
+    job->lease = lease_model(info[0], "net", false, "gradients");
+    const nrem::Model& net = job->lease->model();
     nrem::require(info[2].IsNumber(), "ERR_ARGUMENT", "Expected a number for n");
     int64_t n = info[2].As<Napi::Number>().Int64Value();
     nrem::require(n >= 0, "ERR_VALUE", "n must be >= 0");
     job->n = static_cast<size_t>(n);
-    job->x = get_f32(info[1], "x", n * job->net.inputs()).data;
-    job->y = get_f32(info[3], "targets", n * job->net.outputs()).data;
+    job->x = get_f32(info[1], "x", n * net.inputs()).data;
+    job->y = get_f32(info[3], "targets", n * net.outputs()).data;
     nrem::require(info[4].IsObject(), "ERR_ARGUMENT", "Expected an options object");
     auto o = info[4].As<Napi::Object>();
     job->loss = nrem::parse_loss(get_string(o, "loss", "opts"));
@@ -75,21 +79,23 @@ Napi::Value Gradients(const Napi::CallbackInfo& info) {
     if (info.Length() > 5 && info[5].IsObject()) {
       auto out = info[5].As<Napi::Object>();
       if (has_field(out, "x")) {
-        job->dx = get_f32(out.Get("x"), "out.x", n * job->net.inputs()).data;
+        job->dx = get_f32(out.Get("x"), "out.x", n * net.inputs()).data;
         keep.push_back(out.Get("x"));
       }
-      read_grad_list(out, "weights", job->net, false, job->dW, keep);
-      read_grad_list(out, "biases", job->net, true, job->db, keep);
+      read_grad_list(out, "weights", net, false, job->dW, keep);
+      read_grad_list(out, "biases", net, true, job->db, keep);
     }
     return start_task(
         env,
-        [job](const ProgressFn&, const Cancel&) {
+        [job](const ProgressFn&, const Cancel& cancel) {
+          const nrem::Model& net = job->lease->model();
           nrem::ForwardCache cache;
-          nrem::forward_cached(job->net, job->x, job->n, job->train, job->dropout, cache);
-          std::vector<float> g(job->n * static_cast<size_t>(job->net.outputs()));
-          job->value = nrem::loss_grad(job->net, cache, job->loss, job->y, g.data(), job->reduction);
+          nrem::forward_cached(net, job->x, job->n, job->train, job->dropout, cache);
+          cancel.check();
+          std::vector<float> g(job->n * static_cast<size_t>(net.outputs()));
+          job->value = nrem::loss_grad(net, cache, job->loss, job->y, g.data(), job->reduction);
           if (job->dx || !job->dW.empty() || !job->db.empty())
-            nrem::backward(job->net, cache, g.data(), job->dW.empty() ? nullptr : job->dW.data(),
+            nrem::backward(net, cache, g.data(), job->dW.empty() ? nullptr : job->dW.data(),
                            job->db.empty() ? nullptr : job->db.data(), job->dx);
         },
         [job](Napi::Env e) -> Napi::Value { return Napi::Number::New(e, job->value); }, keep,

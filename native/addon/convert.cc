@@ -105,47 +105,6 @@ uint64_t get_seed(const Napi::Object& o, const char* key, const std::string& whe
   return static_cast<uint64_t>(s);
 }
 
-nrem::NetView get_net(const Napi::Value& v, const std::string& name) {
-  require(v.IsObject(), "ERR_ARGUMENT", "Expected a network object for " + name);
-  auto o = v.As<Napi::Object>();
-  nrem::NetView net;
-  net.sizes = get_int_array(o, "sizes", name);
-  require(net.sizes.size() >= 2, "ERR_SHAPE", name + ".sizes needs at least two layers");
-  for (int s : net.sizes) require(s > 0, "ERR_SHAPE", name + ".sizes must be positive");
-  const size_t L = net.sizes.size() - 1;
-  auto ws = get_field(o, "weights", name);
-  require(ws.IsArray() && ws.As<Napi::Array>().Length() == L, "ERR_SHAPE",
-          "Expected " + name + ".weights to be an array of " + std::to_string(L) + " Float32Arrays");
-  auto bs = get_field(o, "biases", name);
-  require(bs.IsArray() && bs.As<Napi::Array>().Length() == L, "ERR_SHAPE",
-          "Expected " + name + ".biases to be an array of " + std::to_string(L) + " entries");
-  for (size_t l = 1; l <= L; ++l) {
-    auto w = get_f32(ws.As<Napi::Array>().Get(static_cast<uint32_t>(l - 1)),
-                     name + ".weights[" + std::to_string(l - 1) + "]",
-                     static_cast<long>(net.sizes[l]) * net.sizes[l - 1]);
-    net.W.push_back(w.data);
-    Napi::Value bv = bs.As<Napi::Array>().Get(static_cast<uint32_t>(l - 1));
-    if (bv.IsNull() || bv.IsUndefined())
-      net.b.push_back(nullptr);
-    else
-      net.b.push_back(get_f32(bv, name + ".biases[" + std::to_string(l - 1) + "]", net.sizes[l]).data);
-  }
-  std::string out = has_field(o, "output") ? get_string(o, "output", name) : "relu";
-  if (out == "relu")
-    net.out = nrem::OutputAct::Relu;
-  else if (out == "linear")
-    net.out = nrem::OutputAct::Linear;
-  else if (out == "softmax")
-    net.out = nrem::OutputAct::Softmax;
-  else
-    throw nrem::Error("ERR_VALUE", "Unknown output activation '" + out + "' for " + name +
-                                       " (expected relu, linear or softmax)");
-  net.temperature = static_cast<float>(get_number_or(o, "temperature", 1.0, name));
-  net.hidden_scale = static_cast<float>(get_number_or(o, "hiddenScale", 1.0, name));
-  net.validate();
-  return net;
-}
-
 Napi::Error to_js_error(Napi::Env env, const char* code, const std::string& message) {
   Napi::Error err = Napi::Error::New(env, message);
   err.Set("code", Napi::String::New(env, code));

@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "../core/common.h"
-#include "../core/network.h"
 
 namespace nrem_addon {
 
@@ -34,10 +33,6 @@ std::string get_string(const Napi::Object& o, const char* key, const std::string
 std::vector<int> get_int_array(const Napi::Object& o, const char* key, const std::string& where);
 std::vector<double> get_number_array(const Napi::Object& o, const char* key, const std::string& where);
 uint64_t get_seed(const Napi::Object& o, const char* key, const std::string& where);
-
-// Reads { sizes, weights: Float32Array[], biases: (Float32Array|null)[], output:
-// "relu"|"linear"|"softmax", temperature, hiddenScale } into a view over the arrays.
-nrem::NetView get_net(const Napi::Value& v, const std::string& name);
 
 // A JS Error with .code set, from a core error.
 Napi::Error to_js_error(Napi::Env env, const nrem::Error& e);

@@ -1,13 +1,15 @@
 // Bindings of the sleep: sleepRun (one sleep, event or dense engine) and sleepBatch
 // (K sleeps over the pool). Options are copied into C++ structs before the worker runs,
 // which validates them (the data scan for NaN included) off the main thread;
-// the network's weight arrays are modified in place (the TypeScript side passes copies).
+// the network's weights are modified in place under a write lease (model_handle.h; the
+// TypeScript side sleeps a copy unless asked to sleep in place).
 #include <memory>
 
 #include "../core/sleep.h"
 #include "../cuda/sleep_cuda.h"
 #include "backend_addon.h"
 #include "convert.h"
+#include "model_handle.h"
 #include "registry.h"
 #include "task.h"
 
@@ -190,7 +192,8 @@ Napi::Value with_backend(Napi::Env e, Napi::Value stats, const SleepBackend& b) 
 Napi::Value SleepRun(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
-    auto net = std::make_shared<nrem::NetView>(get_net(info[0], "net"));
+    auto lease = lease_model(info[0], "net", true, "sleep");
+    auto net = std::make_shared<nrem::NetView>(lease->model().dense_view());
     std::vector<Napi::Value> keep{info[0]};
     auto data = std::make_shared<nrem::SleepData>(get_data(info[1], net->inputs(), keep));
     auto params = std::make_shared<nrem::SleepParams>(get_params(info[2], "params"));
@@ -203,7 +206,7 @@ Napi::Value SleepRun(const Napi::CallbackInfo& info) {
     require(!(be.cuda && dense), "ERR_VALUE", "the dense engine runs on the CPU only");
     return start_task(
         env,
-        [net, data, params, stats, dense, be](const ProgressFn& progress, const Cancel& cancel) {
+        [lease, net, data, params, stats, dense, be](const ProgressFn& progress, const Cancel& cancel) {
           auto hooks = make_hooks(progress, cancel, static_cast<double>(params->steps));
           if (be.cuda) {
             std::vector<nrem::SleepStats> st;
@@ -231,10 +234,12 @@ Napi::Value SleepBatch(const Napi::CallbackInfo& info) {
             "Expected as many networks as parameter sets (at least one)");
     auto nets = std::make_shared<std::vector<nrem::NetView>>();
     auto params = std::make_shared<std::vector<nrem::SleepParams>>();
+    auto leases = std::make_shared<std::vector<std::shared_ptr<Lease>>>();
     std::vector<Napi::Value> keep{info[0]};
     double total = 0;
     for (uint32_t k = 0; k < na.Length(); ++k) {
-      nets->push_back(get_net(na.Get(k), "nets[" + std::to_string(k) + "]"));
+      leases->push_back(lease_model(na.Get(k), "nets[" + std::to_string(k) + "]", true, "sleepBatch"));
+      nets->push_back(leases->back()->model().dense_view());
       params->push_back(get_params(pa.Get(k), "params[" + std::to_string(k) + "]"));
       require(nets->back().sizes == nets->front().sizes, "ERR_SHAPE", "every network of a batch needs the same sizes");
       total += static_cast<double>(params->back().steps);
@@ -244,7 +249,7 @@ Napi::Value SleepBatch(const Napi::CallbackInfo& info) {
     const SleepBackend be = sleep_backend(info, 4, *nets, *params);
     return start_task(
         env,
-        [nets, data, params, stats, total, be](const ProgressFn& progress, const Cancel& cancel) {
+        [leases, nets, data, params, stats, total, be](const ProgressFn& progress, const Cancel& cancel) {
           auto hooks = make_hooks(progress, cancel, total);
           if (be.cuda)
             nrem::cuda::sleep_batch(*nets, *params, *data, *stats, hooks);

@@ -1,5 +1,6 @@
 #include "task.h"
 
+#include "../core/thread_pool.h"
 #include "convert.h"
 
 namespace nrem_addon {
@@ -12,7 +13,8 @@ class Task : public Napi::AsyncProgressQueueWorker<Progress> {
       : Napi::AsyncProgressQueueWorker<Progress>(noop, "nrem:task"),
         deferred_(Napi::Promise::Deferred::New(env)),
         exec_(std::move(exec)),
-        done_(std::move(done)) {}
+        done_(std::move(done)),
+        cancel_(&token_) {}
 
   Napi::Promise promise() { return deferred_.Promise(); }
 
@@ -22,12 +24,16 @@ class Task : public Napi::AsyncProgressQueueWorker<Progress> {
   void set_progress(const Napi::Value& fn) {
     if (fn.IsFunction()) progress_ = Napi::Persistent(fn.As<Napi::Function>());
   }
-  void set_cancel(const int32_t* flag) { cancel_ = nrem_addon::Cancel(flag); }
+  void set_cancel(const int32_t* flag) { token_.flag = flag; }
 
  protected:
   void Execute(const ExecutionProgress& progress) override {
     try {
-      ProgressFn report = [&progress](const Progress& p) { progress.Send(&p, 1); };
+      nrem::PoolLease lease;
+      nrem::CancelScope scope(&token_);
+      ProgressFn report = [this, &progress](const Progress& p) {
+        if (!token_.internal.load(std::memory_order_relaxed)) progress.Send(&p, 1);
+      };
       exec_(report, cancel_);
     } catch (const nrem::Error& e) {
       code_ = e.code();
@@ -45,7 +51,7 @@ class Task : public Napi::AsyncProgressQueueWorker<Progress> {
   }
 
   void OnProgress(const Progress* data, size_t count) override {
-    if (progress_.IsEmpty()) return;
+    if (progress_.IsEmpty() || !callback_error_.IsEmpty()) return;
     Napi::Env env = Env();
     Napi::HandleScope scope(env);
     for (size_t i = 0; i < count; ++i) {
@@ -56,15 +62,27 @@ class Task : public Napi::AsyncProgressQueueWorker<Progress> {
       for (auto& kv : data[i].values) o.Set(kv.first, kv.second);
       try {
         progress_.Call({o});
-      } catch (...) {
-        // A throwing progress callback must not take the process down.
+      } catch (const Napi::Error& e) {
+        // The call stops at its next cancellation check and rejects with this error.
+        Napi::Value v = e.Value();
+        callback_error_ = Napi::Persistent(v.IsObject() ? v.As<Napi::Object>() : Napi::Error::New(env, v.ToString()).Value());
+        token_.internal.store(1, std::memory_order_relaxed);
+        return;
       }
     }
+  }
+
+  // True (and the Promise rejected) when a progress callback threw.
+  bool reject_with_callback_error() {
+    if (callback_error_.IsEmpty()) return false;
+    deferred_.Reject(callback_error_.Value());
+    return true;
   }
 
   void OnOK() override {
     Napi::Env env = Env();
     Napi::HandleScope scope(env);
+    if (reject_with_callback_error()) return;
     try {
       deferred_.Resolve(done_(env));
     } catch (const nrem::Error& e) {
@@ -79,6 +97,7 @@ class Task : public Napi::AsyncProgressQueueWorker<Progress> {
   void OnError(const Napi::Error& e) override {
     Napi::Env env = Env();
     Napi::HandleScope scope(env);
+    if (reject_with_callback_error()) return;
     deferred_.Reject(to_js_error(env, code_.c_str(), e.Message()).Value());
   }
 
@@ -88,6 +107,8 @@ class Task : public Napi::AsyncProgressQueueWorker<Progress> {
   DoneFn done_;
   std::vector<Napi::ObjectReference> kept_;
   Napi::FunctionReference progress_;
+  Napi::ObjectReference callback_error_;
+  nrem::CancelToken token_;
   nrem_addon::Cancel cancel_;
   std::string code_ = "ERR_NATIVE";
 };

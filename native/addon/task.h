@@ -4,6 +4,12 @@
 // AbortSignal fires), keeps every JS array it was given alive until it settles, and
 // settles a Promise: resolved with done(env), or rejected with a JS Error carrying .code.
 // exec must never touch JS values; it reads only the C++ copies and raw array pointers.
+//
+// For its whole duration exec runs under a PoolLease (set_threads cannot free the pool it
+// uses, native/core/thread_pool.h) and a CancelScope (any core loop may check_cancel(),
+// native/core/cancel.h). A progress callback that throws stops the call at its next
+// cancellation check and rejects the Promise with the callback's own error (also when
+// the work had already finished); the callback is not called again.
 #pragma once
 #include <napi.h>
 
@@ -13,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "../core/cancel.h"
 #include "../core/common.h"
 
 namespace nrem_addon {
@@ -23,16 +30,17 @@ struct Progress {
   std::vector<std::pair<std::string, double>> values;
 };
 
+// The call's cancel token as exec sees it (the same token check_cancel() reads).
 class Cancel {
  public:
-  explicit Cancel(const int32_t* flag = nullptr) : flag_(flag) {}
-  bool requested() const { return flag_ && __atomic_load_n(flag_, __ATOMIC_RELAXED) != 0; }
+  explicit Cancel(const nrem::CancelToken* token = nullptr) : token_(token) {}
+  bool requested() const { return token_ && token_->requested(); }
   void check() const {
     if (requested()) throw nrem::Error("ERR_ABORTED", "The operation was aborted");
   }
 
  private:
-  const int32_t* flag_;
+  const nrem::CancelToken* token_;
 };
 
 using ProgressFn = std::function<void(const Progress&)>;

@@ -4,13 +4,14 @@
 //   train(net, x (n × n0), n, labels: Int32Array|null, targets: Float32Array|null (n × nL),
 //         opts, control?) → Promise<{ epochLoss: number[], epochSeconds: number[], steps }>
 //     opts: { epochs, batchSize, lr, momentum, lrDecay?, loss, dropout, inverted, seed, shuffle,
-//             rng?: "counter"|"octave", progressEvery? }
+//             rng?: "counter"|"octave", temperature? (softmax temperature while training), progressEvery? }
 //   Progress: { phase: "train", done, total (batches), epoch, batch, batches, loss }.
 #include <cmath>
 #include <memory>
 
 #include "../core/train.h"
 #include "convert.h"
+#include "model_handle.h"
 #include "registry.h"
 #include "task.h"
 
@@ -25,7 +26,8 @@ nrem::RandomStreams parse_streams(const std::string& name) {
 
 Napi::Value InitWeights(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value {
-    nrem::NetView net = get_net(info[0], "net");
+    auto lease = lease_model(info[0], "net", true, "initWeights");
+    nrem::Model& net = lease->model();
     nrem::require(info[1].IsString(), "ERR_ARGUMENT", "Expected a string for kind");
     std::string kind = info[1].As<Napi::String>().Utf8Value();
     nrem::require(kind == "uniform" || kind == "he", "ERR_VALUE",
@@ -47,7 +49,7 @@ Napi::Value InitWeights(const Napi::CallbackInfo& info) {
 }
 
 struct TrainJob {
-  nrem::NetView net;
+  std::shared_ptr<Lease> lease;
   nrem::TrainData data;
   nrem::TrainConfig cfg;
   nrem::TrainResult result;
@@ -57,19 +59,20 @@ Napi::Value Train(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
     auto job = std::make_shared<TrainJob>();
-    job->net = get_net(info[0], "net");
+    job->lease = lease_model(info[0], "net", true, "train");
+    const nrem::Model& net = job->lease->model();
     nrem::require(info[2].IsNumber(), "ERR_ARGUMENT", "Expected a number for n");
     int64_t n = info[2].As<Napi::Number>().Int64Value();
     nrem::require(n > 0, "ERR_VALUE", "n must be > 0");
     job->data.n = static_cast<size_t>(n);
-    job->data.x = get_f32(info[1], "x", n * job->net.inputs()).data;
+    job->data.x = get_f32(info[1], "x", n * net.inputs()).data;
     std::vector<Napi::Value> keep{info[0], info[1]};
     if (!info[3].IsNull() && !info[3].IsUndefined()) {
       job->data.labels = get_i32(info[3], "labels", n).data;
       keep.push_back(info[3]);
     }
     if (!info[4].IsNull() && !info[4].IsUndefined()) {
-      job->data.targets = get_f32(info[4], "targets", n * job->net.outputs()).data;
+      job->data.targets = get_f32(info[4], "targets", n * net.outputs()).data;
       keep.push_back(info[4]);
     }
     nrem::require(info[5].IsObject(), "ERR_ARGUMENT", "Expected an options object");
@@ -89,6 +92,7 @@ Napi::Value Train(const Napi::CallbackInfo& info) {
     c.shuffle = get_bool_or(o, "shuffle", true, "opts");
     if (has_field(o, "rng")) c.streams = parse_streams(get_string(o, "rng", "opts"));
     c.progress_every = static_cast<int>(get_int_or(o, "progressEvery", 10, "opts"));
+    c.temperature = static_cast<float>(get_number_or(o, "temperature", 0.0, "opts"));
     return start_task(
         env,
         [job](const ProgressFn& report, const Cancel& cancel) {
@@ -97,7 +101,7 @@ Napi::Value Train(const Napi::CallbackInfo& info) {
                                      std::min(job->cfg.batch, job->data.n);
           const double total = static_cast<double>(per_epoch) * job->cfg.epochs;
           job->result = nrem::train(
-              job->net, job->data, job->cfg,
+              job->lease->model(), job->data, job->cfg,
               [&](const nrem::TrainProgress& p) {
                 done = static_cast<uint64_t>(p.epoch - 1) * p.batches + p.batch;
                 Progress q;

@@ -7,15 +7,32 @@
 
 namespace nrem {
 
-AttackModel::AttackModel(const NetView& net, Backend backend) : net_(net), lin_(net) {
+AttackModel::AttackModel(const Model& net, Backend backend, std::shared_ptr<cuda::DeviceModel> gpu) : net_(net) {
   net_.validate();
-  lin_.out = OutputAct::Linear;
-  if (resolve_backend(backend).backend == Backend::Cuda) gpu_ = std::make_shared<cuda::DeviceModel>(net_);
+  if (gpu) {
+    gpu_ = std::move(gpu);
+    return;
+  }
+  const BackendChoice choice = resolve_backend(backend);
+  if (choice.backend != Backend::Cuda) {
+    reason_ = choice.reason;
+    return;
+  }
+  if (!net_.dense_chain()) {
+    const std::string why = "the CUDA model supports fully connected networks only (this one has conv, pooling or input ops)";
+    require(backend != Backend::Cuda, "ERR_BACKEND", why);
+    reason_ = why;
+    return;
+  }
+  gpu_ = std::make_shared<cuda::DeviceModel>(net_.dense_view());
 }
 
 void AttackModel::logits(const float* X, size_t n, float* Z) const {
   if (gpu_) return gpu_->logits(X, n, Z);
-  forward(lin_, X, n, Z);
+  ForwardOptions o;
+  o.logits = true;
+  o.check = check_ ? &check_ : nullptr;
+  forward(net_, X, n, Z, o);
 }
 
 void AttackModel::outputs_from_logits(const float* Z, size_t n, float* A) const {
@@ -52,7 +69,8 @@ struct CacheLease {
   ~CacheLease() {
     size_t bytes = 0;
     for (const auto& v : c.a) bytes += v.capacity() * sizeof(float);
-    for (const auto& v : c.z) bytes += v.capacity() * sizeof(float);
+    for (const auto& v : c.arg) bytes += v.capacity() * sizeof(int32_t);
+    bytes += (c.z.capacity() + c.x0.capacity()) * sizeof(float);
     bytes += (c.g0.capacity() + c.g1.capacity()) * sizeof(float);
     if (bytes > (64u << 20)) c = ForwardCache{};
   }
@@ -70,10 +88,10 @@ void AttackModel::input_grad(const float* X, size_t n, const LossGradFn& dloss, 
   CacheLease lease(thread_cache());
   ForwardCache& cache = lease.c;
   forward_cached(net_, X, n, false, DropoutSpec{}, cache);
-  const int L = net_.layers();
+  if (check_) check_();
   std::vector<float> g(n * outputs());
-  dloss(cache.z[L].data(), cache.a[L].data(), n, g.data());
-  if (Z) std::copy(cache.z[L].begin(), cache.z[L].begin() + n * outputs(), Z);
+  dloss(cache.logits(), cache.output(), n, g.data());
+  if (Z) std::copy(cache.logits(), cache.logits() + n * outputs(), Z);
   backward(net_, cache, g.data(), nullptr, nullptr, dX);
 }
 
@@ -87,13 +105,14 @@ void AttackModel::multi_grad(const float* X, size_t n, const std::vector<const f
                              const std::vector<float*>& dXs, float* Z) const {
   if (n == 0) return;
   if (gpu_) return gpu_->multi_grad(X, n, Cs, dXs, Z);
-  const int K = outputs(), L = net_.layers();
+  const int K = outputs();
   CacheLease lease(thread_cache());
   ForwardCache& cache = lease.c;
   forward_cached(net_, X, n, false, DropoutSpec{}, cache);
-  if (Z) std::copy(cache.z[L].begin(), cache.z[L].begin() + n * K, Z);
+  if (Z) std::copy(cache.logits(), cache.logits() + n * K, Z);
   std::vector<float> g(n * K);
   for (size_t i = 0; i < Cs.size(); ++i) {
+    if (check_) check_();
     std::copy(Cs[i], Cs[i] + n * K, g.begin());
     backward(net_, cache, g.data(), nullptr, nullptr, dXs[i]);
   }

@@ -20,8 +20,9 @@
 
 #include "../cuda/device_model.h"
 #include "backend.h"
+#include "forward.h"
 #include "backprop.h"
-#include "network.h"
+#include "model.h"
 #include "rng.h"
 
 namespace nrem {
@@ -40,15 +41,22 @@ using LossGradFn = std::function<void(const float* Z, const float* A, size_t n, 
 
 // Backend: Cpu runs on the core (backprop.h); Cuda (or Auto with a usable GPU) keeps the
 // weights on the GPU and forwards logits/input_grad/multi_grad to cuda::DeviceModel, so
-// every attack written on this interface runs on either backend unchanged.
+// every attack written on this interface runs on either backend unchanged. The CUDA
+// model covers fully connected networks; for others Auto runs on the CPU (reason()) and
+// Cuda is an ERR_BACKEND. The Model must outlive the AttackModel and not change meanwhile.
 class AttackModel {
  public:
-  explicit AttackModel(const NetView& net, Backend backend = Backend::Cpu);
+  explicit AttackModel(const Model& net, Backend backend = Backend::Cpu,
+                       std::shared_ptr<cuda::DeviceModel> gpu = nullptr);
   // The GPU model when running on CUDA, else null.
   const cuda::DeviceModel* gpu() const { return gpu_.get(); }
+  // Why Backend::Auto runs on the CPU (empty otherwise).
+  const std::string& reason() const { return reason_; }
   int inputs() const { return net_.inputs(); }
   int outputs() const { return net_.outputs(); }
-  const NetView& net() const { return net_; }
+  const Model& net() const { return net_; }
+  // Called between chunks of the heavy loops (forward, backward); may throw (cancellation).
+  void set_check(Check c) { check_ = std::move(c); }
 
   void logits(const float* X, size_t n, float* Z) const;
   void outputs_from_logits(const float* Z, size_t n, float* A) const;   // A = out(Z)
@@ -65,9 +73,10 @@ class AttackModel {
   void weighted_grad(const float* X, size_t n, const float* C, float* dX, float* Z = nullptr) const;
 
  private:
-  NetView net_;
-  NetView lin_;  // same weights, linear output: forward() gives z_L
+  const Model& net_;
   std::shared_ptr<cuda::DeviceModel> gpu_;
+  std::string reason_;
+  Check check_;
 };
 
 }  // namespace nrem

@@ -1,8 +1,12 @@
 // Single-precision matrix multiply, row-major:
 //   C[M×N] = alpha · op(A) · op(B) + beta · C,  op(X) = X or Xᵀ
 // Two implementations behind one call: OpenBLAS's cblas_sgemm when the build found it
-// (NREM_HAVE_OPENBLAS), and nrem's own cache-blocked kernel. The kernel in use is chosen
-// at run time (set_gemm_backend), so tests can run every caller against both.
+// (NREM_HAVE_OPENBLAS), and nrem's own kernel (gemm_native.cc: packed panels, cache
+// blocking, a register-blocked micro-kernel per CPU path, gemm_kernels.h). The kernel in
+// use is chosen at run time (set_gemm_backend, env NREM_GEMM=native|openblas), so tests
+// can run every caller against both. Either one is deterministic for any thread count:
+// every entry of C is summed over K in an order fixed by (M, N, K) and constants; the two
+// kernels round differently from each other.
 #pragma once
 #include <functional>
 
@@ -30,8 +34,10 @@ void sgemm(bool transA, bool transB, int M, int N, int K, float alpha, const flo
 // blocks; dst columns rows..ld-1 are left as they are.
 void transpose(const float* src, int rows, int cols, int ld, float* dst);
 
-// The own kernel, always available (used directly by tests and benchmarks).
+// The own kernel, always available (used directly by tests and benchmarks). Called from
+// inside a pool chunk it runs on that thread alone (thread_pool.h).
 void sgemm_native(bool transA, bool transB, int M, int N, int K, float alpha, const float* A,
-                  int lda, const float* B, int ldb, float beta, float* C, int ldc);
+                  int lda, const float* B, int ldb, float beta, float* C, int ldc,
+                  const GemmEpilogue* epilogue = nullptr);
 
 }  // namespace nrem

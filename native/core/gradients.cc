@@ -13,7 +13,7 @@ AttackLoss parse_attack_loss(const std::string& name) {
   throw Error("ERR_VALUE", "Unknown attack loss '" + name + "' (expected mse, ce or margin)");
 }
 
-void attack_loss_grad(AttackLoss kind, const NetView& net, const float* Z, const float* A, const int32_t* y,
+void attack_loss_grad(AttackLoss kind, const Model& net, const float* Z, const float* A, const int32_t* y,
                       size_t n, float* G, float* loss) {
   const int K = net.outputs();
   for (size_t r = 0; r < n; ++r) {
@@ -37,6 +37,10 @@ void attack_loss_grad(AttackLoss kind, const NetView& net, const float* Z, const
           float dot = 0.0f;
           for (int k = 0; k < K; ++k) dot += a[k] * g[k];
           for (int k = 0; k < K; ++k) g[k] = a[k] * (g[k] - dot) / net.temperature;
+        } else if (net.out == OutputAct::LogSoftmax) {
+          float sum = 0.0f;
+          for (int k = 0; k < K; ++k) sum += g[k];
+          for (int k = 0; k < K; ++k) g[k] = (g[k] - std::exp(a[k]) * sum) / net.temperature;
         }
         break;
       }
@@ -85,7 +89,7 @@ void input_gradient(const AttackModel& m, AttackLoss kind, const float* X, const
     const size_t b = std::min(batch, n - r0);
     const int32_t* yb = y + r0;
     float* lb = loss ? loss + r0 : nullptr;
-    const NetView& net = m.net();
+    const Model& net = m.net();
     m.input_grad(
         X + r0 * d, b,
         [&](const float* z, const float* a, size_t rows, float* G) { attack_loss_grad(kind, net, z, a, yb, rows, G, lb); },

@@ -5,7 +5,8 @@
 // with y = the target). For one row with logits z = z_L, outputs a = out(z), label y, one-hot e_y:
 //   Mse     the paper's loss on the output: ℓ = ½ Σ_k (a_k − e_y,k)²
 //           ∂ℓ/∂z_k = (a_k − e_y,k) · out'(z_k)  (relu: 1[z_k > 0]; linear: 1;
-//           softmax at T: ∂ℓ/∂z = (1/T) a ⊙ (r − ⟨a, r⟩), r = a − e_y)
+//           softmax at T: ∂ℓ/∂z = (1/T) a ⊙ (r − ⟨a, r⟩), r = a − e_y;
+//           log-softmax at T: ∂ℓ/∂z = (1/T) (r − p Σ_k r_k), p = exp(a))
 //           — it vanishes where a ReLU output is clamped at 0 (experiments.md §2).
 //   Ce      cross-entropy on the pre-activation logits: ℓ = logsumexp(z) − z_y
 //           ∂ℓ/∂z = softmax(z) − e_y
@@ -24,7 +25,7 @@ enum class AttackLoss { Mse = 0, Ce = 1, Margin = 2 };
 AttackLoss parse_attack_loss(const std::string& name);  // "mse" | "ce" | "margin"
 
 // G (n × K) = ∂ℓ/∂z for each row; loss (optional, n) = ℓ.
-void attack_loss_grad(AttackLoss kind, const NetView& net, const float* Z, const float* A, const int32_t* y,
+void attack_loss_grad(AttackLoss kind, const Model& net, const float* Z, const float* A, const int32_t* y,
                       size_t n, float* G, float* loss);
 
 // dX (n × d) = ∂ℓ/∂x; loss (optional, n); Z (optional, n × K) the logits. Processes

@@ -15,18 +15,18 @@ LossKind parse_loss(const std::string& name) {
   throw Error("ERR_VALUE", "Unknown loss '" + name + "' (expected mse, mse-release or cross-entropy)");
 }
 
-double loss_grad(const NetView& net, const ForwardCache& c, LossKind kind, const float* Y, float* g,
+double loss_grad(const Model& net, const ForwardCache& c, LossKind kind, const float* Y, float* g,
                  Reduction reduction, float* per_row) {
-  const int L = net.layers();
   const size_t n = c.n;
   const int m = net.outputs();
-  require(static_cast<int>(c.a.size()) == L + 1, "ERR_ARGUMENT", "loss: the cache is not from this network");
+  require(c.a.size() == net.layers.size(), "ERR_ARGUMENT", "loss: the cache is not from this network");
   if (kind == LossKind::SoftmaxCrossEntropy)
     require(net.out != OutputAct::Relu, "ERR_VALUE",
             "cross-entropy needs a linear or softmax output layer (the network has a relu output)");
-  const float* A = c.a[L].data();
-  const float* Z = c.z[L].data();
-  const float T = net.out == OutputAct::Softmax ? net.temperature : 1.0f;
+  const float* A = c.output();
+  const float* Z = c.logits();
+  const bool soft = net.out == OutputAct::Softmax || net.out == OutputAct::LogSoftmax;
+  const float T = soft ? net.temperature : 1.0f;
   const float scale = reduction == Reduction::Mean && n > 0 ? 1.0f / static_cast<float>(n) : 1.0f;
   std::vector<double> rows(n);
   pool().parallel_for(n, 16, [&](size_t rb, size_t re) {
@@ -37,11 +37,12 @@ double loss_grad(const NetView& net, const ForwardCache& c, LossKind kind, const
       float* gr = g + r * m;
       double lr = 0.0;
       if (kind != LossKind::SoftmaxCrossEntropy) {
-        float dot = 0.0f;
+        float dot = 0.0f, esum = 0.0f;
         for (int j = 0; j < m; ++j) {
           const float e = a[j] - y[j];
           lr += 0.5 * static_cast<double>(e) * e;
           dot += e * a[j];
+          esum += e;
         }
         for (int j = 0; j < m; ++j) {
           const float e = a[j] - y[j];
@@ -49,6 +50,7 @@ double loss_grad(const NetView& net, const ForwardCache& c, LossKind kind, const
           switch (net.out) {
             case OutputAct::Relu: d = (z[j] > 0.0f || kind == LossKind::SquaredErrorRelease) ? e : 0.0f; break;
             case OutputAct::Linear: d = e; break;
+            case OutputAct::LogSoftmax: d = (e - std::exp(a[j]) * esum) / T; break;
             default: d = a[j] * (e - dot) / T; break;
           }
           gr[j] = d * scale;

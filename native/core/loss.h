@@ -6,13 +6,14 @@
 //     relu out:     g = e ⊙ [z > 0]
 //     linear out:   g = e
 //     softmax out:  g_j = a_j (e_j − Σ_k e_k a_k) / T          (a = softmax(z/T))
+//     log-softmax:  g_j = (e_j − p_j Σ_k e_k) / T              (a = log p, p = softmax(z/T))
 //   SquaredErrorRelease (the paper's training, as the authors' release computes it): the
 //     same loss, but DeepLearnToolbox's nnbp takes g = e for a relu output too (`case
 //     {'softmax','linear','relu'}: d{n} = -nn.e`): the gradient passes straight through
 //     the output ReLU. Reaching the authors' clean accuracy needs this; attacks use the
 //     true gradient (SquaredError).
 //   SoftmaxCrossEntropy, on z_L:  p = softmax(z_L / T), T = the net's temperature for a
-//     softmax output, 1 for a linear output (a relu output is refused: its prediction is
+//     softmax or log-softmax output, 1 for a linear output (a relu output is refused: its prediction is
 //     not the softmax's argmax when all z are negative)
 //     loss_r = −Σ_j y_j log p_j,  g_j = (p_j Σ_k y_k − y_j) / T
 //   Reduction Mean: loss = Σ_r loss_r / n and g divided by n (training: the batch mean);
@@ -21,6 +22,7 @@
 #include <string>
 
 #include "backprop.h"
+#include "model.h"
 
 namespace nrem {
 
@@ -31,7 +33,7 @@ LossKind parse_loss(const std::string& name);  // "mse" | "mse-release" | "cross
 
 // Fills g (n × nL) from the cache of a forward pass and returns the reduced loss.
 // per_row (optional, n entries) receives loss_r.
-double loss_grad(const NetView& net, const ForwardCache& cache, LossKind kind, const float* targets, float* g,
+double loss_grad(const Model& net, const ForwardCache& cache, LossKind kind, const float* targets, float* g,
                  Reduction reduction, float* per_row = nullptr);
 
 }  // namespace nrem

@@ -1,13 +1,13 @@
-// A fully connected feed-forward network viewed over caller-owned float32 buffers.
+// The plain view of a fully connected chain (Model::dense_view(), model.h) that the sleep
+// engines and the CUDA kernels read, and the output activations every forward pass uses.
 //
 //   a_0 = x                                   (n0)
 //   z_l = W_l a_(l-1) + b_l                   (W_l: n_l × n_(l-1), row-major)
 //   a_l = h · relu(z_l)          for hidden layers, h = hidden_scale (1 - p for the
 //                                paper's non-inverted dropout at test time, else 1)
-//   a_L = out(z_L)               out ∈ {relu, linear, softmax(z / T)}
+//   a_L = out(z_L)               out ∈ {relu, linear, softmax(z / T), log-softmax(z / T)}
 //
-// The view never owns memory: the addon points it at JS Float32Arrays that it keeps
-// alive for the duration of the call.
+// The view never owns memory: it points into a Model's parameters.
 #pragma once
 #include <vector>
 
@@ -15,7 +15,7 @@
 
 namespace nrem {
 
-enum class OutputAct { Relu = 0, Linear = 1, Softmax = 2 };
+enum class OutputAct { Relu = 0, Linear = 1, Softmax = 2, LogSoftmax = 3 };
 
 struct NetView {
   std::vector<int> sizes;         // n0 … nL
@@ -38,13 +38,8 @@ struct NetView {
 // scale · relu(z), the test-mode hidden activation (scale = NetView::hidden_scale).
 void hidden_relu_block(float* z, int rows, int cols, size_t ld, float scale);
 
-// Forward pass in test mode for a batch X (n × n0, row-major). Writes the final
-// activations a_L (n × nL) to `out`. If `layer_out` is non-null it must hold L pointers
-// (each n × n_l, may be nullptr) that receive a_1 … a_L.
-void forward(const NetView& net, const float* X, size_t n, float* out,
-             float* const* layer_out = nullptr);
-
-// The output activation in place on n rows of width m (relu, linear, softmax(z / T)):
+// The output activation in place on n rows of width m (relu, linear, softmax(z / T),
+// log-softmax(z / T)):
 // the one implementation used by the forward passes, backprop and the attacks.
 void output_rows(float* a, size_t n, int m, OutputAct act, float temperature);
 

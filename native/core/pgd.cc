@@ -5,7 +5,9 @@
 #include <cstring>
 #include <memory>
 
+#include "forward.h"
 #include "gemm.h"
+#include "layers/epilogue.h"
 #include "thread_pool.h"
 
 namespace nrem {
@@ -184,14 +186,13 @@ namespace {
 // Eps must be visited in ascending order (pixels saturate once and for all).
 class ClosedFormSweep {
  public:
-  explicit ClosedFormSweep(const NetView& net, float emax)
-      : net_(net), d_(net.inputs()), h_(net.sizes[1]), emax_(emax), W1T_(static_cast<size_t>(d_) * h_) {
-    transpose(net.W[0], h_, d_, h_, W1T_.data());  // column of pixel j contiguous
-    rest_.sizes.assign(net.sizes.begin() + 1, net.sizes.end());
-    rest_.W.assign(net.W.begin() + 1, net.W.end());
-    rest_.b.assign(net.b.begin() + 1, net.b.end());
-    rest_.out = OutputAct::Linear;
-    rest_.hidden_scale = net.hidden_scale;
+  // The closed form needs a fully connected first layer reading the input as it is.
+  static bool applies(const Model& net) { return net.layers[0].kind == LayerKind::Dense && net.input_ops.empty(); }
+
+  explicit ClosedFormSweep(const Model& net, float emax)
+      : net_(net), first_(net.layers[0]), d_(net.inputs()), h_(static_cast<int>(first_.out.size())), emax_(emax),
+        W1T_(static_cast<size_t>(d_) * h_) {
+    transpose(first_.W.data(), h_, d_, h_, W1T_.data());  // column of pixel j contiguous
   }
 
   // A batch of b rows X with sign gradients S.
@@ -214,10 +215,11 @@ class ClosedFormSweep {
     });
     base_.resize(b * h_);
     A_.resize(b * h_);
-    if (net_.b[0])
-      for (size_t r = 0; r < b; ++r) std::copy(net_.b[0], net_.b[0] + h_, base_.data() + r * h_);
-    sgemm(false, true, static_cast<int>(b), h_, d_, 1.0f, X, d_, net_.W[0], d_, net_.b[0] ? 1.0f : 0.0f, base_.data(), h_);
-    sgemm(false, true, static_cast<int>(b), h_, d_, 1.0f, sa_.data(), d_, net_.W[0], d_, 0.0f, A_.data(), h_);
+    const float* W1 = first_.W.data();
+    if (first_.has_bias())
+      for (size_t r = 0; r < b; ++r) std::copy(first_.b.begin(), first_.b.end(), base_.data() + r * h_);
+    sgemm(false, true, static_cast<int>(b), h_, d_, 1.0f, X, d_, W1, d_, first_.has_bias() ? 1.0f : 0.0f, base_.data(), h_);
+    sgemm(false, true, static_cast<int>(b), h_, d_, 1.0f, sa_.data(), d_, W1, d_, 0.0f, A_.data(), h_);
     P_.assign(b * h_, 0.0f);
     Q_.assign(b * h_, 0.0f);
     H_.resize(b * h_);
@@ -225,7 +227,8 @@ class ClosedFormSweep {
 
   // Logits Z (b × K) of the batch at eps e (>= every eps before it).
   void logits(float e, float* Z) {
-    const bool hidden = net_.layers() > 1;  // else the first layer is the (linear) output
+    const bool hidden = net_.layers.size() > 1;  // else the first layer gives the logits
+    const float mult = epilogue_mult(first_.act, net_.hidden_scale);
     pool().parallel_for(b_, 8, [&](size_t rb, size_t re) {
       for (size_t r = rb; r < re; ++r) {
         float* __restrict p = P_.data() + r * h_;
@@ -242,13 +245,18 @@ class ClosedFormSweep {
         }
         float* out = H_.data() + r * h_;
         first_layer_row(base_.data() + r * h_, A_.data() + r * h_, p, q, e, out, h_);
-        if (hidden) hidden_relu_block(out, 1, h_, static_cast<size_t>(h_), net_.hidden_scale);
+        if (!epilogue_identity(first_.act, mult))
+          epilogue_block(out, 1, h_, static_cast<size_t>(h_), first_.act, mult);  // hidden: relu, scale; else pre
       }
     });
-    if (hidden)
-      forward(rest_, H_.data(), b_, Z);
-    else
+    if (hidden) {
+      ForwardOptions o;
+      o.logits = true;
+      o.first = 1;
+      forward(net_, H_.data(), b_, Z, o);
+    } else {
       std::copy(H_.begin(), H_.begin() + b_ * h_, Z);
+    }
   }
 
  private:
@@ -265,11 +273,11 @@ class ClosedFormSweep {
       for (int i = 0; i < h; ++i) out[i] = base[i] + e * (A[i] - P[i]) + Q[i];
   }
 
-  const NetView& net_;
+  const Model& net_;
+  const Layer& first_;
   const int d_, h_;
   const float emax_;
   std::vector<float> W1T_;
-  NetView rest_;  // the layers after the first, with the logits as output
   size_t b_ = 0;
   std::vector<float> sa_, base_, A_, P_, Q_, H_;  // s⊙a (sign where the pixel can move), per-row vectors
   std::vector<std::vector<Event>> events_;         // per row: saturating pixels by room
@@ -290,7 +298,8 @@ void fgsm_sweep(const AttackModel& m, AttackLoss loss, const float* X, const int
   for (size_t i = 0; i < E; ++i) order[i] = i;
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return eps[a] < eps[b]; });
   std::unique_ptr<ClosedFormSweep> cf;
-  if (closed_form && !m.gpu() && nonneg) cf = std::make_unique<ClosedFormSweep>(m.net(), eps[order[E - 1]]);
+  if (closed_form && !m.gpu() && nonneg && ClosedFormSweep::applies(m.net()))
+    cf = std::make_unique<ClosedFormSweep>(m.net(), eps[order[E - 1]]);
   batch = std::max<size_t>(1, batch);
   std::vector<float> g, xp, z;
   std::vector<int32_t> pred;

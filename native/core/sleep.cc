@@ -22,53 +22,15 @@
 #include <chrono>
 #include <cstring>
 #include <future>
-#if defined(__AVX512F__)
-#include <immintrin.h>
-#endif
 
+#include "cpu.h"
 #include "gemm.h"
 #include "sleep.h"
 #include "thread_pool.h"
 
 namespace nrem {
 
-namespace {
-
-// Wᵀ rows are padded to a multiple of kChunk floats (zeros), so that the accumulation
-// below runs on whole chunks held in registers.
-constexpr int kChunk = 64;
-inline int padded(int n) { return (n + kChunk - 1) / kChunk * kChunk; }
-
-typedef float v16f __attribute__((vector_size(64)));
-inline v16f load16(const float* p) {
-  v16f v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-inline void store16(float* p, v16f v) { std::memcpy(p, &v, sizeof v); }
-
-// acc[i] = Σ_k WT[cols[k], i] in ascending k (the summation order of the dense reference),
-// 64 outputs at a time in four vector registers: acc is written once per chunk.
-void accumulate_columns(const float* WT, int ld, const int32_t* cols, size_t count, float* acc) {
-  for (int i0 = 0; i0 < ld; i0 += kChunk) {
-    const float* c0 = WT + static_cast<size_t>(cols[0]) * ld + i0;
-    v16f a0 = load16(c0), a1 = load16(c0 + 16), a2 = load16(c0 + 32), a3 = load16(c0 + 48);
-    for (size_t k = 1; k < count; ++k) {
-      const float* ck = WT + static_cast<size_t>(cols[k]) * ld + i0;
-      a0 += load16(ck);
-      a1 += load16(ck + 16);
-      a2 += load16(ck + 32);
-      a3 += load16(ck + 48);
-    }
-    store16(acc + i0, a0);
-    store16(acc + i0 + 16, a1);
-    store16(acc + i0 + 32, a2);
-    store16(acc + i0 + 48, a3);
-  }
-}
-
-// The same sums read from the row-major W (n × fan_in): one strided gather per neuron.
-void accumulate_strided(const float* W, int n, int fan_in, const int32_t* cols, size_t count, float* acc) {
+void sleep_accumulate_strided(const float* W, int n, int fan_in, const int32_t* cols, size_t count, float* acc) {
   for (int i = 0; i < n; ++i) {
     const float* row = W + static_cast<size_t>(i) * fan_in;
     float a = row[cols[0]];
@@ -77,35 +39,11 @@ void accumulate_strided(const float* W, int n, int fan_in, const int32_t* cols, 
   }
 }
 
-// Indices j with x[j] > 0, ascending, into out (room for n + 16); returns their number.
-// Sets finite = false if a value is NaN or ±Inf (x - x is then NaN).
-size_t positive_units(const float* x, int n, int32_t* out, bool& finite) {
-  size_t c = 0;
-  int j = 0;
-  int bad = 0;
-#if defined(__AVX512F__)
-  const __m512i step = _mm512_set1_epi32(16);
-  __m512i idx = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  const __m512 zero = _mm512_setzero_ps();
-  for (; j + 16 <= n; j += 16) {
-    const __m512 v = _mm512_loadu_ps(x + j);
-    bad |= _mm512_cmp_ps_mask(_mm512_sub_ps(v, v), zero, _CMP_NEQ_UQ);
-    const __mmask16 m = _mm512_cmp_ps_mask(v, zero, _CMP_GT_OQ);
-    // compress in a register, then a full store (compress-to-memory is slow on Intel);
-    // out has room for n + 16 entries.
-    _mm512_storeu_si512(out + c, _mm512_maskz_compress_epi32(m, idx));
-    c += static_cast<size_t>(__builtin_popcount(m));
-    idx = _mm512_add_epi32(idx, step);
-  }
-#endif
-  for (; j < n; ++j) {
-    out[c] = j;
-    c += x[j] > 0.0f;
-    bad |= !(x[j] - x[j] == 0.0f);
-  }
-  finite = !bad;
-  return c;
-}
+namespace {
+
+// Wᵀ rows are padded to a multiple of kSleepPad floats (zeros), so that the accumulation
+// (sleep_kernels.h accumulate_columns) runs on whole chunks held in registers.
+inline int padded(int n) { return (n + kSleepPad - 1) / kSleepPad * kSleepPad; }
 
 // STDP on the fan-in row of a neuron that fired (sleep_rules.h): potentiate where the
 // layer below spiked (mask[j] = 1), depress elsewhere; then copy the row into its column
@@ -121,7 +59,7 @@ void stdp_row(float* row, int fan_in, const uint8_t* mask, const SleepParams& p,
 struct Layer {
   int n = 0, fan_in = 0;
   float* W = nullptr;          // n × fan_in, the caller's buffer (updated in place)
-  int ld = 0;                  // row stride of WT (n padded to kChunk)
+  int ld = 0;                  // row stride of WT (n padded to kSleepPad)
   std::vector<float> WT;       // fan_in × ld working copy (zero padded), empty until needed
   std::vector<float> v, acc;
   std::vector<int32_t> fired;  // spikes of this step, ascending
@@ -130,39 +68,6 @@ struct Layer {
   bool v_zero = true;
   uint64_t events = 0;         // input spikes received so far
 };
-
-// The candidates cand[0..nc) (units with x > 0, ascending) that fire at `step`, ascending,
-// into fired (room for nc + 8); returns their number. Bit for bit
-// sleep_input_fires(sleep_input_uniform(key, step, unit_hash[j]), rate_factor, x[j]),
-// eight units at a time where AVX-512 allows.
-size_t draw_inputs(const float* x, const int32_t* cand, size_t nc, uint64_t key, uint64_t step,
-                   const uint64_t* unit_hash, float rate_factor, int32_t* fired) {
-  size_t c = 0, k = 0;
-#if defined(__AVX512F__) && defined(__AVX512DQ__) && defined(__AVX512VL__)
-  typedef unsigned long long v8u __attribute__((vector_size(64)));
-  const unsigned long long kt = key ^ (step * 0x9E3779B97F4A7C15ull);
-  const __m256 scale = _mm256_set1_ps(1.0f / 16777216.0f), rf = _mm256_set1_ps(rate_factor);
-  for (; k < nc; k += 8) {
-    const __mmask8 live = nc - k >= 8 ? 0xFF : static_cast<__mmask8>((1u << (nc - k)) - 1);
-    const __m256i j = _mm256_maskz_loadu_epi32(live, cand + k);
-    v8u z = reinterpret_cast<v8u>(_mm512_mask_i32gather_epi64(_mm512_setzero_si512(), live, j, unit_hash, 8));
-    z = (z ^ kt) + 0x9E3779B97F4A7C15ull;  // splitmix64(key ^ step·K ^ unit_hash)
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z = z ^ (z >> 31);
-    const __m256 u = _mm256_mul_ps(_mm512_cvtepi64_ps(reinterpret_cast<__m512i>(z >> 40)), scale);  // exact: < 2^24
-    const __m256 xv = _mm256_mmask_i32gather_ps(_mm256_setzero_ps(), live, j, x, 4);
-    const __mmask8 f = _mm256_mask_cmp_ps_mask(live, u, _mm256_mul_ps(rf, xv), _CMP_LT_OQ);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(fired + c), _mm256_maskz_compress_epi32(f, j));
-    c += static_cast<size_t>(__builtin_popcount(f));
-  }
-#endif
-  for (; k < nc; ++k) {
-    fired[c] = cand[k];
-    c += sleep_input_fires(sleep_input_uniform(key, step, unit_hash[cand[k]]), rate_factor, x[cand[k]]);
-  }
-  return c;
-}
 
 // Input spikes of a block of steps: spikes of step t0 + k are idx[off[k] .. off[k+1]).
 struct InputBlock {
@@ -194,13 +99,16 @@ class InputGenerator {
       } else {
         // Branch-free: list the units with x > 0, draw their numbers, keep those that fire.
         const float* x = src_.at(t);
+        if (d_.mode == SleepInputMode::Sequence && t + 4 < t1)  // the row of 4 steps ahead, into cache
+          for (const float* a = src_.at(t + 4), *e = a + n0_; a < e; a += 16) __builtin_prefetch(a);
         int32_t* cand = cand_.data();
         bool finite = true;
-        const size_t nc = positive_units(x, n0_, cand, finite);
+        const SleepKernels& kern = kernels().sleep;  // compress of x > 0 and the draws (sleep_kernels.h)
+        const size_t nc = kern.positive_units(x, n0_, cand, finite);
         if (!finite) sleep_check_row(x, n0_, static_cast<size_t>(t) % d_.n);
         b.idx.resize(base + nc + 8);  // room for whole vectors
-        const size_t c = draw_inputs(x, cand, nc, key_, static_cast<uint64_t>(t), unit_hash_.data(), rate_factor_,
-                                     b.idx.data() + base);
+        const size_t c = kern.draw_inputs(x, cand, nc, key_, static_cast<uint64_t>(t), unit_hash_.data(), rate_factor_,
+                                          b.idx.data() + base);
         b.idx.resize(base + c);
       }
       b.off.push_back(static_cast<int32_t>(b.idx.size()));
@@ -297,9 +205,9 @@ void run_stepwise(const NetView& net, const SleepParams& p, const SleepData& d, 
         }
         float* acc = y.acc.data();
         if (!y.WT.empty())
-          accumulate_columns(y.WT.data(), y.ld, prev.fired.data(), prev.count, acc);
+          kernels().sleep.accumulate_columns(y.WT.data(), y.ld, prev.fired.data(), prev.count, acc);
         else
-          accumulate_strided(y.W, n, y.fan_in, prev.fired.data(), prev.count, acc);
+          sleep_accumulate_strided(y.W, n, y.fan_in, prev.fired.data(), prev.count, acc);
         const float alpha = p.alpha[l - 1];
         if (p.inhibition != 0.0f) {
           float sum = 0.0f;
@@ -409,28 +317,14 @@ struct LayerWise {
   WindowSpikes spikes;     // this window's
 };
 
-// Neurons per chunk of the layer-wise engine: four vectors, one 64-bit mask of spikes.
+// Neurons per chunk of the layer-wise engine: one 64-bit mask of spikes (sleep_kernels.h).
 // (Measured on the mnist-fgsm sleep: 64 beats 16, 32 and 128.)
-constexpr int kSlice = 64;
-constexpr int kVec = kSlice / 16;
-static_assert(kSlice == 64, "fire_mask packs one bit per neuron of a chunk into 64 bits");
+constexpr int kSlice = kSleepSlice;
+static_assert(kSlice == 64, "chunk_steps packs one bit per neuron of a chunk into 64 bits");
 
-// Bit r set when neuron r of the chunk reaches threshold (v >= thr).
-inline uint64_t fire_mask(const v16f* v, float thr) {
-  uint64_t m = 0;
-#if defined(__AVX512F__)
-  const __m512 t = _mm512_set1_ps(thr);
-  for (int q = 0; q < kVec; ++q)
-    m |= static_cast<uint64_t>(_mm512_cmp_ps_mask(reinterpret_cast<const __m512&>(v[q]), t, _CMP_GE_OQ)) << (16 * q);
-#else
-  for (int q = 0; q < kVec; ++q)
-    for (int r = 0; r < 16; ++r) m |= static_cast<uint64_t>(sleep_fires(v[q][r], thr)) << (16 * q + r);
-#endif
-  return m;
-}
-
-// One chunk of layer y over a window of K steps whose input spikes are `in`. The chunk's
-// membranes stay in registers; only a step in which one of its neurons fires leaves them.
+// One chunk of layer y over a window of K steps whose input spikes are `in`. The path's
+// chunk_steps kernel keeps the chunk's membranes in registers and returns only at a step in
+// which one of its neurons fires; STDP and the bookkeeping of that step are done here.
 // mask: fan_in zero bytes of scratch (left zero).
 void run_chunk(LayerWise& y, size_t ci, const WindowSpikes& in, int64_t t0, int64_t K, bool use_wt,
                const SleepParams& p, std::vector<uint8_t>& mask) {
@@ -441,54 +335,32 @@ void run_chunk(LayerWise& y, size_t ci, const WindowSpikes& in, int64_t t0, int6
     transpose(y.W + static_cast<size_t>(c.i0) * fan_in, c.w, fan_in, kSlice, WT);
     c.has_wt = true;
   }
-  v16f v[kVec];
-  for (int q = 0; q < kVec; ++q) v[q] = load16(y.v.data() + c.i0 + 16 * q);
-  const float decay = p.decay, alpha = y.alpha, thr = y.thr, dc = p.dc;
-  const uint64_t valid = c.w >= 64 ? ~0ull : ((1ull << c.w) - 1);
-  alignas(64) float spill[kSlice], acc[kSlice];
-  std::fill(acc, acc + kSlice, 0.0f);
+  SleepChunkSteps cs;
+  cs.WT = c.has_wt ? WT : nullptr;
+  cs.W = y.W + static_cast<size_t>(c.i0) * fan_in;
+  cs.fan_in = fan_in;
+  cs.w = c.w;
+  cs.off = in.off.data();
+  cs.idx = in.idx.data();
+  cs.K = K;
+  cs.decay = p.decay;
+  cs.alpha = y.alpha;
+  cs.thr = y.thr;
+  cs.dc = p.dc;
+  cs.has_dc = y.dc;
+  cs.valid = c.w >= 64 ? ~0ull : ((1ull << c.w) - 1);
+  cs.v = y.v.data() + c.i0;
+  cs.v_zero = c.v_zero;
+  const auto chunk_steps = kernels().sleep.chunk_steps;
   c.out_k.clear();
   c.out_i.clear();
-  const int32_t* off = in.off.data();
-  for (int64_t k = 0; k < K; ++k) {
-    const int32_t* s = in.idx.data() + off[k];
-    const size_t cnt = static_cast<size_t>(off[k + 1] - off[k]);
-    bool can_fire = false;
-    if (cnt > 0) {
-      v16f a[kVec];
-      if (c.has_wt) {
-        // Σ over the spiking inputs in ascending order (the reference's order).
-        const float* r0 = WT + static_cast<size_t>(s[0]) * kSlice;
-#pragma GCC unroll 8
-        for (int q = 0; q < kVec; ++q) a[q] = load16(r0 + 16 * q);
-        for (size_t z = 1; z < cnt; ++z) {
-          const float* r = WT + static_cast<size_t>(s[z]) * kSlice;
-#pragma GCC unroll 8
-          for (int q = 0; q < kVec; ++q) a[q] += load16(r + 16 * q);
-        }
-      } else {
-        accumulate_strided(y.W + static_cast<size_t>(c.i0) * fan_in, c.w, fan_in, s, cnt, acc);
-        for (int q = 0; q < kVec; ++q) a[q] = load16(acc + 16 * q);
-      }
-#pragma GCC unroll 8
-      for (int q = 0; q < kVec; ++q) v[q] = decay * v[q] + alpha * a[q];  // sleep_membrane, no FMA
-      c.v_zero = false;
-      can_fire = true;
-    } else if (!c.v_zero) {
-#pragma GCC unroll 8
-      for (int q = 0; q < kVec; ++q) v[q] = decay * v[q];
-    }
-    if (y.dc) {
-#pragma GCC unroll 8
-      for (int q = 0; q < kVec; ++q) v[q] += dc;
-      c.v_zero = false;
-      can_fire = true;
-    }
-    if (!can_fire) continue;
-    const uint64_t fired = fire_mask(v, thr) & valid;
-    if (!fired) continue;
-    // A neuron of the chunk fired: STDP on its fan-in row, patch Wᵀ, reset.
-    for (int q = 0; q < kVec; ++q) store16(spill + 16 * q, v[q]);
+  for (int64_t k = 0;; ++k) {
+    uint64_t fired = 0;
+    k = chunk_steps(cs, k, &fired);
+    if (k >= K) break;
+    // A neuron of the chunk fired at step k: STDP on its fan-in row, patch Wᵀ, reset.
+    const int32_t* s = in.idx.data() + in.off[k];
+    const size_t cnt = static_cast<size_t>(in.off[k + 1] - in.off[k]);
     for (size_t z = 0; z < cnt; ++z) mask[s[z]] = 1;
     for (uint64_t m = fired; m; m &= m - 1) {
       const int r = __builtin_ctzll(m);
@@ -500,16 +372,15 @@ void run_chunk(LayerWise& y, size_t ci, const WindowSpikes& in, int64_t t0, int6
         c.saved_w.insert(c.saved_w.end(), row, row + fan_in);
       }
       stdp_row(row, fan_in, mask.data(), p, c.has_wt ? WT + r : nullptr, kSlice);
-      spill[r] = 0.0f;
+      cs.v[r] = 0.0f;
       c.out_k.push_back(static_cast<int32_t>(k));
       c.out_i.push_back(i);
       c.pot += cnt;
       c.dep += static_cast<uint64_t>(fan_in) - cnt;
     }
     for (size_t z = 0; z < cnt; ++z) mask[s[z]] = 0;
-    for (int q = 0; q < kVec; ++q) v[q] = load16(spill + 16 * q);
   }
-  for (int q = 0; q < kVec; ++q) store16(y.v.data() + c.i0 + 16 * q, v[q]);
+  c.v_zero = cs.v_zero;
 }
 
 // The chunks' spikes of the window, merged into y.spikes (ascending neurons per step).

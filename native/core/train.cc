@@ -14,29 +14,36 @@ namespace nrem {
 
 namespace {
 
-size_t total_weights(const NetView& net) {
+size_t total_weights(const Model& net) {
   size_t t = 0;
-  for (int l = 1; l <= net.layers(); ++l) t += net.weight_count(l);
+  for (const Layer& l : net.layers) t += l.W.size();
   return t;
 }
 
+void require_dense(const Model& net, const char* what) {
+  require(net.dense_chain(), "ERR_VALUE",
+          std::string("the octave random streams reproduce the authors' ") + what +
+              " of fully connected networks only (this network has " +
+              (net.input_ops.empty() ? "conv or pooling layers)" : "input ops)"));
+}
+
 // W_l = (rand(n_l, n_(l−1)) − 0.5)·a·2 in double, after nnsetup's draws (train.h).
-void init_weights_octave(const NetView& net, double a, uint64_t seed) {
+void init_weights_octave(Model& net, double a, uint64_t seed) {
+  require_dense(net, "initialisation");
   OctaveRandom rng(seed);
   rng.skip_uniform(total_weights(net));
-  for (int l = 1; l <= net.layers(); ++l) {
-    float* w = net.W[l - 1];
-    const size_t rows = static_cast<size_t>(net.sizes[l]), cols = static_cast<size_t>(net.sizes[l - 1]);
+  for (Layer& l : net.layers) {
+    float* w = l.W.data();
+    const size_t rows = l.out.size(), cols = l.in.size();
     for (size_t j = 0; j < cols; ++j)
       for (size_t i = 0; i < rows; ++i) w[i * cols + j] = static_cast<float>((rng.uniform() - 0.5) * a * 2.0);
-    if (net.b[l - 1]) std::fill(net.b[l - 1], net.b[l - 1] + net.sizes[l], 0.0f);
+    std::fill(l.b.begin(), l.b.end(), 0.0f);
   }
 }
 
 }  // namespace
 
-void init_weights(const NetView& net, InitKind kind, double scale_d, uint64_t seed, RandomStreams streams) {
-  const int L = net.layers();
+void init_weights(Model& net, InitKind kind, double scale_d, uint64_t seed, RandomStreams streams) {
   if (streams == RandomStreams::Octave) {
     require(kind == InitKind::Uniform, "ERR_VALUE",
             "the octave random streams reproduce the authors' uniform initialisation only (not he)");
@@ -44,10 +51,13 @@ void init_weights(const NetView& net, InitKind kind, double scale_d, uint64_t se
     return;
   }
   const float scale = static_cast<float>(scale_d);
-  for (int l = 1; l <= L; ++l) {
-    float* w = net.W[l - 1];
-    const size_t count = net.weight_count(l);
-    const float he_std = std::sqrt(2.0f / static_cast<float>(net.sizes[l - 1]));
+  int l = 0;  // 1-based index of the weight layer
+  for (Layer& ly : net.layers) {
+    if (!ly.weighted()) continue;
+    ++l;
+    float* w = ly.W.data();
+    const size_t count = ly.W.size();
+    const float he_std = std::sqrt(2.0f / static_cast<float>(ly.fan_in()));
     pool().parallel_for(count, 4096, [&](size_t b, size_t e) {
       for (size_t i = b; i < e; ++i) {
         if (kind == InitKind::Uniform) {
@@ -60,7 +70,7 @@ void init_weights(const NetView& net, InitKind kind, double scale_d, uint64_t se
         }
       }
     });
-    if (net.b[l - 1]) std::fill(net.b[l - 1], net.b[l - 1] + net.sizes[l], 0.0f);
+    std::fill(ly.b.begin(), ly.b.end(), 0.0f);
   }
 }
 
@@ -87,11 +97,23 @@ void sgd_update(float* theta, float* v, const float* grad, size_t count, float l
 
 }  // namespace
 
-TrainResult train(const NetView& net, const TrainData& data, const TrainConfig& cfg,
+namespace {
+// The network's temperature while training (restored on every exit).
+struct TemperatureScope {
+  Model& net;
+  float saved;
+  TemperatureScope(Model& m, float t) : net(m), saved(m.temperature) {
+    if (t > 0) m.temperature = t;
+  }
+  ~TemperatureScope() { net.temperature = saved; }
+};
+}  // namespace
+
+TrainResult train(Model& net, const TrainData& data, const TrainConfig& cfg,
                   const std::function<void(const TrainProgress&)>& progress,
                   const std::function<void()>& check_cancel) {
   net.validate();
-  const int L = net.layers();
+  const int L = static_cast<int>(net.layers.size());
   const int n0 = net.inputs(), nL = net.outputs();
   require(cfg.epochs >= 0, "ERR_VALUE", "epochs must be >= 0");
   require(cfg.batch >= 1, "ERR_VALUE", "batch size must be >= 1");
@@ -111,38 +133,47 @@ TrainResult train(const NetView& net, const TrainData& data, const TrainConfig& 
   if (cfg.loss == LossKind::SoftmaxCrossEntropy)
     require(net.out != OutputAct::Relu, "ERR_VALUE",
             "cross-entropy needs a linear or softmax output layer (the network has a relu output)");
+  require(std::isfinite(cfg.temperature) && cfg.temperature >= 0, "ERR_VALUE", "temperature must be a positive number");
+  const bool octave = cfg.streams == RandomStreams::Octave;
+  if (octave) require_dense(net, "training");
+  TemperatureScope temperature(net, cfg.temperature);
 
   const size_t B = std::min(cfg.batch, data.n);
   const size_t batches = (data.n + B - 1) / B;
-  std::vector<std::vector<float>> gW(L), gb(L), vW(L), vb(L);
-  std::vector<float*> gWp(L), gbp(L, nullptr);
-  for (int l = 1; l <= L; ++l) {
-    gW[l - 1].resize(net.weight_count(l));
-    vW[l - 1].assign(net.weight_count(l), 0.0f);
-    gWp[l - 1] = gW[l - 1].data();
-    if (net.b[l - 1]) {
-      gb[l - 1].resize(net.sizes[l]);
-      vb[l - 1].assign(net.sizes[l], 0.0f);
-      gbp[l - 1] = gb[l - 1].data();
+  // Gradients and velocities of the weight layers, in chain order.
+  std::vector<Layer*> params;
+  for (Layer& l : net.layers)
+    if (l.weighted()) params.push_back(&l);
+  const size_t P = params.size();
+  std::vector<std::vector<float>> gW(P), gb(P), vW(P), vb(P);
+  std::vector<float*> gWp(P), gbp(P, nullptr);
+  for (size_t k = 0; k < P; ++k) {
+    gW[k].resize(params[k]->W.size());
+    vW[k].assign(params[k]->W.size(), 0.0f);
+    gWp[k] = gW[k].data();
+    if (params[k]->has_bias()) {
+      gb[k].resize(params[k]->b.size());
+      vb[k].assign(params[k]->b.size(), 0.0f);
+      gbp[k] = gb[k].data();
     }
   }
   std::vector<float> xb(B * n0), yb(B * nL), g(B * nL);
   std::vector<uint32_t> order(data.n);
   // The authors' streams (train.h): one generator, continued after the init's draws.
-  const bool octave = cfg.streams == RandomStreams::Octave;
   const bool drop = cfg.dropout > 0.0;
   std::unique_ptr<OctaveRandom> orng;
   std::vector<std::vector<uint8_t>> keep;
-  std::vector<const uint8_t*> keep_ptr(L, nullptr);
+  std::vector<const uint8_t*> keep_ptr(L + 1, nullptr);  // by 1-based chain index
   if (octave) {
     orng = std::make_unique<OctaveRandom>(cfg.seed);
     orng->skip_uniform(2 * total_weights(net));
     if (drop) {
-      keep.resize(L);
-      for (int l = 1; l < L; ++l) {
-        keep[l].resize(B * static_cast<size_t>(net.sizes[l]));
-        keep_ptr[l] = keep[l].data();
-      }
+      keep.resize(L + 1);
+      for (int l = 0; l < L; ++l)
+        if (net.layers[l].act.dropout) {
+          keep[l + 1].resize(B * net.layers[l].out.size());
+          keep_ptr[l + 1] = keep[l + 1].data();
+        }
     }
   }
   ForwardCache cache;
@@ -182,8 +213,9 @@ TrainResult train(const NetView& net, const TrainData& data, const TrainConfig& 
       ds.row0 = r0;
       if (octave && drop) {
         // keep = rand(rows, n_l) > p per hidden layer, column-major draws
-        for (int l = 1; l < L; ++l) {
-          const size_t m = static_cast<size_t>(net.sizes[l]);
+        for (int l = 1; l <= L; ++l) {
+          if (!keep_ptr[l]) continue;
+          const size_t m = net.layers[l - 1].out.size();
           uint8_t* k = keep[l].data();
           for (size_t j = 0; j < m; ++j)
             for (size_t r = 0; r < rows; ++r) k[r * m + j] = orng->uniform() > cfg.dropout ? 1 : 0;
@@ -197,10 +229,10 @@ TrainResult train(const NetView& net, const TrainData& data, const TrainConfig& 
                   std::to_string(bi + 1) + " (learning rate too large?)");
       loss_sum += lv;
       backward(net, cache, g.data(), gWp.data(), gbp.data(), nullptr);
-      for (int l = 1; l <= L; ++l) {
-        sgd_update(net.W[l - 1], vW[l - 1].data(), gW[l - 1].data(), gW[l - 1].size(), lr, cfg.momentum);
-        if (net.b[l - 1])
-          sgd_update(net.b[l - 1], vb[l - 1].data(), gb[l - 1].data(), gb[l - 1].size(), lr, cfg.momentum);
+      for (size_t k = 0; k < P; ++k) {
+        sgd_update(params[k]->W.data(), vW[k].data(), gW[k].data(), gW[k].size(), lr, cfg.momentum);
+        if (params[k]->has_bias())
+          sgd_update(params[k]->b.data(), vb[k].data(), gb[k].data(), gb[k].size(), lr, cfg.momentum);
       }
       ++step;
       const bool last = bi + 1 == batches;

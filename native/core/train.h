@@ -1,4 +1,4 @@
-// Mini-batch SGD with momentum for the dense ReLU networks, and weight initialisation.
+// Mini-batch SGD with momentum for every Model (model.h), and weight initialisation.
 //
 //   per epoch e: order = seeded Fisher–Yates permutation of 0..n-1
 //                        (j = floor(u·(i+1)), u = rng_uniform(seed, kStreamShuffle, e, i),
@@ -9,8 +9,9 @@
 //     v ← μ·v + η_e·∇;  θ ← θ − v       η_e = η·decay^(e−1)          (DeepLearnToolbox's nnapplygrads, the
 //                                          authors' code; v starts at 0)
 //   init: uniform  W ~ U(−a, a), w = a·(2u − 1), u = rng_uniform(seed, kStreamInit, l, i)
-//         he       W ~ N(0, 2/n_(l−1)) by Box–Muller from u1 = rng(l, 2i), u2 = rng(l, 2i+1)
-//         biases (if present) = 0
+//         he       W ~ N(0, 2/fan_in) by Box–Muller from u1 = rng(l, 2i), u2 = rng(l, 2i+1)
+//                  (fan_in: inputs of a dense unit, C_in·kh·kw of a conv filter)
+//         l = 1, 2, … numbers the weight-carrying layers in chain order; biases (if present) = 0
 // Every step is either elementwise, row-parallel or a GEMM whose sums run in a fixed
 // order, so the weights after training do not depend on the thread count.
 //
@@ -23,7 +24,8 @@
 //          skips them, so init and train must use the same seed and layer sizes);
 //          per epoch kk = randperm(n) (if shuffle); per batch, for each hidden layer in
 //          order, keep = rand(B, n_l) > p (column-major) when dropout p > 0.
-// Only the random numbers change: the arithmetic is nrem's float32 throughout.
+// Only the random numbers change: the arithmetic is nrem's float32 throughout. The
+// authors' networks are fully connected: the Octave streams take fully connected chains only.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -31,6 +33,7 @@
 
 #include "backprop.h"
 #include "loss.h"
+#include "model.h"
 
 namespace nrem {
 
@@ -38,7 +41,7 @@ enum class InitKind { Uniform = 0, He = 1 };
 enum class RandomStreams { Counter = 0, Octave = 1 };
 
 // Overwrites every weight (and zeroes every bias) of net.
-void init_weights(const NetView& net, InitKind kind, double scale, uint64_t seed,
+void init_weights(Model& net, InitKind kind, double scale, uint64_t seed,
                   RandomStreams streams = RandomStreams::Counter);
 
 struct TrainConfig {
@@ -53,6 +56,7 @@ struct TrainConfig {
   uint64_t seed = 0;
   bool shuffle = true;
   RandomStreams streams = RandomStreams::Counter;
+  float temperature = 0.0f; // softmax temperature while training (0: the network's own)
   int progress_every = 10;  // batches between progress reports (0 = only at epoch ends)
 };
 
@@ -80,7 +84,7 @@ struct TrainResult {
 // Trains net in place. progress is called on the training thread; check_cancel is
 // called before every batch and may throw (ERR_ABORTED) to stop: weights then hold the
 // state after the last finished batch.
-TrainResult train(const NetView& net, const TrainData& data, const TrainConfig& cfg,
+TrainResult train(Model& net, const TrainData& data, const TrainConfig& cfg,
                   const std::function<void(const TrainProgress&)>& progress,
                   const std::function<void()>& check_cancel);
 

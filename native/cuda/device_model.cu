@@ -16,6 +16,7 @@
 #include <cmath>
 #include <mutex>
 
+#include "../core/cancel.h"
 #include "common.cuh"
 #include "device_model.h"
 #include "gemm.cuh"
@@ -184,10 +185,16 @@ struct DeviceModel::Impl {
     }
   }
 
+  // The call's cancel token (core/cancel.h) is checked before each chunk; on abort the
+  // stream is drained first, so no copy into the caller's buffers is left in flight.
   template <typename Fn>
   void chunks(size_t n, Fn&& fn) {
     select();
     for (size_t r0 = 0; r0 < n; r0 += chunk) {
+      if (cancel_requested()) {
+        stream->sync();
+        check_cancel();
+      }
       const size_t c = std::min(chunk, n - r0);
       reserve(c);
       fn(r0, c);

@@ -5,7 +5,8 @@
 // Weights and biases are uploaded once at construction; every call uploads its batch,
 // runs forward (and backward) on the device and downloads the result. Calls on one model
 // are serialised (a mutex guards its workspace). Rows are processed in chunks of at most
-// `chunk_rows` to bound device memory.
+// `chunk_rows` to bound device memory; the call's cancel token (core/cancel.h) is checked
+// between chunks.
 #pragma once
 #include <cstdint>
 #include <functional>

@@ -17,7 +17,7 @@ import { Network } from '../model/network.js';
 import { OrtModel } from '../model/ort.js';
 import { runNative, type RunOptions } from '../util/control.js';
 import { expectFloat32Array, expectInt, expectOneOf, expectSeed } from '../util/validate.js';
-import { Attack, perturbationNorms, predictRows, toLabels, type AttackNorm, type AttackTarget, type CraftContext, type Crafted } from './base.js';
+import { Attack, checkAttackInputs, checkEpsilons, perturbationNorms, predictRows, toLabels, type AttackNorm, type AttackTarget, type CraftContext, type Crafted } from './base.js';
 import { expectEpsilon, expectTargetClasses, resolveApgd, runApgd, type ApgdCall, type ApgdOptions, type LpNorm } from './apgd.js';
 import { resolveFab, runFab, type FabOptions } from './fab.js';
 import { imageShape } from './square.js';
@@ -174,15 +174,10 @@ export async function autoAttackSweep(net: AttackTarget, x: Float32Array, labels
   const t0 = performance.now();
   if (!opts || typeof opts !== 'object') throw new ArgumentError('Expected an options object with epsilons for autoAttackSweep');
   const d = net.inputSize, K = net.outputSize;
-  expectFloat32Array(x, 'x');
-  if (x.length % d !== 0) throw new ValueError(`Expected x to hold a multiple of ${d} values (n × ${d}) but it holds ${x.length}`);
-  const n = x.length / d;
-  for (let i = 0; i < x.length; i++)
-    if (!(x[i] >= 0 && x[i] <= 1)) throw new ValueError(`Expected x in [0, 1] but found ${x[i]} at row ${Math.floor(i / d)}, column ${i % d}`);
+  const n = checkAttackInputs(x, d);
   const y = toLabels(labels, n, K);
   const norm = expectOneOf(opts.norm ?? 'linf', 'norm', ['linf', 'l2'] as const);
-  if (!Array.isArray(opts.epsilons) || opts.epsilons.length === 0) throw new ValueError('Expected a non-empty array for epsilons');
-  const epsilons = opts.epsilons.map((e, i) => expectEpsilon(e, norm, d, `epsilons[${i}]`));
+  const epsilons = checkEpsilons(opts.epsilons).map((e, i) => expectEpsilon(e, norm, d, `epsilons[${i}]`));
   const E = epsilons.length;
   const version = expectOneOf(opts.version ?? 'standard', 'version', AUTOATTACK_VERSIONS);
   const attacks = stagesOf(version, opts.attacks);

@@ -7,14 +7,36 @@
  * interface `AttackTarget` (a Network satisfies it).
  */
 import { ShapeError, ValueError } from '../errors.js';
-import type { NativeNet } from '../native/binding.js';
+import type { NativeModel } from '../native/binding.js';
 import { runNative, type RunOptions } from '../util/control.js';
 import { expectFloat32Array, expectInt, expectNumber } from '../util/validate.js';
 import { addon } from '../native/binding.js';
+import { checkArrayMemory } from '../util/memory.js';
+
+/** Most budgets one call takes (the paper's sweep has 81). */
+export const MAX_EPSILONS = 10_000;
+
+/** The budgets of an attack or sweep: 1 … MAX_EPSILONS finite numbers >= 0. */
+export function checkEpsilons(epsilons: unknown): number[] {
+  if (!Array.isArray(epsilons) || epsilons.length === 0) throw new ValueError('Expected a non-empty array for epsilons');
+  if (epsilons.length > MAX_EPSILONS) throw new ValueError(`Expected at most ${MAX_EPSILONS} epsilons but received ${epsilons.length}`);
+  epsilons.forEach((e, i) => expectNumber(e, `epsilons[${i}]`, 0));
+  return epsilons as number[];
+}
+
+/** Attack inputs: n × d values in [0, 1] (NaN and ±Inf included in the refusal), named by row and column. Returns n. */
+export function checkAttackInputs(x: unknown, d: number, name = 'x'): number {
+  expectFloat32Array(x, name);
+  const a = x as Float32Array;
+  if (a.length % d !== 0) throw new ShapeError(`Expected ${name} to hold a multiple of ${d} values (n × ${d}) but it holds ${a.length}`);
+  for (let i = 0; i < a.length; i++)
+    if (!(a[i] >= 0 && a[i] <= 1)) throw new ValueError(`Expected ${name} in [0, 1] but found ${a[i]} at row ${Math.floor(i / d)}, column ${i % d}`);
+  return a.length / d;
+}
 
 /** What an attack needs from a model: its native view and its shape. */
 export interface AttackTarget {
-  native(): NativeNet;
+  native(): NativeModel;
   readonly inputSize: number;
   readonly outputSize: number;
 }
@@ -73,20 +95,14 @@ export abstract class Attack {
   async run(net: AttackTarget, x: Float32Array, labels: ArrayLike<number>, opts: AttackCallOptions = {}): Promise<AttackResult> {
     const t0 = performance.now();
     const d = net.inputSize;
-    expectFloat32Array(x, 'x');
-    if (x.length % d !== 0) throw new ShapeError(`Expected x to hold a multiple of ${d} values (n × ${d}) but it holds ${x.length}`);
-    const n = x.length / d;
-    for (let i = 0; i < x.length; i++)
-      if (!(x[i] >= 0 && x[i] <= 1)) throw new ValueError(`Expected x in [0, 1] but found ${x[i]} at row ${Math.floor(i / d)}, column ${i % d}`);
+    const n = checkAttackInputs(x, d);
     const y = toLabels(labels, n, net.outputSize);
     const seed = expectInt(opts.seed ?? 0, 'seed', 0, Number.MAX_SAFE_INTEGER);
-    let epsilons = opts.epsilons;
-    if (epsilons !== undefined) {
-      if (!Array.isArray(epsilons) || epsilons.length === 0) throw new ValueError('Expected a non-empty array for epsilons');
-      epsilons.forEach((e, i) => expectNumber(e, `epsilons[${i}]`, 0));
-    } else if (this.fixedEpsilon) {
-      throw new ValueError(`Expected epsilons for ${this.name} (a fixed-budget attack)`);
-    }
+    const epsilons = opts.epsilons === undefined ? undefined : checkEpsilons(opts.epsilons);
+    if (epsilons === undefined && this.fixedEpsilon) throw new ValueError(`Expected epsilons for ${this.name} (a fixed-budget attack)`);
+    // raw and clipped examples: one n × d array each per eps (raw shared by minimal attacks).
+    const E = epsilons?.length ?? 1;
+    checkArrayMemory(this.fixedEpsilon ? 2 * E : E + 1, n * d, `${this.name} with ${E} epsilons on ${n} rows`);
     const clean = await predictRows(net, x, n, opts);
     const crafted = await this.craft(net, x, n, y, epsilons ?? [], { ...opts, seed });
     const eps = epsilons ?? [Infinity];

@@ -6,11 +6,13 @@
  */
 import { addon } from '../native/binding.js';
 import { runNative, type RunOptions } from '../util/control.js';
-import { expectFloat32Array, expectInt, expectNumber, expectOneOf, expectSeed } from '../util/validate.js';
+import { expectFinite, expectFloat32Array, expectInt, expectNumber, expectOneOf, expectSeed } from '../util/validate.js';
 import { ShapeError } from '../errors.js';
 import { predictRows, toLabels, type AttackTarget } from './base.js';
 
 export const DISTORTIONS = ['noise', 'blur', 'saltpepper', 'contrast'] as const;
+/** Largest blur σ (native/core/distort.h kMaxBlurSigma); beyond a few image widths the blur is a flat mean anyway. */
+export const MAX_BLUR_SIGMA = 1e6;
 export type DistortionKind = (typeof DISTORTIONS)[number];
 
 export interface DistortOptions extends RunOptions {
@@ -27,7 +29,8 @@ export async function distort(x: Float32Array, d: number, kind: DistortionKind, 
   expectInt(d, 'd', 1);
   if (x.length % d !== 0) throw new ShapeError(`Expected x to hold a multiple of ${d} values but it holds ${x.length}`);
   expectOneOf(kind, 'kind', DISTORTIONS);
-  expectNumber(level, 'level', 0, kind === 'saltpepper' || kind === 'contrast' ? 1 : Infinity);
+  expectNumber(level, 'level', 0, kind === 'saltpepper' || kind === 'contrast' ? 1 : kind === 'blur' ? MAX_BLUR_SIGMA : Infinity);
+  expectFinite(x, 'x', d);
   const seed = expectSeed(opts.seed ?? 0);
   const row0 = expectInt(opts.row0 ?? 0, 'row0', 0);
   let [h, w] = opts.shape ?? [0, 0];

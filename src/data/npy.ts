@@ -9,10 +9,16 @@
  *
  * .npz: a zip archive of .npy members (np.savez: stored; np.savez_compressed: deflate).
  * The zip is read through its central directory (end record 0x06054b50, entries 0x02014b50;
- * zip64 sizes from extra field 0x0001), and deflated members with zlib.inflateRawSync.
+ * zip64 sizes from extra field 0x0001), and deflated members with zlib.inflateRawSync. Every
+ * offset read from the archive is checked against the buffer before it is read, and a
+ * member is never inflated past the size its directory entry declares (zlib's
+ * maxOutputLength): a decompression bomb is refused at that size, and a declared size
+ * larger than the memory available is refused before inflating (src/util/memory.ts).
  */
+import { constants as bufferConstants } from 'node:buffer';
 import { crc32, deflateRawSync, inflateRawSync } from 'node:zlib';
 import { FormatError, UnsupportedError } from '../errors.js';
+import { checkMemory } from '../util/memory.js';
 
 export type NpyData = Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array;
 
@@ -160,20 +166,30 @@ export function parseZip(buf: Uint8Array, file: string): ZipEntry[] {
     const xlen = view.getUint16(p + 30, true);
     const clen = view.getUint16(p + 32, true);
     let local = view.getUint32(p + 42, true);
+    const xEnd = p + 46 + nlen + xlen;
+    if (xEnd + clen > buf.length) throw new FormatError(`${file}: corrupt zip central directory (entry ${e} runs past the end of the file)`);
     const name = new TextDecoder().decode(buf.subarray(p + 46, p + 46 + nlen));
     // zip64 extra field: the 0xFFFFFFFF fields, in order usize, csize, offset.
-    for (let x = p + 46 + nlen; x + 4 <= p + 46 + nlen + xlen; ) {
+    for (let x = p + 46 + nlen; x + 4 <= xEnd; ) {
       const id = view.getUint16(x, true);
       const sz = view.getUint16(x + 2, true);
+      const fEnd = x + 4 + sz;
+      if (fEnd > xEnd) throw new FormatError(`${file}: corrupt zip extra field in ${name} (${sz} bytes declared, ${xEnd - x - 4} left)`);
       if (id === 0x0001) {
         let q = x + 4;
-        if (usize === 0xffffffff) (usize = Number(view.getBigUint64(q, true))), (q += 8);
-        if (csize === 0xffffffff) (csize = Number(view.getBigUint64(q, true))), (q += 8);
-        if (local === 0xffffffff) local = Number(view.getBigUint64(q, true));
+        const u64 = (what: string) => {
+          if (q + 8 > fEnd) throw new FormatError(`${file}: zip64 extra field of ${name} too short for its ${what}`);
+          const v = Number(view.getBigUint64(q, true));
+          q += 8;
+          return v;
+        };
+        if (usize === 0xffffffff) usize = u64('size');
+        if (csize === 0xffffffff) csize = u64('compressed size');
+        if (local === 0xffffffff) local = u64('offset');
       }
-      x += 4 + sz;
+      x = fEnd;
     }
-    p += 46 + nlen + xlen + clen;
+    p = xEnd + clen;
     if (local + 30 > buf.length || view.getUint32(local, true) !== 0x04034b50) throw new FormatError(`${file}: corrupt zip member ${name}`);
     const start = local + 30 + view.getUint16(local + 26, true) + view.getUint16(local + 28, true);
     if (start + csize > buf.length) throw new FormatError(`${file}: truncated zip member ${name}`);
@@ -181,9 +197,14 @@ export function parseZip(buf: Uint8Array, file: string): ZipEntry[] {
     let data: Uint8Array;
     if (method === 0) data = raw;
     else if (method === 8) {
+      checkMemory(usize, `${file}: inflating ${name}`, 'the size its zip directory declares');
+      if (usize >= bufferConstants.MAX_LENGTH) throw new UnsupportedError(`${file}: ${name} declares ${usize} bytes, more than the largest buffer (${bufferConstants.MAX_LENGTH})`);
       try {
-        data = inflateRawSync(raw);
+        // One byte more than declared: a member that inflates further fails here, at that size.
+        data = inflateRawSync(raw, { maxOutputLength: Math.max(1, usize + 1) });
       } catch (err) {
+        if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE')
+          throw new FormatError(`${file}: ${name} inflates to more than the ${usize} bytes its zip directory declares`, { cause: err });
         throw new FormatError(`${file}: corrupt deflate data in ${name} (${(err as Error).message})`, { cause: err });
       }
     } else throw new UnsupportedError(`${file}: zip compression method ${method} in ${name} (only stored and deflate)`);

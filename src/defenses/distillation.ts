@@ -21,6 +21,7 @@
  */
 import type { Dataset } from '../data/dataset.js';
 import type { Network } from '../model/network.js';
+import type { Architecture } from '../model/arch.js';
 import { createNetwork, getRecipe, train } from '../train/train.js';
 import type { RunOptions } from '../util/control.js';
 import { expectInt, expectNumber, expectSeed } from '../util/validate.js';
@@ -43,7 +44,8 @@ export interface DistillationResult {
   seconds: number;
 }
 
-export async function distill(recipe: RecipeLike, sizes: number[], data: Dataset, opts: DistillationOptions): Promise<DistillationResult> {
+/** `arch`: layer sizes of a fully connected chain, or an architecture (src/model/arch.ts; architectureOf(net) for a given network's). */
+export async function distill(recipe: RecipeLike, arch: number[] | Architecture, data: Dataset, opts: DistillationOptions): Promise<DistillationResult> {
   const t0 = performance.now();
   const T = expectNumber(opts.temperature ?? 50, 'temperature', Number.MIN_VALUE);
   const seed = expectSeed(opts.seed);
@@ -53,7 +55,7 @@ export async function distill(recipe: RecipeLike, sizes: number[], data: Dataset
   const base = trainOptions(recipe, seed, { epochs, loss: 'cross-entropy', ...(opts.lr ? { lr: opts.lr } : {}), ...ro });
 
   // Teacher: softmax(u), u = z/T, on the hard labels; then z = T·u.
-  const teacher = createNetwork(recipe, sizes, seed);
+  const teacher = createNetwork(recipe, arch, seed);
   teacher.output = 'softmax';
   teacher.temperature = 1;
   await train(teacher, data, { ...base, onProgress: ro.onProgress && ((p) => ro.onProgress!({ ...p, phase: 'teacher' })) });
@@ -63,7 +65,7 @@ export async function distill(recipe: RecipeLike, sizes: number[], data: Dataset
   const soft = await teacher.forward(data.x, ro);
 
   // Student: same architecture, fresh weights, on the soft labels at T; deployed at T = 1.
-  const student = createNetwork(recipe, sizes, seed + 0x5eed);
+  const student = createNetwork(recipe, arch, seed + 0x5eed);
   student.output = 'softmax';
   student.temperature = 1;
   await train(student, data, { ...base, seed: seed + 1, targets: soft, onProgress: ro.onProgress && ((p) => ro.onProgress!({ ...p, phase: 'student' })) });
@@ -75,9 +77,13 @@ export async function distill(recipe: RecipeLike, sizes: number[], data: Dataset
 
 /** z ← T·z: multiplies the last layer's weights and bias by T. */
 function scaleLastLayer(net: Network, T: number): void {
-  const L = net.layers - 1;
-  const w = net.weights[L];
+  const L = net.weightLayers - 1;
+  const w = net.getWeights(L);
   for (let i = 0; i < w.length; i++) w[i] *= T;
-  const b = net.biases[L];
-  if (b) for (let i = 0; i < b.length; i++) b[i] *= T;
+  net.setWeights(L, w);
+  const b = net.getBias(L);
+  if (b) {
+    for (let i = 0; i < b.length; i++) b[i] *= T;
+    net.setBias(L, b);
+  }
 }

@@ -13,6 +13,7 @@
 import type { Dataset } from '../data/dataset.js';
 import { subset } from '../data/dataset.js';
 import type { Network } from '../model/network.js';
+import type { Architecture } from '../model/arch.js';
 import { createNetwork, getRecipe, train } from '../train/train.js';
 import type { RunOptions } from '../util/control.js';
 import { expectInt, expectNumber, expectSeed } from '../util/validate.js';
@@ -37,7 +38,7 @@ export interface PgdTrainResult {
   seconds: number;
 }
 
-export async function pgdTrain(recipe: RecipeLike, sizes: number[], data: Dataset, opts: PgdTrainOptions): Promise<PgdTrainResult> {
+export async function pgdTrain(recipe: RecipeLike, arch: number[] | Architecture, data: Dataset, opts: PgdTrainOptions): Promise<PgdTrainResult> {
   const t0 = performance.now();
   const seed = expectSeed(opts.seed);
   const r = getRecipe(recipe);
@@ -46,7 +47,7 @@ export async function pgdTrain(recipe: RecipeLike, sizes: number[], data: Datase
   const stepSize = expectNumber(opts.stepSize ?? (2.5 * eps) / steps, 'stepSize', 0);
   const epochs = expectInt(opts.epochs ?? r.epochs, 'epochs', 1);
   const chunkRows = expectInt(opts.chunkBatches ?? 10, 'chunkBatches', 1) * r.batchSize;
-  const net = opts.init ? opts.init.clone() : createNetwork(recipe, sizes, seed);
+  const net = opts.init ? opts.init.clone() : createNetwork(recipe, arch, seed);
   const pgd = new PGD({ steps, step: stepSize, loss: 'ce', randomStart: true, earlyStop: false });
   const chunks = Math.ceil(data.n / chunkRows);
   const total = epochs * chunks;

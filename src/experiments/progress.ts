@@ -9,7 +9,8 @@ export type RunEvent =
   | { type: 'plan'; total: number; weight: number }
   | { type: 'unit-start'; label: string; kind: string; index: number }
   | { type: 'unit-progress'; label: string; done: number; total: number; phase?: string }
-  | { type: 'unit-end'; label: string; kind: string; reused: boolean; seconds: number; index: number; weight: number }
+  /** `done`: units finished so far (with several workers they finish out of order); `where`: the worker that computed it. */
+  | { type: 'unit-end'; label: string; kind: string; reused: boolean; seconds: number; index: number; weight: number; done?: number; where?: string }
   | { type: 'log'; message: string };
 
 export type Reporter = ((e: RunEvent) => void) & { stop(): void };
@@ -25,7 +26,9 @@ export function makeReporter(mode: 'auto' | 'quiet' | 'lines' | 'bars', stream: 
         total = e.total;
         t0 = Date.now();
       } else if (e.type === 'unit-end')
-        stream.write(`[${e.index + 1}/${total}] ${e.label} ${e.reused ? '(reused)' : `${e.seconds.toFixed(1)} s`} — ${((Date.now() - t0) / 1000).toFixed(0)} s elapsed\n`);
+        stream.write(
+          `[${e.done ?? e.index + 1}/${total}] ${e.label} ${e.reused ? '(reused)' : `${e.seconds.toFixed(1)} s`}${e.where ? ` on ${e.where}` : ''} — ${((Date.now() - t0) / 1000).toFixed(0)} s elapsed\n`,
+        );
       else if (e.type === 'log') stream.write(`${e.message}\n`);
     };
     return Object.assign(fn, { stop() {} });
@@ -41,6 +44,7 @@ export function makeReporter(mode: 'auto' | 'quiet' | 'lines' | 'bars', stream: 
   let totalWeight = 1;
   let computedWeight = 0;
   let computedSeconds = 0;
+  let firstStart: number | undefined;
   const eta = () => {
     if (computedWeight <= 0) return 'ETA –';
     const s = ((totalWeight - doneWeight) * computedSeconds) / computedWeight;
@@ -54,6 +58,7 @@ export function makeReporter(mode: 'auto' | 'quiet' | 'lines' | 'bars', stream: 
         unit = multi.create(1, 0, { name: 'unit', extra: '' });
         break;
       case 'unit-start':
+        firstStart ??= Date.now();
         unit?.setTotal(1);
         unit?.update(0, { extra: e.label });
         break;
@@ -67,9 +72,10 @@ export function makeReporter(mode: 'auto' | 'quiet' | 'lines' | 'bars', stream: 
         doneWeight += e.weight;
         if (!e.reused) {
           computedWeight += e.weight;
-          computedSeconds += e.seconds;
+          // Wall time since the first unit started, not the units' own seconds: with several workers they overlap.
+          computedSeconds = (Date.now() - (firstStart ?? Date.now())) / 1000 || e.seconds;
         }
-        run?.update(e.index + 1, { extra: eta() });
+        run?.update(e.done ?? e.index + 1, { extra: eta() });
         break;
       case 'log':
         multi.log(`${e.message}\n`);

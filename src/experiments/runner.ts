@@ -1,49 +1,231 @@
 /**
- * Runs an experiment: builds the unit graph, computes every unit not already finished in
- * the store (DIR/units), then aggregates the unit values over seeds into results.json and
- * writes report.md / report.html. Killed or aborted at any point, a new run with the same
- * spec and folder redoes nothing that finished.
+ * Runs an experiment: builds the unit graph, checks which units the store already holds
+ * (verified: a record or payload that does not match its checksum is recomputed, with what
+ * depends on it), computes the others — here, one after the other, or through another
+ * `UnitExecutor` (src/distributed: BullMQ workers on many machines) — then aggregates the
+ * unit values over seeds into results.json and writes report.md / report.html. Killed or
+ * aborted at any point, a new run with the same spec and store redoes nothing that finished.
  */
-import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { head, type Dataset } from '../data/dataset.js';
 import type { Network } from '../model/network.js';
-import { throwIfAborted, type RunOptions } from '../util/control.js';
+import { throwIfAborted, type ProgressEvent, type RunOptions } from '../util/control.js';
 import { runtimeInfo } from '../native/runtime.js';
-import { buildGraph, type CurveValue, type NetValue, type UnitNode, type UnitValue } from './graph.js';
+import { buildGraph, type CurveValue, type NetValue, type UnitCtx, type UnitNode, type UnitValue } from './graph.js';
 import type { AutoAttackValue, LoadedData, Ops, PerturbationStats } from './ops.js';
 import type { RunEvent } from './progress.js';
 import { NETWORK_LABELS, RESULTS_SCHEMA_VERSION, stat, type AutoAttackSummary, type Curve, type NetworkId, type PerturbationResult, type Results } from './results.js';
 import { validateSpec, type ExperimentSpec } from './spec.js';
-import { UnitStore, type UnitRecord } from './store.js';
+import { DirStore, StoreIntegrityError, type Store, type UnitRecord } from './store.js';
 import { writeAtomicSync } from '../util/atomic.js';
-import { writeReport } from '../report/report.js';
+
+/** Computes the units a run still needs. The default runs them here, in order. */
+export interface UnitExecutor {
+  /**
+   * Computes every node of `todo` (given in dependency order; inputs not in `todo` are
+   * finished in the store), saving each to `env.store` and calling `env.done` as each finishes.
+   */
+  run(todo: UnitNode[], env: ExecutorEnv): Promise<void>;
+}
+
+export interface ExecutorEnv {
+  spec: ExperimentSpec;
+  store: Store;
+  /** Verified records of the finished units (filled as units finish). */
+  records: Map<string, UnitRecord<UnitValue>>;
+  signal?: AbortSignal;
+  emit: (e: RunEvent) => void;
+  /** Index of a node in the graph (for progress events). */
+  indexOf(node: UnitNode): number;
+  done(node: UnitNode, rec: UnitRecord<UnitValue>, where?: string): void;
+}
 
 export interface RunExperimentOptions {
-  /** Output folder: units/, results.json, report.md, report.html. */
+  /** Output folder: results.json, report.md, report.html (and units/ for the default store). */
   out: string;
   ops: Ops;
+  /** Where unit records live (default: a DirStore in `out`). */
+  store?: Store;
+  /** Who computes the units (default: this process, in order). */
+  executor?: UnitExecutor;
   signal?: AbortSignal;
   onEvent?: (e: RunEvent) => void;
   /** Write report.md / report.html (default true). */
   report?: boolean;
 }
 
-function nremVersion(): string {
-  try {
-    const require = createRequire(import.meta.url);
-    for (const p of ['../../package.json', '../../../package.json']) {
-      try {
-        return (require(p) as { version: string }).version;
-      } catch {
-        /* next */
-      }
+/** The version of the installed nrem package. */
+export function nremVersion(): string {
+  const require = createRequire(import.meta.url);
+  for (const p of ['../../package.json', '../../../package.json']) {
+    try {
+      const pkg = require(p) as { name?: string; version: string };
+      if (pkg.name === 'nrem') return pkg.version;
+    } catch {
+      /* next */
     }
-  } catch {
-    /* fall through */
   }
   return 'unknown';
+}
+
+/** What one unit needs to run: the spec, the operations, the store, data and networks at hand. */
+export interface UnitEnv {
+  spec: ExperimentSpec;
+  ops: Ops;
+  store: Store;
+  /** The data of a seed (the caller caches it). */
+  data(seed: number): Promise<LoadedData>;
+  /** Networks in memory by unit key; a unit's own network is added once it is saved. */
+  nets: Map<string, Promise<Network>>;
+  /** Verified records by key: inputs are looked up here first, then in the store. */
+  records: Map<string, UnitRecord<UnitValue>>;
+  signal?: AbortSignal;
+  onProgress?: (p: ProgressEvent) => void;
+}
+
+/** Computes one unit from its inputs and saves it (payload first, record last). */
+export async function computeUnit(node: UnitNode, env: UnitEnv): Promise<UnitRecord<UnitValue>> {
+  throwIfAborted(env.signal);
+  const { spec, ops, store } = env;
+  const ro: RunOptions = { signal: env.signal, onProgress: env.onProgress };
+  const ctx: UnitCtx = {
+    ops,
+    ro,
+    data: () => env.data(node.seed),
+    evalSet: async (n?: number): Promise<Dataset> => {
+      const test = (await env.data(node.seed)).test;
+      const m = Math.min(n && n > 0 ? n : Infinity, spec.evaluation.testSize > 0 ? spec.evaluation.testSize : Infinity, test.n);
+      return m < test.n ? head(test, m) : test;
+    },
+    net: (dep: UnitNode) => inputNet(dep, env),
+  };
+  const t1 = performance.now();
+  const { value, net } = await node.run(ctx);
+  const payloads = net ? [{ ext: 'onnx', data: await ops.save(net) }] : [];
+  const rec = await store.save<UnitValue>(
+    {
+      key: node.key,
+      kind: node.kind,
+      label: node.label,
+      params: node.params,
+      inputs: node.deps.map((d) => d.key),
+      wallSeconds: (performance.now() - t1) / 1000,
+      finishedAt: new Date().toISOString(),
+      computedBy: `${hostname()}:${process.pid}`,
+      value,
+    },
+    payloads,
+  );
+  if (net) env.nets.set(node.key, Promise.resolve(net));
+  env.records.set(node.key, rec);
+  return rec;
+}
+
+/** The network an input unit built: from memory, else its verified payload in the store. */
+function inputNet(dep: UnitNode, env: UnitEnv): Promise<Network> {
+  let p = env.nets.get(dep.key);
+  if (!p) {
+    p = (async () => {
+      const rec = env.records.get(dep.key) ?? (await env.store.get<UnitValue>(dep.kind, dep.key));
+      if (!rec) throw new StoreIntegrityError(`input "${dep.label}" (${env.store.stem(dep.kind, dep.key)}) is not finished in the store ${env.store.describe()}`);
+      const file = rec.files.find((f) => f.endsWith('.onnx'));
+      if (!file) throw new StoreIntegrityError(`unit "${dep.label}" has no network payload in the store ${env.store.describe()}`);
+      const bytes = await env.store.readFile(rec, file);
+      try {
+        return await env.ops.load(bytes);
+      } catch (err) {
+        throw new StoreIntegrityError(`unit "${dep.label}": payload ${env.store.where(file)} cannot be loaded (${(err as Error).message}); delete it and run again to recompute the unit`, { cause: err });
+      }
+    })();
+    env.nets.set(dep.key, p);
+    // A failed load is not cached: the next unit (or attempt) reads the store again.
+    p.catch(() => env.nets.get(dep.key) === p && env.nets.delete(dep.key));
+  }
+  return p;
+}
+
+/**
+ * Which units the store holds, verified. A unit whose record or payload does not verify is
+ * recomputed, and so is everything that depends on it (each such unit named in a warning).
+ */
+export async function scanStore(nodes: UnitNode[], store: Store, warn: (message: string) => void): Promise<{ records: Map<string, UnitRecord<UnitValue>>; todo: UnitNode[] }> {
+  const records = new Map<string, UnitRecord<UnitValue>>();
+  const todo: UnitNode[] = [];
+  const redo = new Set<string>();
+  /** Finished units recomputed only because an input of theirs is. */
+  const dragged = new Set<string>();
+  const bad: { node: UnitNode; reason: string; file: string }[] = [];
+  for (const node of nodes) {
+    const r = await store.read<UnitValue>(node.kind, node.key);
+    const depRedo = node.deps.some((d) => redo.has(d.key));
+    if (r.status === 'ok' && !depRedo) {
+      records.set(node.key, r.record);
+      continue;
+    }
+    if (r.status === 'bad') bad.push({ node, reason: r.reason, file: r.file });
+    if (r.status === 'ok') dragged.add(node.key);
+    if (r.status !== 'missing' || depRedo) redo.add(node.key);
+    todo.push(node);
+  }
+  // A store written by an older nrem (no checksums) would warn once per unit: name a few, count the rest.
+  const byReason = new Map<string, number>();
+  for (const b of bad) byReason.set(b.reason, (byReason.get(b.reason) ?? 0) + 1);
+  const shown = new Map<string, number>();
+  for (const b of bad) {
+    const k = (shown.get(b.reason) ?? 0) + 1;
+    shown.set(b.reason, k);
+    if (k > 3) {
+      if (k === byReason.get(b.reason)) warn(`store: ${k - 3} more unit${k - 3 > 1 ? 's' : ''} in ${store.describe()}: ${b.reason}; recomputing them and what depends on them`);
+      continue;
+    }
+    const dependents = new Set<string>();
+    const grow = (key: string) => {
+      for (const n of nodes) if (!dependents.has(n.key) && n.deps.some((d) => d.key === key)) (dependents.add(n.key), grow(n.key));
+    };
+    grow(b.node.key);
+    const n = [...dependents].filter((key) => dragged.has(key)).length;
+    warn(`store: unit "${b.node.label}" (${b.file}): ${b.reason}; recomputing it` + (n ? ` and the ${n} finished unit${n > 1 ? 's' : ''} that depend on it` : ''));
+  }
+  return { records, todo };
+}
+
+/** The default executor: every unit in this process, in dependency order. */
+export function localExecutor(ops: Ops): UnitExecutor {
+  return {
+    async run(todo, env) {
+      const dataBySeed = new Map<number, Promise<LoadedData>>();
+      const nets = new Map<string, Promise<Network>>();
+      let currentSeed = -1;
+      for (const node of todo) {
+        if (node.seed !== currentSeed) {
+          // Networks and data of a finished seed are not needed again: free them.
+          nets.clear();
+          dataBySeed.clear();
+          currentSeed = node.seed;
+        }
+        throwIfAborted(env.signal);
+        const index = env.indexOf(node);
+        env.emit({ type: 'unit-start', label: node.label, kind: node.kind, index });
+        const rec = await computeUnit(node, {
+          spec: env.spec,
+          ops,
+          store: env.store,
+          data: (seed) => {
+            let p = dataBySeed.get(seed);
+            if (!p) dataBySeed.set(seed, (p = ops.loadData(env.spec.data, { quick: env.spec.quick, seed })));
+            return p;
+          },
+          nets,
+          records: env.records,
+          signal: env.signal,
+          onProgress: (p) => env.emit({ type: 'unit-progress', label: node.label, done: p.done, total: p.total, phase: p.phase }),
+        });
+        env.done(node, rec);
+      }
+    },
+  };
 }
 
 export async function runExperiment(specIn: ExperimentSpec, opts: RunExperimentOptions): Promise<Results> {
@@ -51,99 +233,42 @@ export async function runExperiment(specIn: ExperimentSpec, opts: RunExperimentO
   const startedAt = new Date();
   const t0 = performance.now();
   const emit = opts.onEvent ?? (() => {});
-  const store = new UnitStore(opts.out);
-  store.cleanTemp();
+  const store = opts.store ?? new DirStore(opts.out);
+  // Temp files of a writer still at work (a worker on a shared folder) are left alone.
+  await store.cleanTemp(opts.executor ? 10 * 60_000 : 0);
   writeAtomicSync(join(opts.out, 'spec.json'), JSON.stringify(spec, null, 2), { mkdir: true });
   const nodes = buildGraph(spec);
+  const index = new Map(nodes.map((n, i) => [n.key, i]));
   emit({ type: 'plan', total: nodes.length, weight: nodes.reduce((a, n) => a + n.weight, 0) });
 
-  const dataBySeed = new Map<number, Promise<LoadedData>>();
-  const loadData = (seed: number) => {
-    let p = dataBySeed.get(seed);
-    if (!p) {
-      p = opts.ops.loadData(spec.data, { quick: spec.quick, seed });
-      dataBySeed.set(seed, p);
-    }
-    return p;
-  };
-  const nets = new Map<string, Promise<Network>>();
-  const records = new Map<string, UnitRecord<UnitValue>>();
+  const { records, todo } = await scanStore(nodes, store, (message) => emit({ type: 'log', message }));
+  let done = 0;
+  const reused = nodes.length - todo.length;
+  for (const node of nodes)
+    if (records.has(node.key)) emit({ type: 'unit-end', label: node.label, kind: node.kind, reused: true, seconds: 0, index: index.get(node.key)!, weight: node.weight, done: ++done });
   let computed = 0;
-  let reused = 0;
-  let dataInfo: Results['data'] | undefined;
-  let currentSeed = -1;
-
-  for (let i = 0; i < nodes.length; i++) {
-    const node = nodes[i];
-    if (node.seed !== currentSeed) {
-      // Networks of a finished seed are not needed again: free them.
-      nets.clear();
-      for (const s of [...dataBySeed.keys()]) if (s !== node.seed) dataBySeed.delete(s);
-      currentSeed = node.seed;
-    }
-    const found = store.get<UnitValue>(node.kind, node.key);
-    if (found) {
-      records.set(node.key, found);
-      reused++;
-      emit({ type: 'unit-end', label: node.label, kind: node.kind, reused: true, seconds: 0, index: i, weight: node.weight });
-      continue;
-    }
-    throwIfAborted(opts.signal);
-    emit({ type: 'unit-start', label: node.label, kind: node.kind, index: i });
-    const ro: RunOptions = {
+  if (todo.length) {
+    const executor = opts.executor ?? localExecutor(opts.ops);
+    await executor.run(todo, {
+      spec,
+      store,
+      records,
       signal: opts.signal,
-      onProgress: (p) => emit({ type: 'unit-progress', label: node.label, done: p.done, total: p.total, phase: p.phase }),
-    };
-    const ctx = {
-      ops: opts.ops,
-      ro,
-      data: () => loadData(node.seed),
-      evalSet: async (n?: number): Promise<Dataset> => {
-        const test = (await loadData(node.seed)).test;
-        const m = Math.min(n && n > 0 ? n : Infinity, spec.evaluation.testSize > 0 ? spec.evaluation.testSize : Infinity, test.n);
-        return m < test.n ? head(test, m) : test;
+      emit,
+      indexOf: (n) => index.get(n.key)!,
+      done(node, rec, where) {
+        records.set(node.key, rec);
+        computed++;
+        emit({ type: 'unit-end', label: node.label, kind: node.kind, reused: false, seconds: rec.wallSeconds, index: index.get(node.key)!, weight: node.weight, done: ++done, where });
       },
-      net: (dep: UnitNode) => netOf(dep),
-    };
-    const netOf = (dep: UnitNode): Promise<Network> => {
-      let p = nets.get(dep.key);
-      if (!p) {
-        const rec = records.get(dep.key) ?? store.get(dep.kind, dep.key);
-        if (!rec) throw new Error(`internal: unit ${dep.label} used before it finished`);
-        const file = rec.files.find((f) => f.endsWith('.onnx'))!;
-        p = opts.ops.load(new Uint8Array(readFileSync(join(store.dir, file))));
-        nets.set(dep.key, p);
-      }
-      return p;
-    };
-    const t1 = performance.now();
-    const { value, net } = await node.run(ctx);
-    const files: string[] = [];
-    if (net) {
-      files.push(store.putFile(node.kind, node.key, 'onnx', await opts.ops.save(net)));
-      nets.set(node.key, Promise.resolve(net));
-    }
-    const seconds = (performance.now() - t1) / 1000;
-    const rec: UnitRecord<UnitValue> = {
-      key: node.key,
-      kind: node.kind,
-      label: node.label,
-      params: node.params,
-      inputs: node.deps.map((d) => d.key),
-      files,
-      wallSeconds: seconds,
-      finishedAt: new Date().toISOString(),
-      value,
-    };
-    store.finish(rec);
-    records.set(node.key, rec);
-    computed++;
-    emit({ type: 'unit-end', label: node.label, kind: node.kind, reused: false, seconds, index: i, weight: node.weight });
+    });
   }
+  const missing = nodes.filter((n) => !records.has(n.key));
+  if (missing.length) throw new StoreIntegrityError(`internal: ${missing.length} units did not finish (first: "${missing[0].label}")`);
 
-  // Data description (from the first seed's data; loaded only for it).
-  const d0 = await loadData(spec.seeds[0]);
-  dataInfo = { name: d0.train.name, train: d0.train.n, test: d0.test.n, dims: d0.train.dims, classes: d0.train.classes, note: spec.subsetNote };
+  // Data description (from the first seed's data).
+  const d0 = await opts.ops.loadData(spec.data, { quick: spec.quick, seed: spec.seeds[0] });
+  const dataInfo: Results['data'] = { name: d0.train.name, train: d0.train.n, test: d0.test.n, dims: d0.train.dims, classes: d0.train.classes, note: spec.subsetNote };
   const results = aggregate(spec, nodes, records, {
     startedAt: startedAt.toISOString(),
     wallSeconds: (performance.now() - t0) / 1000,
@@ -152,7 +277,8 @@ export async function runExperiment(specIn: ExperimentSpec, opts: RunExperimentO
     data: dataInfo,
   });
   writeAtomicSync(join(opts.out, 'results.json'), JSON.stringify(results, null, 1), { mkdir: true });
-  if (opts.report !== false) await writeReport(results, opts.out);
+  // Loaded only when wanted: the report's plotting libraries take seconds to import (a worker's child never needs them).
+  if (opts.report !== false) await (await import('../report/report.js')).writeReport(results, opts.out);
   return results;
 }
 

@@ -9,15 +9,20 @@
  * transferred) and the worker evaluates them batch by batch, posting progress after each
  * batch and checking a shared cancel flag (set by the AbortSignal) between batches. Calls on
  * one OrtModel are queued, never interleaved. dispose() releases the session and ends the worker.
+ *
+ * A worker that exits or crashes while a call is in flight (killed, out of memory, a fault
+ * inside ONNX Runtime) rejects that call — and any other call it was serving — with a
+ * BackendError saying how it ended; the next call starts a fresh worker from the model's
+ * bytes. ONNX Runtime's messages reach the user without its internal source paths.
  */
 import { createRequire } from 'node:module';
-import { readFile } from 'node:fs/promises';
+import { MODEL_FILE_LIMIT, readInputFile } from '../util/files.js';
 import { Worker } from 'node:worker_threads';
 import { AbortError, ArgumentError, BackendError, FormatError, ShapeError } from '../errors.js';
 import { expectFloat32Array, expectInt } from '../util/validate.js';
 import { throwIfAborted, type RunOptions } from '../util/control.js';
 import { argmaxRows, type Network } from './network.js';
-import { decodeModel, toOnnxBytes } from './onnx.js';
+import { decodeModel, inlineExternalData, toOnnxBytes } from './onnx.js';
 import { num } from './onnx-proto.js';
 
 export interface OrtOptions {
@@ -47,6 +52,7 @@ parentPort.on('message', async (m) => {
     try { await session?.release(); } finally { parentPort.close(); }
     return;
   }
+
   try {
     const { x, n, rowShape, rowSize, batch, cancel, inputName, outputName } = m;
     let out = null, width = 0;
@@ -67,6 +73,60 @@ parentPort.on('message', async (m) => {
   }
 });
 `;
+
+/**
+ * ONNX Runtime's messages, without the build's source locations and C++ signatures it
+ * prepends ("/onnxruntime_src/onnxruntime/core/graph/model.cc:180 onnxruntime::Model::Model(…) ").
+ */
+export function cleanOrtMessage(msg: string): string {
+  let out = '';
+  let i = 0;
+  const loc = /(?:(?<![A-Za-z])[A-Za-z]:)?[\\/][^\s:]*\.(?:cc|cpp|cxx|h|hpp|c)(?::\d+)?\s*/g;
+  for (let m = loc.exec(msg); m; m = loc.exec(msg)) {
+    out += msg.slice(i, m.index);
+    if (out.endsWith(':')) out += ' ';
+    let j = loc.lastIndex;
+    // A C++ signature right after the location: an identifier with :: and balanced (…).
+    const sig = /^[\w:~<>,* &]*::[\w~<>]+\s*\(/.exec(msg.slice(j));
+    if (sig) {
+      let depth = 0;
+      let k = j + sig[0].length - 1;
+      for (; k < msg.length; k++) {
+        if (msg[k] === '(') depth++;
+        else if (msg[k] === ')' && --depth === 0) break;
+      }
+      j = Math.min(msg.length, k + 1);
+      while (j < msg.length && msg[j] === ' ') j++;
+    }
+    i = j;
+    loc.lastIndex = j;
+  }
+  return (out + msg.slice(i)).replace(/\s{2,}/g, ' ').trim();
+}
+
+/** Starts a worker holding a session of `bytes`; FormatError when ONNX Runtime refuses the model. */
+async function startWorker(bytes: Uint8Array, threads: number | undefined, name: string): Promise<{ worker: Worker; ready: Reply }> {
+  const ortPath = createRequire(import.meta.url).resolve('onnxruntime-node');
+  const worker = new Worker(WORKER, { eval: true, workerData: { ortPath, bytes, threads } });
+  let onMessage!: (m: Reply) => void, onError!: (err: Error) => void, onExit!: (code: number) => void;
+  const ready = await new Promise<Reply>((resolve) => {
+    onMessage = resolve;
+    onError = (err: Error) => resolve({ type: 'error', message: err.message });
+    onExit = (code: number) => resolve({ type: 'error', message: `the worker exited with code ${code} while loading` });
+    worker.once('message', onMessage);
+    worker.once('error', onError);
+    worker.once('exit', onExit);
+  });
+  // Only our own listeners: the Worker keeps internal ones (port referencing).
+  worker.off('message', onMessage);
+  worker.off('error', onError);
+  worker.off('exit', onExit);
+  if (ready.type !== 'ready') {
+    await worker.terminate();
+    throw new FormatError(`${name}: ONNX Runtime cannot load the model (${cleanOrtMessage(ready.message ?? '')})`);
+  }
+  return { worker, ready };
+}
 
 interface Reply {
   id?: number;
@@ -92,11 +152,25 @@ export class OrtModel {
   private readonly batch: number;
   private readonly fixedBatch: boolean;
   private worker: Worker | null;
+  private disposed = false;
   private queue: Promise<unknown> = Promise.resolve();
   private nextId = 1;
+  /** Calls in flight on the current worker: how to fail each if the worker dies. */
+  private readonly inFlight = new Map<number, (err: Error) => void>();
+  private readonly bytes: Uint8Array;
+  private readonly name: string;
+  private readonly threads: number | undefined;
+  /** Workers started so far (1 + restarts after a worker died). */
+  workersStarted = 1;
 
-  private constructor(worker: Worker, info: { inputName: string; outputName: string; rowShape: number[]; outputSize: number; batch: number; fixedBatch: boolean }) {
+  private constructor(
+    worker: Worker,
+    info: { inputName: string; outputName: string; rowShape: number[]; outputSize: number; batch: number; fixedBatch: boolean; bytes: Uint8Array; name: string; threads?: number },
+  ) {
     this.worker = worker;
+    this.bytes = info.bytes;
+    this.name = info.name;
+    this.threads = info.threads;
     this.inputName = info.inputName;
     this.outputName = info.outputName;
     this.rowShape = info.rowShape;
@@ -104,7 +178,35 @@ export class OrtModel {
     this.outputSize = info.outputSize;
     this.batch = info.batch;
     this.fixedBatch = info.fixedBatch;
+    this.attach(worker);
+  }
+
+  /** Watches a worker: if it exits or crashes, every call it serves fails and the next call starts a new one. */
+  private attach(worker: Worker): void {
     worker.unref(); // an idle model never keeps the process alive
+    const died = (err: Error) => {
+      if (this.worker === worker) this.worker = null;
+      const calls = [...this.inFlight.values()];
+      this.inFlight.clear();
+      for (const fail of calls) fail(err);
+    };
+    worker.once('error', (err: Error) => died(new BackendError(`ONNX Runtime worker crashed: ${cleanOrtMessage(err.message)}`, { cause: err })));
+    worker.once('exit', (code: number) => died(new BackendError(`ONNX Runtime worker exited (code ${code}) during the call`)));
+  }
+
+  /** The live worker, or a fresh one when the last one died. */
+  private async live(): Promise<Worker> {
+    if (this.worker) return this.worker;
+    if (this.disposed) throw new ArgumentError('Expected a live OrtModel but it has been disposed');
+    const { worker: w } = await startWorker(this.bytes, this.threads, this.name);
+    if (this.disposed) {
+      await w.terminate();
+      throw new ArgumentError('Expected a live OrtModel but it has been disposed');
+    }
+    this.workersStarted++;
+    this.worker = w;
+    this.attach(w);
+    return w;
   }
 
   static async fromNetwork(net: Network, opts: OrtOptions = {}): Promise<OrtModel> {
@@ -112,13 +214,8 @@ export class OrtModel {
   }
 
   static async fromFile(path: string, opts: OrtOptions = {}): Promise<OrtModel> {
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(path);
-    } catch (err) {
-      throw new FormatError(`${path}: cannot read (${(err as Error).message})`, { cause: err });
-    }
-    return OrtModel.fromBytes(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), path, opts);
+    const bytes = await readInputFile(path, { maxBytes: MODEL_FILE_LIMIT, what: 'ONNX model' });
+    return OrtModel.fromBytes(inlineExternalData(bytes, path), path, opts);
   }
 
   static async fromBytes(bytes: Uint8Array, name = 'model.onnx', opts: OrtOptions = {}): Promise<OrtModel> {
@@ -137,18 +234,12 @@ export class OrtModel {
     const fixedBatch = inDims[0];
     const outDims = dims(output);
     const outputSize = outDims.length >= 2 && outDims.slice(1).every((d) => d !== null) ? outDims.slice(1).reduce((a, b) => a! * b!, 1)! : 0;
-    const ortPath = createRequire(import.meta.url).resolve('onnxruntime-node');
     const copy = bytes.slice();
-    const worker = new Worker(WORKER, { eval: true, workerData: { ortPath, bytes: copy, threads: opts.threads } });
-    const ready = await new Promise<Reply>((resolve, reject) => {
-      worker.once('message', resolve);
-      worker.once('error', reject);
-    }).catch((err: Error) => ({ type: 'error', message: err.message }) as Reply);
-    if (ready.type !== 'ready') {
-      await worker.terminate();
-      throw new FormatError(`${name}: ONNX Runtime cannot load the model (${ready.message})`);
-    }
+    const { worker, ready } = await startWorker(copy, opts.threads, name);
     return new OrtModel(worker, {
+      bytes: copy,
+      name,
+      threads: opts.threads,
       inputName: input.name ?? ready.inputNames![0],
       outputName: output.name ?? ready.outputNames![0],
       rowShape: rowShape as number[],
@@ -167,9 +258,8 @@ export class OrtModel {
       throw new ShapeError(`Expected x to hold ${rows} × ${this.inputSize} values but it holds ${x.length}`);
     if (this.fixedBatch && rows % this.batch !== 0)
       throw new ShapeError(`Expected a multiple of the model's fixed batch of ${this.batch} rows but received ${rows}`);
-    const worker = this.worker;
-    if (!worker) return Promise.reject(new ArgumentError('Expected a live OrtModel but it has been disposed'));
-    const job = this.queue.then(() => this.send(worker, x, rows, opts));
+    if (this.disposed) return Promise.reject(new ArgumentError('Expected a live OrtModel but it has been disposed'));
+    const job = this.queue.then(async () => this.send(await this.live(), x, rows, opts));
     this.queue = job.catch(() => undefined);
     return job;
   }
@@ -188,27 +278,37 @@ export class OrtModel {
         if (stack) e.stack = `${e.name}: ${e.message}\n${stack.split('\n').slice(2).join('\n')}`;
         reject(e);
       };
-      const onError = (err: Error) => done(() => fail(new BackendError(`ONNX Runtime worker failed: ${err.message}`, { cause: err })));
+      let settled = false;
       const onMessage = (m: Reply) => {
-        if (m.id !== id) return;
-        if (m.progress) return opts?.onProgress?.(m.progress);
+        if (m.id !== id || settled) return;
+        if (m.progress) {
+          try {
+            opts?.onProgress?.(m.progress);
+          } catch (err) {
+            Atomics.store(cancel, 0, 1); // stop the worker at its next batch; reject with the callback's error
+            done(() => reject(err));
+          }
+          return;
+        }
         if (m.aborted) return done(() => fail(new AbortError()));
-        if (m.error !== undefined) return done(() => fail(new BackendError(`ONNX Runtime: ${m.error}`)));
+        if (m.error !== undefined) return done(() => fail(new BackendError(`ONNX Runtime: ${cleanOrtMessage(m.error!)}`)));
         done(() => {
           if (this.outputSize === 0 && m.width) this.outputSize = m.width;
           resolve(m.out!);
         });
       };
       const done = (f: () => void) => {
+        if (settled) return;
+        settled = true;
+        this.inFlight.delete(id);
         worker.off('message', onMessage);
-        worker.off('error', onError);
         worker.unref();
         opts?.signal?.removeEventListener('abort', onAbort);
         f();
       };
+      this.inFlight.set(id, (err) => done(() => fail(err)));
       worker.ref(); // keep the process alive while a run is in flight
       worker.on('message', onMessage);
-      worker.on('error', onError);
       worker.postMessage(
         { id, x: copy, n, rowShape: this.rowShape, rowSize: this.inputSize, batch: this.batch, cancel, inputName: this.inputName, outputName: this.outputName },
         [copy.buffer],
@@ -233,10 +333,12 @@ export class OrtModel {
 
   /** Releases the session and ends the worker (waits for queued runs). */
   async dispose(): Promise<void> {
-    const worker = this.worker;
-    if (!worker) return;
-    this.worker = null;
+    if (this.disposed) return;
+    this.disposed = true;
     await this.queue;
+    const worker = this.worker;
+    this.worker = null;
+    if (!worker) return;
     const exited = new Promise((r) => worker.once('exit', r));
     worker.postMessage({ type: 'dispose' });
     const t = setTimeout(() => void worker.terminate(), 2000);

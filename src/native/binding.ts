@@ -6,17 +6,64 @@ import { createRequire } from 'node:module';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BackendError } from '../errors.js';
+import { BackendError, fromNative } from '../errors.js';
 
-/** A network as the addon reads it (see native/addon/convert.h get_net). */
-export interface NativeNet {
-  sizes: number[];
-  weights: Float32Array[];
-  biases: (Float32Array | null)[];
-  output: 'relu' | 'linear' | 'softmax';
+/**
+ * The native model handle (native/addon/model_handle.h): owns one network's parameters.
+ * Every addon call that takes a network takes this handle, leasing it for the call
+ * (read: any number at once; write: alone) — a call that would race fails with ERR_BUSY.
+ */
+export interface NativeModel {
+  describe(): NativeModelInfo;
+  /** Copies of the weights / biases of weight layer k (null: no bias). */
+  getWeights(k: number): Float32Array;
+  getBias(k: number): Float32Array | null;
+  setWeights(k: number, w: Float32Array): void;
+  setBias(k: number, b: Float32Array): void;
+  setOutput(output: NativeOutput, temperature: number): void;
+  setHiddenScale(s: number): void;
+  clone(): NativeModel;
+  /** Frees the parameters (ERR_BUSY while a call runs); later use is ERR_DISPOSED. */
+  dispose(): void;
+  /** The first NaN or infinite parameter, or null. */
+  firstNonFinite(): { layer: number; tensor: 'weights' | 'bias' | 'input op'; index: number; value: number } | null;
+  readonly state: string;
+}
+
+export type NativeOutput = 'relu' | 'linear' | 'softmax' | 'logsoftmax';
+
+/** createModel's description (native/addon/model_handle.cc). */
+export interface NativeModelDesc {
+  input: [number, number, number];
+  inputOps?: { op: 'add' | 'sub' | 'mul' | 'div'; value: Float32Array }[];
+  layers: {
+    kind: 'dense' | 'conv' | 'maxpool' | 'avgpool';
+    units?: number;
+    /** [kh, kw, sh, sw, pt, pl, pb, pr] */
+    window?: number[];
+    countIncludePad?: boolean;
+    relu: boolean;
+    pre?: number;
+    post?: number;
+    dropout?: boolean;
+    weights?: Float32Array;
+    bias?: Float32Array | boolean | null;
+  }[];
+  output: NativeOutput;
+  temperature?: number;
+  hiddenScale?: number;
+}
+
+export interface NativeModelInfo {
+  input: [number, number, number];
+  layers: { kind: string; in: [number, number, number]; out: [number, number, number]; weights: number; bias: boolean }[];
+  output: NativeOutput;
   temperature: number;
   hiddenScale: number;
+  parameters: number;
 }
+
+
 
 /** A progress event from native code. Extra numeric fields depend on the call. */
 export interface NativeProgress {
@@ -32,10 +79,33 @@ export interface NativeControl {
   cancel?: Int32Array;
 }
 
+/** A CPU path of the hot kernels (native/core/cpu.h). */
+export type IsaName = 'generic' | 'avx2' | 'avx512';
+
+/** The CPU path in use and why (native/core/cpu.h). */
+export interface NativeIsaInfo {
+  name: IsaName;
+  /** "forced by NREM_ISA=avx2", "auto: the CPU has avx2 and fma but lacks avx512f ...", ... */
+  reason: string;
+  /** CPU brand string */
+  cpu: string;
+  /** the flags the paths need that this CPU has */
+  flags: string[];
+  /** the flags the avx512 path needs that this CPU lacks */
+  missing: string[];
+  /** paths built into the addon */
+  compiled: IsaName[];
+  /** paths this CPU can run */
+  supported: IsaName[];
+  /** own GEMM micro-kernel of the path, e.g. "avx2 6x16 (fma)" */
+  gemmKernel: string;
+}
+
 export interface NativeInfo {
   threads: number;
   gemm: 'native' | 'openblas';
   openblas: boolean;
+  isa: NativeIsaInfo;
   cudaCompiled: boolean;
   cuda: NativeCudaInfo;
 }
@@ -127,13 +197,18 @@ export interface NativeSleepStats {
 
 export interface Addon {
   info(): NativeInfo;
+  /** A native model handle holding copies of the description's parameters (validated; ERR_MEMORY when too large). */
+  createModel(desc: NativeModelDesc): NativeModel;
+  /** n in [1, 1024]; 0 = the default (hardware concurrency or NREM_THREADS). */
   setThreads(n: number): void;
   setGemm(name: 'native' | 'openblas'): void;
+  /** Switches the CPU path of the hot kernels; throws (ERR_BACKEND) when this CPU cannot run it. */
+  setIsa(name: IsaName): void;
   /** Throws (code ERR_BACKEND) for 'cuda' without a usable device. */
   resolveBackend(name: BackendName): NativeBackendChoice;
-  /** a_L for n rows of x into out; optionally every layer's activations into layerOuts. */
+  /** a_L for n rows of x into out; optionally every layer's output (after its activation) into layerOuts. */
   forward(
-    net: NativeNet,
+    net: NativeModel,
     x: Float32Array,
     n: number,
     out: Float32Array,
@@ -149,7 +224,7 @@ export interface Addon {
    * gradient of that row's own loss. Resolves with the reduced loss.
    */
   gradients(
-    net: NativeNet,
+    net: NativeModel,
     x: Float32Array,
     n: number,
     targets: Float32Array,
@@ -160,7 +235,7 @@ export interface Addon {
   // --- attacks and distortions (native/addon/attacks_addon.cc) ---
   /** dX = ∂loss/∂x for labels y; loss per row into lossOut (optional). */
   attackGradient(
-    net: NativeNet,
+    net: NativeModel,
     x: Float32Array,
     n: number,
     y: Int32Array,
@@ -172,7 +247,7 @@ export interface Addon {
   ): Promise<void>;
   /** J (n × classes.length × d): ∂z_L[k]/∂x for each listed class. */
   attackClassGrads(
-    net: NativeNet,
+    net: NativeModel,
     x: Float32Array,
     n: number,
     classes: number[],
@@ -181,7 +256,7 @@ export interface Addon {
     backend?: BackendName,
   ): Promise<void>;
   /** z_L (n × K), the pre-activation logits every attack works on. */
-  attackLogits(net: NativeNet, x: Float32Array, n: number, Z: Float32Array, control?: NativeControl, backend?: BackendName): Promise<void>;
+  attackLogits(net: NativeModel, x: Float32Array, n: number, Z: Float32Array, control?: NativeControl, backend?: BackendName): Promise<void>;
   /**
    * APGD (native/core/apgd.h) on one eps: out n × d; aux (n) receives 1 where adversarial.
    * opts: eps, l2, loss ('ce' | 'dlr' | 'dlr-targeted'), iterations, restarts, targetClasses,
@@ -189,7 +264,7 @@ export interface Addon {
    */
   attackRun(
     kind: 'apgd',
-    net: NativeNet,
+    net: NativeModel,
     x: Float32Array,
     n: number,
     y: Int32Array,
@@ -206,7 +281,7 @@ export interface Addon {
    */
   attackRun(
     kind: 'pgd' | 'deepfool' | 'jsma' | 'cw' | 'square' | 'fab',
-    net: NativeNet,
+    net: NativeModel,
     x: Float32Array,
     n: number,
     y: Int32Array,
@@ -230,7 +305,7 @@ export interface Addon {
   squareEta(s: number, flip: boolean): Float32Array;
   /** The paper's FGSM sweep: correct[e·n + r] = 1 where clip01(x + eps_e·sign(g)) is still classified y. */
   fgsmSweep(
-    net: NativeNet,
+    net: NativeModel,
     x: Float32Array,
     n: number,
     y: Int32Array,
@@ -271,14 +346,14 @@ export interface Addon {
     C: Float32Array,
     ldc: number,
   ): void;
-  /** Overwrites the weights (U(-scale, scale) or He normal) and zeroes biases, from the seed. */
-  initWeights(net: NativeNet, kind: 'uniform' | 'he', scale: number, seed: number, rng?: RandomStreams): void;
+  /** Overwrites the weights (U(-scale, scale) or He normal N(0, 2/fan_in)) and zeroes biases, from the seed. */
+  initWeights(net: NativeModel, kind: 'uniform' | 'he', scale: number, seed: number, rng?: RandomStreams): void;
   /**
    * SGD with momentum, in place on net's arrays. labels (n) or targets (n × nL, soft).
    * Progress: { phase: 'train', done, total (batches), epoch, batch, batches, loss }.
    */
   train(
-    net: NativeNet,
+    net: NativeModel,
     x: Float32Array,
     n: number,
     labels: Int32Array | null,
@@ -289,7 +364,7 @@ export interface Addon {
 
   // ---- sleep (native/addon/sleep_addon.cc): the weights of net are modified in place ----
   sleepRun(
-    net: NativeNet,
+    net: NativeModel,
     data: NativeSleepData,
     params: NativeSleepParams,
     engine: 'event' | 'dense',
@@ -297,7 +372,7 @@ export interface Addon {
     backend?: BackendName,
   ): Promise<NativeSleepStats>;
   sleepBatch(
-    nets: NativeNet[],
+    nets: NativeModel[],
     data: NativeSleepData,
     params: NativeSleepParams[],
     control?: NativeControl,
@@ -342,6 +417,8 @@ export interface NativeTrainOptions {
   seed: number;
   shuffle?: boolean;
   rng?: RandomStreams;
+  /** Softmax temperature while training (default: the network's). */
+  temperature?: number;
   progressEvery?: number;
 }
 
@@ -424,6 +501,8 @@ export function addon(): Addon {
       loadedFrom = path;
       return cached;
     } catch (err) {
+      // A NREM_ISA this CPU cannot run (or an unknown name): the addon's own message.
+      if (/^NREM_ISA=/.test((err as Error).message)) throw fromNative(err);
       failures.push(`${path}: ${(err as Error).message}`);
     }
   }

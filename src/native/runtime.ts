@@ -1,7 +1,7 @@
 /** Runtime settings and facts of the native core. */
-import { addon, addonPath, type BackendName, type NativeBackendChoice, type NativeCudaInfo, type NativeInfo } from './binding.js';
-import { expectInt, expectOneOf } from '../util/validate.js';
-import { fromNative } from '../errors.js';
+import { addon, addonPath, type IsaName, type BackendName, type NativeBackendChoice, type NativeCudaInfo, type NativeInfo } from './binding.js';
+import { describe, expectOneOf } from '../util/validate.js';
+import { fromNative, ValueError } from '../errors.js';
 
 export interface RuntimeInfo extends NativeInfo {
   addon: string;
@@ -11,9 +11,16 @@ export function runtimeInfo(): RuntimeInfo {
   return { ...addon().info(), addon: addonPath() };
 }
 
-/** Threads used by the native core (0 = all cores). Results do not depend on it. */
-export function setThreads(n: number): void {
-  expectInt(n, 'threads', 0, 1024);
+/**
+ * Threads used by the native core: 1 … 1024, or 'auto' (all cores, or env NREM_THREADS).
+ * Results do not depend on it. Safe while native calls run: calls started afterwards use
+ * the new count, calls already running finish on the threads they started with (see
+ * native/core/thread_pool.h).
+ */
+export function setThreads(n: number | 'auto'): void {
+  if (n === 'auto') return addon().setThreads(0);
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 1024)
+    throw new ValueError(`Expected an integer in [1, 1024] or 'auto' for threads but received ${describe(n)}`);
   addon().setThreads(n);
 }
 
@@ -22,6 +29,21 @@ export function setGemm(name: 'native' | 'openblas'): void {
   expectOneOf(name, 'gemm', ['native', 'openblas'] as const);
   try {
     addon().setGemm(name);
+  } catch (err) {
+    throw fromNative(err);
+  }
+}
+
+export const ISAS = ['generic', 'avx2', 'avx512'] as const;
+
+/**
+ * CPU path of the hot kernels (GEMM, sleep): 'avx512', 'avx2' or 'generic'. The default is
+ * the widest the CPU runs (or env NREM_ISA). BackendError when this CPU cannot run it.
+ */
+export function setIsa(name: IsaName): void {
+  expectOneOf(name, 'isa', ISAS);
+  try {
+    addon().setIsa(name);
   } catch (err) {
     throw fromNative(err);
   }

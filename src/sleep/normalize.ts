@@ -58,12 +58,13 @@ export async function layerMaxima(
   x: Float32Array,
   opts: RunOptions & { percentile?: number; chunk?: number } = {},
 ): Promise<number[]> {
-  const L = net.layers;
+  const L = net.weightLayers;
   const n0 = net.inputSize;
   const n = x.length / n0;
   const chunk = opts.chunk ?? 4096;
   // The spiking output layer rectifies: normalise against relu(z_L) whatever the ANN output.
-  const view = new Network({ ...net.spec(), output: net.output === 'linear' ? 'linear' : 'relu' }, net.weights, net.biases);
+  const view = net.clone();
+  if (net.output !== 'linear') view.output = 'relu';
   const actMax = new Array<number>(L).fill(0);
   const hist = opts.percentile !== undefined ? Array.from({ length: L }, () => new Uint32Array(1 << 20)) : null;
   const positives = new Array<number>(L).fill(0);
@@ -106,9 +107,10 @@ export async function layerMaxima(
       }
     }
   }
+  view.dispose();
   return actMax.map((a, l) => {
     let wmax = 0;
-    const w = net.weights[l];
+    const w = net.getWeights(l);
     for (let i = 0; i < w.length; i++) if (w[i] > wmax) wmax = w[i];
     return Math.max(wmax, a);
   });

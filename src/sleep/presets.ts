@@ -3,7 +3,7 @@
  * objects. Every field can be overridden; a preset's per-layer field (beta) fixes the
  * depth of network it applies to.
  */
-import { readFile } from 'node:fs/promises';
+import { readJsonFile } from '../util/files.js';
 import { ArgumentError, FormatError, ShapeError, ValueError } from '../errors.js';
 import { describe } from '../util/validate.js';
 
@@ -144,8 +144,8 @@ export function validateParameters(p: SleepParameters, layers: number): SleepPar
   positive(p.inc, 'inc', { allowZero: true });
   positive(p.dec, 'dec', { allowZero: true });
   positive(p.alphaScale, 'alphaScale');
-  if (typeof p.steps !== 'number' || !Number.isInteger(p.steps) || p.steps < 1)
-    throw new ValueError(`Expected an integer >= 1 for steps but received ${describe(p.steps)}`);
+  if (typeof p.steps !== 'number' || !Number.isSafeInteger(p.steps) || p.steps < 1)
+    throw new ValueError(`Expected an integer in [1, 2^53 - 1] for steps but received ${describe(p.steps)}`);
   oneOf(p.input, 'input', SLEEP_INPUTS);
   positive(p.dt, 'dt');
   positive(p.threshold, 'threshold');
@@ -157,8 +157,8 @@ export function validateParameters(p: SleepParameters, layers: number): SleepPar
   positive(p.percentile, 'percentile', { max: 100 });
   oneOf(p.stdpGate, 'stdpGate', STDP_GATES);
   positive(p.gateWidth, 'gateWidth');
-  if (!Number.isInteger(p.maskSize) || p.maskSize < 1)
-    throw new ValueError(`Expected an integer >= 1 for maskSize but received ${describe(p.maskSize)}`);
+  if (!Number.isInteger(p.maskSize) || p.maskSize < 1 || p.maskSize > 2 ** 31 - 1)
+    throw new ValueError(`Expected an integer in [1, 2^31 - 1] for maskSize but received ${describe(p.maskSize)}`);
   if (!Array.isArray(p.beta)) throw new ArgumentError(`Expected an array for beta but received ${describe(p.beta)}`);
   if (p.beta.length !== layers)
     throw new ShapeError(`Expected ${layers} values for beta (one per weight layer) but received ${p.beta.length}`);
@@ -166,7 +166,7 @@ export function validateParameters(p: SleepParameters, layers: number): SleepPar
   return p;
 }
 
-const PARAM_KEYS: readonly (keyof SleepParameters)[] = [
+export const PARAM_KEYS: readonly (keyof SleepParameters)[] = [
   'maxRate', 'inc', 'dec', 'beta', 'alphaScale', 'steps', 'input', 'dt', 'threshold', 'decay',
   'inhibition', 'dc', 'normalization', 'percentile', 'stdpGate', 'gateWidth', 'maskSize',
 ];
@@ -212,12 +212,7 @@ export function resolveParameters(
  * an error (a typo must not pass silently).
  */
 export async function loadPresetFile(path: string): Promise<Partial<SleepParameters> & { preset?: PresetName }> {
-  let obj: unknown;
-  try {
-    obj = JSON.parse(await readFile(path, 'utf8'));
-  } catch (err) {
-    throw new FormatError(`${path}: not a readable JSON preset (${(err as Error).message})`, { cause: err });
-  }
+  const obj = readJsonFile(path, 'preset');
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj))
     throw new FormatError(`${path}: expected a JSON object of sleep parameters`);
   const out: Record<string, unknown> = {};

@@ -8,11 +8,11 @@
 import { BACKENDS, type Backend } from '../native/runtime.js';
 import { addon, type NativeSleepData, type NativeSleepParams, type NativeSleepStats } from '../native/binding.js';
 import { ArgumentError, ShapeError, UnsupportedError, ValueError } from '../errors.js';
-import { Network } from '../model/network.js';
+import { Network, denseOnly } from '../model/network.js';
 import type { Dataset } from '../data/dataset.js';
 import { runNative, throwIfAborted, type RunOptions } from '../util/control.js';
-import { describe, expectOneOf, expectSeed } from '../util/validate.js';
-import { resolveParameters, type PresetName, type SleepParameters } from './presets.js';
+import { RUN_OPTION_KEYS, describe, expectKnownKeys, expectOneOf, expectSeed } from '../util/validate.js';
+import { PARAM_KEYS, resolveParameters, type PresetName, type SleepParameters } from './presets.js';
 import { scaleFactors as computeScaleFactors, type ScaleFactors } from './normalize.js';
 
 /** Recorded input spikes: the spikes of step t are indices[offsets[t] .. offsets[t+1]). */
@@ -75,6 +75,8 @@ export interface SleepStats {
   /** Firing rate (Hz) per layer, sampled every `every` steps: rates[w·(L+1) + l]. */
   rateTrace: { every: number; rates: Float32Array };
   raster?: { from: number; to: number; offsets: Int32Array[]; indices: Int32Array[] };
+  /** Layers that never fired (the sleep left their weights unchanged), in words; empty when every layer fired. */
+  warnings: string[];
 }
 
 export interface SleepResult {
@@ -86,12 +88,15 @@ type SleepData = Dataset | Float32Array;
 
 function checkNetwork(net: unknown): Network {
   if (!(net instanceof Network)) throw new ArgumentError(`Expected a Network for net but received ${describe(net)}`);
-  if (net.output === 'softmax')
-    throw new UnsupportedError('sleep needs a ReLU MLP: the output layer is softmax (relu or linear expected)');
-  net.biases.forEach((b, l) => {
+  const why = denseOnly(net);
+  if (why) throw new UnsupportedError(`sleep needs a fully connected ReLU network: ${why}`);
+  if (net.output === 'softmax' || net.output === 'logsoftmax')
+    throw new UnsupportedError(`sleep needs a ReLU MLP: the output layer is ${net.output} (relu or linear expected)`);
+  for (let l = 0; l < net.weightLayers; l++) {
+    const b = net.getBias(l);
     if (b && b.some((v) => v !== 0))
       throw new UnsupportedError(`sleep needs a ReLU MLP without biases (the paper's networks have none); layer ${l + 1} has biases`);
-  });
+  }
   net.checkFinite();
   return net;
 }
@@ -121,16 +126,20 @@ interface Prepared {
   factors: number[];
 }
 
+/** Every key SleepOptions has: a misspelt option is an error, not silently the preset's value. */
+export const SLEEP_OPTION_KEYS = ['preset', 'seed', 'scaleFactors', 'replay', 'raster', 'traceEvery', 'engine', 'backend', 'inPlace', ...RUN_OPTION_KEYS, ...PARAM_KEYS] as const;
+
 async function prepare(net: Network, rows: { x: Float32Array; n: number }, opts: SleepOptions, cache: Map<string, ScaleFactors>): Promise<Prepared> {
+  expectKnownKeys(opts, SLEEP_OPTION_KEYS, 'sleep options');
   const { preset, seed: s, scaleFactors: given, replay, raster, traceEvery, engine, backend, inPlace, onProgress, signal, ...overrides } = opts;
   void replay, engine, backend, inPlace, onProgress, signal;
-  const params = resolveParameters(preset, overrides, net.layers);
+  const params = resolveParameters(preset, overrides, net.weightLayers);
   const seed = expectSeed(s ?? 0);
   let scale: ScaleFactors | null = null;
   let factors: number[];
   if (given !== undefined) {
-    if (!Array.isArray(given) || given.length !== net.layers)
-      throw new ShapeError(`Expected ${net.layers} values for scaleFactors but received ${describe(given)}`);
+    if (!Array.isArray(given) || given.length !== net.weightLayers)
+      throw new ShapeError(`Expected ${net.weightLayers} values for scaleFactors but received ${describe(given)}`);
     given.forEach((f, i) => {
       if (typeof f !== 'number' || !(f > 0) || !Number.isFinite(f))
         throw new ValueError(`Expected a positive finite number for scaleFactors[${i}] but received ${describe(f)}`);
@@ -187,8 +196,24 @@ function nativeData(rows: { x: Float32Array; n: number; shape?: [number, number]
   return { mode: params.input, x: rows.x, n: rows.n, imageH: rows.shape?.[0], imageW: rows.shape?.[1] };
 }
 
+/** What a user must hear about a sleep: layers that never fired (the sleep then left their weights as they were). */
+export function sleepWarnings(spikes: number[]): string[] {
+  const out: string[] = [];
+  if (spikes[0] === 0) return ['no input unit fired during the sleep (maxRate too low, or empty inputs): nothing changed'];
+  const silent = spikes.map((s, l) => (l > 0 && s === 0 ? l : -1)).filter((l) => l > 0);
+  if (silent.length) {
+    const L = spikes.length - 1;
+    const which = silent.map((l) => (l === L ? `the output layer (${l})` : `hidden layer ${l}`)).join(', ');
+    out.push(
+      `${which} never fired during the sleep, so STDP changed no weight into ${silent.length > 1 ? 'them' : 'it'}` +
+        ` (in the paper's mnist-fgsm setting only W1 changes; if these layers should learn, tune beta, alphaScale and maxRate with nrem tune)`,
+    );
+  }
+  return out;
+}
+
 function toStats(st: NativeSleepStats, p: Prepared, net: Network, t0: number): SleepStats {
-  const L = net.layers;
+  const counts = net.chain.filter((l) => l.kind === 'dense' || l.kind === 'conv').map((l) => l.units! * (l.kind === 'dense' ? l.in[0] * l.in[1] * l.in[2] : l.in[0] * l.window![0] * l.window![1]));
   return {
     backend: st.backend ?? 'cpu',
     ...(st.backendReason ? { backendReason: st.backendReason } : {}),
@@ -207,23 +232,20 @@ function toStats(st: NativeSleepStats, p: Prepared, net: Network, t0: number): S
     potentiation: st.potentiation,
     depression: st.depression,
     weightsChanged: st.changed,
-    meanAbsChange: st.absChange.map((s, l) => s / (net.sizes[l] * net.sizes[l + 1])),
+    meanAbsChange: st.absChange.map((s, l) => s / counts[l]),
+    warnings: sleepWarnings(st.spikes),
     rateTrace: { every: p.native.traceEvery, rates: st.trace },
     raster:
       st.rasterOffsets && st.rasterIndices
         ? { from: p.native.rasterFrom, to: p.native.rasterTo, offsets: st.rasterOffsets, indices: st.rasterIndices }
         : undefined,
   };
-  void L;
 }
 
 function backendOf(o: SleepOptions): Backend {
   return expectOneOf(o.backend ?? 'cpu', 'backend', BACKENDS);
 }
 
-function nativeNet(net: Network) {
-  return { ...net.native(), biases: net.biases.map(() => null) };
-}
 
 /**
  * Sleeps a copy of `net` (or `net` itself with inPlace) on `data` (its rows are the sleep
@@ -240,7 +262,7 @@ export async function sleep(net: Network, data: SleepData, opts: SleepOptions = 
   if (engine !== 'event' && engine !== 'dense') throw new ValueError(`Expected one of event, dense for engine but received ${describe(engine)}`);
   throwIfAborted(opts.signal);
   const out = opts.inPlace ? net : net.clone();
-  const st = await runNative(opts, (c) => addon().sleepRun(nativeNet(out), nd, p.native, engine, c, backendOf(opts)));
+  const st = await runNative(opts, (c) => addon().sleepRun(out.native(), nd, p.native, engine, c, backendOf(opts)));
   return { network: out, stats: toStats(st, p, net, t0) };
 }
 
@@ -266,6 +288,6 @@ export async function sleepBatch(net: Network, data: SleepData, optsList: SleepO
   const nd = nativeData(rows, prepared[0].params);
   const copies = prepared.map(() => net.clone());
   const ctl = optsList[0];
-  const stats = await runNative(ctl, (c) => addon().sleepBatch(copies.map(nativeNet), nd, prepared.map((p) => p.native), c, backendOf(ctl)));
+  const stats = await runNative(ctl, (c) => addon().sleepBatch(copies.map((c) => c.native()), nd, prepared.map((p) => p.native), c, backendOf(ctl)));
   return stats.map((st, k) => ({ network: copies[k], stats: toStats(st, prepared[k], net, t0) }));
 }

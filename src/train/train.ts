@@ -4,10 +4,12 @@
  * seed, and evaluation. Same seed ⇒ same weights, whatever the thread count.
  */
 import { addon, type NativeLoss, type RandomStreams } from '../native/binding.js';
-import { ArgumentError, ShapeError, ValueError } from '../errors.js';
+import { ArgumentError, ShapeError, ValueError, nativeSync } from '../errors.js';
 import { Network, type DropoutMode, type OutputActivation } from '../model/network.js';
+import { architecture, type Architecture } from '../model/arch.js';
 import type { Dataset } from '../data/dataset.js';
 import { runNative, type RunOptions } from '../util/control.js';
+import { checkChainTrainingMemory } from '../util/memory.js';
 import { expectFinite, expectFloat32Array, expectInt, expectNumber, expectOneOf, expectSeed } from '../util/validate.js';
 
 export const LOSSES = ['mse', 'mse-release', 'cross-entropy'] as const;
@@ -143,11 +145,23 @@ export function getRecipe(recipe: Recipe | RecipeName): Recipe {
   return recipe;
 }
 
-/** A new network of the given sizes, built and initialised (natively, from the seed) as the recipe says. */
-export function createNetwork(recipe: Recipe | RecipeName, sizes: number[], seed: number): Network {
+/**
+ * A new network built and initialised (natively, from the seed) as the recipe says: of
+ * layer sizes n0 … nL (a fully connected chain), or of an architecture { input, layers }
+ * (src/model/arch.ts; a trailing ReLU or none: the output activation is the recipe's).
+ */
+export function createNetwork(recipe: Recipe | RecipeName, arch: number[] | Architecture, seed: number): Network {
   const r = getRecipe(recipe);
   expectSeed(seed);
-  const net = new Network({ sizes, output: r.output, biases: r.biases, dropout: r.dropout, dropoutMode: r.dropoutMode });
+  const common = { output: r.output, biases: r.biases, dropout: r.dropout, dropoutMode: r.dropoutMode };
+  let net: Network;
+  if (Array.isArray(arch)) net = new Network({ sizes: arch, ...common });
+  else {
+    const a = architecture(arch);
+    if (!a.input) throw new ArgumentError('Expected arch.input (the input shape [C, H, W]) for an architecture');
+    const layers = a.layers.length && a.layers[a.layers.length - 1].type === 'relu' ? a.layers.slice(0, -1) : a.layers;
+    net = new Network({ input: a.input, layers, ...(a.inputOps ? { inputOps: a.inputOps } : {}), ...common });
+  }
   initWeights(net, r.init, seed);
   return net;
 }
@@ -160,7 +174,7 @@ export function initWeights(net: Network, init: InitSpec, seed: number): void {
   const rng = expectStreams((init as { rng?: RandomStreams }).rng, 'init.rng', seed);
   if (rng === 'octave' && kind !== 'uniform')
     throw new ValueError(`Expected init.kind 'uniform' with init.rng 'octave' (the authors' initialisation) but received ${JSON.stringify(kind)}`);
-  addon().initWeights(net.native(), kind, scale, seed, rng);
+  nativeSync(() => addon().initWeights(net.native(), kind, scale, seed, rng));
 }
 
 /** The TrainOptions a recipe prescribes, for a seed (override any field afterwards). */
@@ -169,7 +183,6 @@ export function recipeOptions(recipe: Recipe | RecipeName, seed: number): TrainO
   return { epochs: r.epochs, batchSize: r.batchSize, lr: r.lr, momentum: r.momentum, lrDecay: r.lrDecay, loss: r.loss, seed, shuffle: r.shuffle, rng: r.rng };
 }
 
-const busy = new WeakSet<Network>();
 
 function checkData(net: Network, data: Dataset, opts: TrainOptions): void {
   if (!data || typeof data !== 'object' || !(data.x instanceof Float32Array) || !(data.y instanceof Int32Array))
@@ -222,14 +235,12 @@ export async function train(net: Network, data: Dataset, opts: TrainOptions): Pr
   if (loss === 'cross-entropy' && net.output === 'relu')
     throw new ValueError('Expected a linear or softmax output for cross-entropy but the network has a relu output');
   checkData(net, data, opts);
-  if (busy.has(net)) throw new ArgumentError('Expected a network that is not being trained already');
-  busy.add(net);
+  checkChainTrainingMemory(net, Math.min(batchSize, data.n));
   const t0 = performance.now();
-  try {
-    const native = { ...net.native(), temperature };
+  {
     const r = await runNative(opts, (control) =>
       addon().train(
-        native,
+        net.native(),
         data.x,
         data.n,
         opts.targets ? null : data.y,
@@ -246,13 +257,12 @@ export async function train(net: Network, data: Dataset, opts: TrainOptions): Pr
           seed,
           shuffle,
           rng,
+          temperature,
         },
         control,
       ),
     );
     return { epochs, epochLoss: r.epochLoss, epochSeconds: r.epochSeconds, steps: r.steps, seconds: (performance.now() - t0) / 1000 };
-  } finally {
-    busy.delete(net);
   }
 }
 

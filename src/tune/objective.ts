@@ -78,7 +78,7 @@ export interface ObjectiveOptions extends RunOptions {
   valSplit?: 'tail' | 'stratified';
   /** Seed of the distortions and the stratified split (default 0). */
   seed?: number;
-  /** Loss of the FGSM gradient (default "mse", the paper's squared error). */
+  /** Loss of the FGSM gradient: "ce" (default, as every gradient attack of nrem) or "mse" (the paper's squared error). */
   loss?: AttackLoss;
   /** The test split: refused as data, and its rows must not be the validation rows. */
   test?: Dataset;
@@ -123,7 +123,7 @@ export class SleepObjective {
     if (!(this.terms.reduce((a, t) => a + t.weight, 0) > 0)) throw new ValueError('Expected objective weights with a positive sum');
     this.penalty = expectNumber(opts.penalty ?? 1, 'penalty', 0);
     this.tolerance = expectNumber(opts.tolerance ?? 0, 'tolerance', 0, 1);
-    this.loss = expectOneOf(opts.loss ?? 'mse', 'loss', ATTACK_LOSSES);
+    this.loss = expectOneOf(opts.loss ?? 'ce', 'loss', ATTACK_LOSSES);
     const k = expectInt(opts.valSize ?? Math.min(1000, Math.floor(train.n / 5)), 'valSize', 1, train.n - 1);
     const how = expectOneOf(opts.valSplit ?? 'tail', 'valSplit', ['tail', 'stratified'] as const);
     if (how === 'tail') {
@@ -211,7 +211,7 @@ export class SleepObjective {
     const out: Evaluation[] = [];
     for (const n of nets) {
       throwIfAborted(opts.signal);
-      if (n.weights.some((w) => !w.every(Number.isFinite))) out.push({ score: -Infinity, clean: 0, terms: {} });
+      if (n.native().firstNonFinite() !== null) out.push({ score: -Infinity, clean: 0, terms: {} });
       else out.push(await this.evaluateOne(n, opts));
     }
     return out;

@@ -51,6 +51,49 @@ export interface TuneOptions extends ObjectiveOptions, SpaceOptions {
   batch?: number;
   /** Preset file to write; its stem names the history and checkpoint files. No files and no resume without it. */
   out?: string;
+  /**
+   * Sleeps and scores the candidates somewhere else (`nrem tune --redis`: BullMQ workers,
+   * src/distributed/tune-remote.ts). Default: here, `batch` sleeps per native call.
+   */
+  candidates?: CandidateRunner;
+}
+
+/** One candidate to sleep and score: its parameters and the scale factors of its normalisation. */
+export interface CandidateItem {
+  parameters: SleepParameters;
+  scaleFactors: number[];
+}
+
+/** A candidate slept and scored. */
+export interface CandidateRun {
+  ev: Evaluation;
+  spikes: number[];
+  changed: number[];
+  seconds: number;
+}
+
+/** The options SleepObjective.create takes, as JSON (what a remote scorer rebuilds the objective from). */
+export type ObjectiveConfig = Pick<ObjectiveOptions, 'objective' | 'penalty' | 'tolerance' | 'valSize' | 'valSplit' | 'seed' | 'loss'>;
+
+export interface CandidateRunner {
+  run(
+    items: CandidateItem[],
+    ctx: { sleepSeed: number; objective: ObjectiveConfig; describe: Record<string, unknown>; signal?: AbortSignal },
+  ): Promise<CandidateRun[]>;
+}
+
+/** Sleeps copies of `net` with each item's parameters (one native call) and scores them. Shared by local and remote tuning. */
+export async function sleepAndScore(net: Network, objective: SleepObjective, items: CandidateItem[], sleepSeed: number, signal?: AbortSignal): Promise<CandidateRun[]> {
+  const slept = await sleepBatch(
+    net,
+    objective.sleepData,
+    items.map((it) => ({ preset: it.parameters, seed: sleepSeed, scaleFactors: it.scaleFactors, signal })),
+  );
+  const evs = await objective.evaluate(
+    slept.map((r) => r.network),
+    { signal },
+  );
+  return slept.map((r, j) => ({ ev: evs[j], spikes: r.stats.spikes, changed: r.stats.weightsChanged, seconds: r.stats.seconds }));
 }
 
 export interface Candidate extends Evaluation {
@@ -110,7 +153,7 @@ export function tuneFiles(out: string): { preset: string; history: string; check
 
 function weightsHash(net: Network): string {
   let h = 0x811c9dc5;
-  for (const w of net.weights) {
+  for (const w of net.parameters().weights) {
     const u = new Uint32Array(w.buffer, w.byteOffset, w.length);
     for (let i = 0; i < u.length; i++) h = Math.imul(h ^ u[i], 0x01000193) >>> 0;
   }
@@ -144,10 +187,10 @@ export async function tune(net: Network, data: Dataset | Split, opts: TuneOption
   const batch = opts.batch === undefined ? Infinity : expectInt(opts.batch, 'batch', 1);
   const signal = opts.signal;
 
-  const space = new SearchSpace(net.layers, opts);
+  const space = new SearchSpace(net.weightLayers, opts);
   const objective = await SleepObjective.create(net, train, { ...opts, seed, test, onProgress: undefined });
   const baselineSpec =
-    opts.baseline === undefined ? (getPreset('mnist-fgsm').beta.length === net.layers ? 'mnist-fgsm' : null) : opts.baseline;
+    opts.baseline === undefined ? (getPreset('mnist-fgsm').beta.length === net.weightLayers ? 'mnist-fgsm' : null) : opts.baseline;
   const fingerprint = JSON.stringify({
     algorithm,
     seed,
@@ -207,7 +250,16 @@ export async function tune(net: Network, data: Dataset | Split, opts: TuneOption
   }
 
   /** Sleeps with every parameter set (grouped by input kind, `batch` per native call), then scores. */
-  type Run = { ev: Evaluation; spikes: number[]; changed: number[]; seconds: number };
+  type Run = CandidateRun;
+  const objectiveConfig: ObjectiveConfig = {
+    objective: opts.objective,
+    penalty: opts.penalty,
+    tolerance: opts.tolerance,
+    valSize: opts.valSize,
+    valSplit: opts.valSplit,
+    seed,
+    loss: opts.loss,
+  };
   // Identical parameters (a rounded steps value, a clipped corner) reuse the earlier result: the sleep is deterministic.
   const memo = new Map<string, Run>();
   for (const c of history.candidates)
@@ -225,16 +277,13 @@ export async function tune(net: Network, data: Dataset | Split, opts: TuneOption
       const idx = todo.filter((i) => params[i].input === kind);
       for (let c = 0; c < idx.length; c += batch === Infinity ? idx.length : batch) {
         const chunk = idx.slice(c, batch === Infinity ? idx.length : c + batch);
-        const optsList = [];
-        for (const i of chunk) optsList.push({ preset: params[i], seed: sleepSeed, scaleFactors: await factorsFor(params[i]), signal });
-        const slept = await sleepBatch(net, objective.sleepData, optsList);
-        const evs = await objective.evaluate(
-          slept.map((r) => r.network),
-          { signal },
-        );
+        const items: CandidateItem[] = [];
+        for (const i of chunk) items.push({ parameters: params[i], scaleFactors: await factorsFor(params[i]) });
+        const runs = opts.candidates
+          ? await opts.candidates.run(items, { sleepSeed, objective: objectiveConfig, describe: objective.describe(), signal })
+          : await sleepAndScore(net, objective, items, sleepSeed, signal);
         chunk.forEach((i, j) => {
-          const st = slept[j].stats;
-          out[i] = { ev: evs[j], spikes: st.spikes, changed: st.weightsChanged, seconds: st.seconds };
+          out[i] = runs[j];
           memo.set(JSON.stringify(params[i]), out[i]);
         });
       }
@@ -266,7 +315,7 @@ export async function tune(net: Network, data: Dataset | Split, opts: TuneOption
 
   // ---- the baseline preset, scored once with the same data, seed and factors ----
   if (baselineSpec !== null && !history.baseline) {
-    const p = resolveParameters(baselineSpec, {}, net.layers);
+    const p = resolveParameters(baselineSpec, {}, net.weightLayers);
     const [r] = await run([p]);
     history.baseline = { name: typeof baselineSpec === 'string' ? baselineSpec : 'given baseline', parameters: p, ...r.ev };
   }

@@ -8,7 +8,10 @@ import { AbortError, fromNative } from '../errors.js';
 export type ProgressEvent = NativeProgress;
 
 export interface RunOptions {
-  /** Called from the main thread with progress of the native work. */
+  /**
+   * Called from the main thread with progress of the native work. If it throws, the native
+   * work stops at its next cancellation check and the call rejects with that same error.
+   */
   onProgress?: (p: ProgressEvent) => void;
   /** Aborting rejects the call with AbortError; finished work is kept. */
   signal?: AbortSignal;
@@ -32,7 +35,8 @@ export async function runNative<T>(opts: RunOptions | undefined, call: (control:
     return await call({ cancel, onProgress: opts?.onProgress });
   } catch (err) {
     const e = fromNative(err);
-    if (e instanceof Error && stack) e.stack = `${e.name}: ${e.message}\n${stack.split('\n').slice(2).join('\n')}`;
+    // A native error gets the caller's stack; the error of a throwing onProgress keeps its own.
+    if (e !== err && e instanceof Error && stack) e.stack = `${e.name}: ${e.message}\n${stack.split('\n').slice(2).join('\n')}`;
     throw e;
   } finally {
     opts?.signal?.removeEventListener('abort', onAbort);

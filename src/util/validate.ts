@@ -54,3 +54,21 @@ export function expectOneOf<T extends string>(v: unknown, name: string, options:
 export function expectSeed(v: unknown, name = 'seed'): number {
   return expectInt(v, name, 0, Number.MAX_SAFE_INTEGER);
 }
+
+/** Options shared by every long call (RunOptions). */
+export const RUN_OPTION_KEYS = ['onProgress', 'signal'] as const;
+
+/**
+ * Rejects keys of an options object that `allowed` does not list (a misspelt option would
+ * otherwise be silently ignored), naming the valid ones. Returns o.
+ */
+export function expectKnownKeys<T>(o: T, allowed: readonly string[], name = 'options'): T {
+  if (o === undefined || o === null) return o;
+  if (typeof o !== 'object') throw new ArgumentError(`Expected an object for ${name} but received ${describe(o)}`);
+  for (const k of Object.keys(o as object))
+    if (!allowed.includes(k)) {
+      const near = allowed.find((a) => a.toLowerCase().replace(/[_-]/g, '') === k.toLowerCase().replace(/[_-]/g, ''));
+      throw new ValueError(`Unknown option ${JSON.stringify(k)} for ${name}${near ? ` (did you mean ${JSON.stringify(near)}?)` : ''}; valid options: ${[...allowed].sort().join(', ')}`);
+    }
+  return o;
+}

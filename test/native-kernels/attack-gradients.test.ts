@@ -10,8 +10,10 @@ function lcg(seed: number): () => number {
 function smallNet(output: OutputActivation, seed = 1): Network {
   const r = lcg(seed);
   const net = new Network({ sizes: [6, 8, 7, 4], output, biases: true, dropout: 0.2, dropoutMode: 'paper', temperature: 2 });
-  for (const w of net.weights) for (let i = 0; i < w.length; i++) w[i] = r() * 0.8;
-  for (const b of net.biases) for (let i = 0; i < b!.length; i++) b![i] = r() * 0.3 + 0.1;
+  const params = net.parameters();
+  for (const w of params.weights) for (let i = 0; i < w.length; i++) w[i] = r() * 0.8;
+  for (const b of params.biases) for (let i = 0; i < b!.length; i++) b![i] = r() * 0.3 + 0.1;
+  net.setParameters(params);
   return net;
 }
 

@@ -22,8 +22,10 @@ function rng(seed: number): () => number {
 function randomNet(sizes: number[], seed: number, spec: Partial<ConstructorParameters<typeof Network>[0]> = {}): Network {
   const r = rng(seed);
   const net = new Network({ sizes, ...spec });
-  for (const w of net.weights) for (let i = 0; i < w.length; i++) w[i] = (r() * 2 - 1) * (1.5 / Math.sqrt(w.length / 4));
-  for (const b of net.biases) if (b) for (let i = 0; i < b.length; i++) b[i] = (r() * 2 - 1) * 0.3;
+  const params = net.parameters();
+  for (const w of params.weights) for (let i = 0; i < w.length; i++) w[i] = (r() * 2 - 1) * (1.5 / Math.sqrt(w.length / 4));
+  for (const b of params.biases) if (b) for (let i = 0; i < b.length; i++) b[i] = (r() * 2 - 1) * 0.3;
+  net.setParameters(params);
   return net;
 }
 
@@ -61,15 +63,19 @@ async function checkFd(
   target: Float32Array,
   analytic: Float32Array,
   indices: number[],
+  commit: (t: Float32Array) => void = () => {},
 ): Promise<void> {
   const eps = 1e-3;
   for (const i of indices) {
     const keep = target[i];
     target[i] = keep + eps;
+    commit(target);
     const up = await loss(net, x, n, y, opts);
     target[i] = keep - eps;
+    commit(target);
     const down = await loss(net, x, n, y, opts);
     target[i] = keep;
+    commit(target);
     const fd = (up - down) / (2 * eps);
     expect(Math.abs(fd - analytic[i]), `index ${i}: fd ${fd} vs analytic ${analytic[i]}`).toBeLessThanOrEqual(
       2e-3 + 0.02 * Math.abs(analytic[i]),
@@ -84,16 +90,17 @@ function sample(length: number, count: number, seed: number): number[] {
 
 async function fullCheck(net: Network, x: Float32Array, n: number, y: Float32Array, opts: NativeGradientOptions) {
   const gx = new Float32Array(x.length);
-  const gw = net.weights.map((w) => new Float32Array(w.length));
-  const gb = net.biases.map((b) => (b ? new Float32Array(b.length) : null));
+  const params = net.parameters();
+  const gw = params.weights.map((w) => new Float32Array(w.length));
+  const gb = params.biases.map((b) => (b ? new Float32Array(b.length) : null));
   const value = await addon().gradients(net.native(), x, n, y, opts, { x: gx, weights: gw, biases: gb });
   expect(Number.isFinite(value)).toBe(true);
   expect(gx.some((v) => v !== 0)).toBe(true);
   await checkFd(net, x, n, y, opts, x, gx, sample(x.length, 24, 1));
-  for (let l = 0; l < net.layers; l++) {
-    await checkFd(net, x, n, y, opts, net.weights[l], gw[l], sample(gw[l].length, 16, 2 + l));
-    const b = net.biases[l];
-    if (b) await checkFd(net, x, n, y, opts, b, gb[l]!, sample(b.length, 6, 9 + l));
+  for (let l = 0; l < net.weightLayers; l++) {
+    await checkFd(net, x, n, y, opts, net.getWeights(l), gw[l], sample(gw[l].length, 16, 2 + l), (w) => net.setWeights(l, w));
+    const b = net.getBias(l);
+    if (b) await checkFd(net, x, n, y, opts, b, gb[l]!, sample(b.length, 6, 9 + l), (v) => net.setBias(l, v));
   }
 }
 
@@ -184,8 +191,8 @@ describe("the release's training gradient (mse-release)", () => {
   it('passes the error straight through a clamped output ReLU, where the true gradient is zero', async () => {
     // 1-1-2 network: hidden h = relu(x); outputs z = [h, -h]. For x = 1: z = [1, -1], a = [1, 0].
     const net = new Network({ sizes: [1, 1, 2], output: 'relu' });
-    net.weights[0].set([1]);
-    net.weights[1].set([1, -1]);
+    net.setWeights(0, Float32Array.from([1]));
+    net.setWeights(1, Float32Array.from([1, -1]));
     const x = new Float32Array([1]);
     const y = new Float32Array([0, 1]); // e = a − y = [1, −1]
     const grad = async (l: 'mse' | 'mse-release') => {

@@ -7,14 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import { addon } from '../../src/native/binding.js';
 import { setThreads } from '../../src/index.js';
+import { rand } from '../helpers/random.js';
 
-function rand(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  return Float32Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 31 - 1;
-  });
-}
 
 interface Case {
   ta: boolean;
@@ -86,7 +80,7 @@ describe('gemm against a naive triple loop', () => {
       const two = run('native', c, 3).C;
       expect(Buffer.from(one.buffer).equals(Buffer.from(two.buffer))).toBe(true);
     } finally {
-      setThreads(0);
+      setThreads('auto');
     }
   });
 

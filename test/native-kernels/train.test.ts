@@ -11,7 +11,8 @@ import { head } from '../../src/data/dataset.js';
 const data = head(loadMnist().train, 2000);
 
 function bytes(net: Network): Buffer {
-  return Buffer.concat([...net.weights, ...net.biases.filter((b): b is Float32Array => b !== null)].map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength)));
+  const p = net.parameters();
+  return Buffer.concat([...p.weights, ...p.biases.filter((b): b is Float32Array => b !== null)].map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength)));
 }
 
 async function trained(recipe: 'paper' | 'modern', seed: number, threads: number): Promise<Network> {
@@ -21,7 +22,7 @@ async function trained(recipe: 'paper' | 'modern', seed: number, threads: number
   return net;
 }
 
-afterAll(() => setThreads(0));
+afterAll(() => setThreads('auto'));
 
 describe('training is deterministic', () => {
   for (const recipe of ['paper', 'modern'] as const)

@@ -16,10 +16,17 @@ import { CarliniWagnerL2, DeepFool, FGSM, JSMA, PGD, SquareAttack, type Attack }
 import { fgsmSweep, epsRange, type SweepMethod } from '../../attacks/sweep.js';
 import { summarize } from '../../attacks/metrics.js';
 import { recheckWithOrt } from '../../attacks/recheck.js';
-import { autoAttackSweep, AUTOATTACK_VERSIONS, type AutoAttackVersion } from '../../attacks/autoattack.js';
-import { expectOneOf } from '../../util/validate.js';
+import { autoAttackSweep } from '../../attacks/autoattack.js';
 import type { AttackLoss } from '../../attacks/gradients.js';
 import { progressBar } from './progress.js';
+import { inputWarnings } from '../warnings.js';
+import { optionalInteger, optionalNumberList, parseChoice, parseLimit, parseSeed } from '../parse.js';
+import { ATTACK_LOSSES } from '../../attacks/gradients.js';
+import { SWEEP_METHODS } from '../../attacks/sweep.js';
+
+const ATTACKS = ['fgsm', 'pgd', 'deepfool', 'jsma', 'cw', 'square', 'autoattack'] as const;
+/** Largest meaningful budget per attack norm on inputs in [0, 1]: L∞ 1; L2 and L0 are checked against d after loading. */
+const LINF = new Set(['fgsm', 'pgd', 'square']);
 
 interface AttackCliOptions {
   model: string;
@@ -36,13 +43,6 @@ interface AttackCliOptions {
   version: string;
   norm: string;
   json?: boolean;
-}
-
-function parseList(s: string | undefined, name: string): number[] | undefined {
-  if (s === undefined) return undefined;
-  const v = s.split(',').map((t) => Number(t.trim()));
-  if (!v.length || v.some((x) => !Number.isFinite(x) || x < 0)) throw new ValueError(`Expected a comma-separated list of numbers >= 0 for ${name} but received "${s}"`);
-  return v;
 }
 
 export function registerAttack(program: Command): void {
@@ -65,17 +65,30 @@ export function registerAttack(program: Command): void {
     .option('--json', 'print one JSON object as the last line')
     .action(async (o: AttackCliOptions) => {
       const t0 = performance.now();
-      const seed = Number(o.seed);
+      // Every flag is checked before the model and data are loaded.
+      const seed = parseSeed(o.seed);
+      const attackName = parseChoice(o.attack, '--attack', ATTACKS);
+      const aaVersion = parseChoice(o.version, '--version', ['standard', 'plus'] as const);
+      const aaNorm = parseChoice(o.norm, '--norm', ['linf', 'l2'] as const);
+      const linf = LINF.has(attackName) || (attackName === 'autoattack' && aaNorm === 'linf');
+      const limit = parseLimit(o.limit);
+      const eps = optionalNumberList(o.eps, '--eps', { min: 0, max: linf ? 1 : Number.MAX_SAFE_INTEGER, maxCount: attackName === 'fgsm' ? 10_000 : 100 });
+      const loss: AttackLoss = parseChoice(o.loss, '--loss', ATTACK_LOSSES);
+      const steps = optionalInteger(o.steps, '--steps', { min: 1, max: 10_000_000 });
+      parseChoice(o.sweepMethod, '--sweep-method', SWEEP_METHODS);
       const net = await loadOnnx(o.model);
       const data = await loadDataset(o.dataset, { quick: o.quick, seed });
-      const test = o.limit ? head(data.test, Number(o.limit)) : data.test;
-      const eps = parseList(o.eps, '--eps');
-      const loss = o.loss as AttackLoss;
-      const steps = o.steps === undefined ? undefined : Number(o.steps);
+      const test = limit !== undefined ? head(data.test, limit) : data.test;
+      if (eps && !linf) {
+        const max = attackName === 'jsma' ? test.dims : Math.sqrt(test.dims);
+        const bad = eps.findIndex((e) => e > max);
+        if (bad >= 0) throw new ValueError(`--eps entry ${bad + 1}: expected a budget <= ${max} (the largest ${attackName === 'jsma' ? 'L0' : 'L2'} distance between inputs of ${test.dims} values in [0, 1]) but received ${eps[bad]}`);
+      }
+      const warnings = await inputWarnings(net, test);
       const bar = o.json ? undefined : progressBar();
       const onProgress = bar?.update;
       let out: Record<string, unknown>;
-      if (o.attack === 'fgsm') {
+      if (attackName === 'fgsm') {
         const method = o.sweepMethod as SweepMethod;
         const r = await fgsmSweep(net, test.x, test.y, { epsilons: eps ?? epsRange(), loss, method, onProgress });
         out = { attack: 'fgsm', loss, method, n: r.n, epsilons: r.epsilons, accuracy: r.accuracy };
@@ -85,28 +98,21 @@ export function registerAttack(program: Command): void {
           const rc = await recheckWithOrt(net, a, test.y);
           out.recheck = { confirmed: rc.confirmedCount, rejected: rc.rejected, disagreements: rc.disagreements.map((d) => d.rows.length) };
         }
-      } else if (o.attack === 'autoattack') {
-        const version = expectOneOf(o.version, '--version', AUTOATTACK_VERSIONS.filter((v) => v !== 'custom')) as AutoAttackVersion;
-        const norm = expectOneOf(o.norm, '--norm', ['linf', 'l2'] as const);
-        const perEpsilon: Record<string, unknown>[] = [];
-        let cleanAccuracy = 0;
-        const all = await autoAttackSweep(net, test.x, test.y, { epsilons: eps ?? [0.1, 0.2, 0.3], norm, version, seed, recheck: o.recheck, onProgress, shape: test.shape, ...(steps ? { iterations: steps } : {}) });
+      } else if (attackName === 'autoattack') {
+        const all = await autoAttackSweep(net, test.x, test.y, { epsilons: eps ?? [0.1, 0.2, 0.3], norm: aaNorm, version: aaVersion, seed, recheck: o.recheck, onProgress, shape: test.shape, ...(steps ? { iterations: steps } : {}) });
+        bar?.stop();
         for (const r of all) {
-          const e = r.eps;
-          const line = `eps ${e}: robust accuracy ${(100 * r.robustAccuracy).toFixed(1)} % (clean ${(100 * r.cleanAccuracy).toFixed(1)} %; ${r.stages.map((s) => `${s.attack} ${(100 * s.robustAccuracy).toFixed(1)} %`).join(', ')})`;
-          if (!o.json) {
-            bar?.stop();
-            console.error(line);
-            for (const w of r.warnings) console.error(`  warning: ${w}`);
-          }
-          cleanAccuracy = r.cleanAccuracy;
-          perEpsilon.push({ epsilon: e, robustAccuracy: r.robustAccuracy, stages: r.stages, warnings: r.warnings, checks: r.checks.map((c) => ({ id: c.id, fired: c.fired, value: c.value })), maxPerturbation: r.maxPerturbation, seconds: r.seconds });
-          if (r.warnings.length === 0 && !o.json) console.error('  checks: none fired');
+          if (o.json) continue;
+          // The warnings go next to the figure they undermine.
+          console.error(`eps ${r.eps}: robust accuracy ${(100 * r.robustAccuracy).toFixed(1)} % (clean ${(100 * r.cleanAccuracy).toFixed(1)} %; ${r.stages.map((s) => `${s.attack} ${(100 * s.robustAccuracy).toFixed(1)} %`).join(', ')})`);
+          for (const w of r.warnings) console.error(`  warning: ${w}`);
+          if (!r.warnings.length) console.error('  checks: none fired');
         }
-        out = { attack: 'autoattack', version, norm, n: test.n, cleanAccuracy, recheck: o.recheck, perEpsilon };
+        const perEpsilon = all.map((r) => ({ epsilon: r.eps, robustAccuracy: r.robustAccuracy, stages: r.stages, warnings: r.warnings, checks: r.checks.map((c) => ({ id: c.id, fired: c.fired, value: c.value })), maxPerturbation: r.maxPerturbation }));
+        out = { attack: 'autoattack', version: aaVersion, norm: aaNorm, n: test.n, cleanAccuracy: all[0].cleanAccuracy, recheck: o.recheck, perEpsilon };
       } else {
         let a: Attack;
-        switch (o.attack) {
+        switch (attackName) {
           case 'pgd':
             a = new PGD({ loss, steps: steps ?? 40 });
             break;
@@ -122,10 +128,8 @@ export function registerAttack(program: Command): void {
           case 'square':
             a = new SquareAttack({ maxQueries: steps ?? 1000 });
             break;
-          default:
-            throw new ValueError(`Expected one of fgsm, pgd, deepfool, jsma, cw, square, autoattack for --attack but received "${o.attack}"`);
         }
-        const needsEps = o.attack === 'pgd' || o.attack === 'square';
+        const needsEps = attackName === 'pgd' || attackName === 'square';
         const r = await a.run(net, test.x, test.y, { epsilons: eps ?? (needsEps ? [0.1, 0.2, 0.3] : undefined), seed, onProgress });
         const s = summarize(r, test.x, test.y);
         out = { ...s };
@@ -138,6 +142,7 @@ export function registerAttack(program: Command): void {
         }
       }
       bar?.stop();
+      out.warnings = warnings;
       out.seconds = (performance.now() - t0) / 1000;
       if (o.json) console.log(JSON.stringify(out));
       else console.log(JSON.stringify(out, null, 2));

@@ -15,6 +15,9 @@ import { ValueError } from '../../errors.js';
 import type { Network } from '../../model/network.js';
 import type { RunOptions } from '../../util/control.js';
 import { makeReporter } from '../../experiments/progress.js';
+import { optionalInteger, parseChoice, parseInteger, parseIntegerList, parseNumber, parseSeed } from '../parse.js';
+import { prepareOutputFile } from '../../util/files.js';
+import { checkTrainingMemory } from '../../util/memory.js';
 
 interface DefendOpts {
   method: string;
@@ -34,11 +37,7 @@ interface DefendOpts {
   json?: boolean;
 }
 
-const num = (v: string, name: string) => {
-  const x = Number(v);
-  if (!Number.isFinite(x)) throw new ValueError(`Expected a number for --${name} but received ${JSON.stringify(v)}`);
-  return x;
-};
+const METHODS = ['distillation', 'finetune', 'pgd-train'] as const;
 
 export function registerDefend(program: Command): void {
   program
@@ -61,11 +60,24 @@ export function registerDefend(program: Command): void {
     .option('--json', 'print one JSON object')
     .action(async (o: DefendOpts) => {
       const t0 = performance.now();
-      const seed = num(o.seed, 'seed');
+      // Every flag is checked, and the output folder proven writable, before any work.
+      const method = parseChoice(o.method, '--method', METHODS);
+      const seed = parseSeed(o.seed);
+      const given = o.sizes === undefined ? undefined : parseIntegerList(o.sizes, '--sizes', { min: 1, max: 1 << 24, minCount: 2 });
+      const recipe = getRecipe(o.recipe as 'paper');
+      if (given) checkTrainingMemory(given, recipe.batchSize, recipe.biases);
+      const epochs = optionalInteger(o.epochs, '--epochs', { min: 1, max: 1_000_000 });
+      const temperature = parseNumber(o.temperature, '--temperature', { min: Number.MIN_VALUE, max: 1e6 });
+      const replace = parseInteger(o.replace, '--replace', { min: 0 });
+      const eps = parseNumber(o.eps, '--eps', { min: 0, max: 1 });
+      const steps = parseInteger(o.steps, '--steps', { min: 1, max: 1_000_000 });
+      if (method === 'finetune') {
+        if (!o.net) throw new ValueError('Expected --net <control.onnx> for --method finetune');
+        parseChoice(o.kind, '--kind', FINETUNE_KINDS);
+      }
+      prepareOutputFile(o.out, '--out');
       const { train: data, test } = await loadDataset(o.data, { quick: o.quick, seed });
-      const sizes = o.sizes ? o.sizes.split(',').map((s) => num(s, 'sizes')) : [data.dims, ...(data.dims === 784 ? [1200, 1200] : [100]), data.classes];
-      getRecipe(o.recipe as 'paper');
-      const epochs = o.epochs ? num(o.epochs, 'epochs') : undefined;
+      const sizes = given ?? [data.dims, ...(data.dims === 784 ? [1200, 1200] : [100]), data.classes];
       const reporter = makeReporter(o.json ? 'quiet' : 'auto');
       const ac = new AbortController();
       process.once('SIGINT', () => ac.abort());
@@ -73,21 +85,16 @@ export function registerDefend(program: Command): void {
       const ro: RunOptions = { signal: ac.signal, onProgress: (p) => reporter({ type: 'unit-progress', label: o.method, done: p.done, total: p.total, phase: p.phase }) };
       let net: Network;
       try {
-        switch (o.method) {
+        switch (method) {
           case 'distillation':
-            net = (await distill(o.recipe as 'paper', sizes, data, { temperature: num(o.temperature, 'temperature'), epochs, seed, ...ro })).student;
+            net = (await distill(o.recipe as 'paper', sizes, data, { temperature, epochs, seed, ...ro })).student;
             break;
-          case 'finetune': {
-            if (!o.net) throw new ValueError('Expected --net <control.onnx> for --method finetune');
-            if (!(FINETUNE_KINDS as readonly string[]).includes(o.kind)) throw new ValueError(`Expected one of ${FINETUNE_KINDS.join(', ')} for --kind but received ${JSON.stringify(o.kind)}`);
-            net = (await finetune(await loadOnnx(o.net), data, { kind: o.kind as FinetuneKindName, seed, recipe: o.recipe as 'paper', epochs, replace: num(o.replace, 'replace'), ...ro })).network;
+          case 'finetune':
+            net = (await finetune(await loadOnnx(o.net!), data, { kind: o.kind as FinetuneKindName, seed, recipe: o.recipe as 'paper', epochs, replace, ...ro })).network;
             break;
-          }
           case 'pgd-train':
-            net = (await pgdTrain(o.recipe as 'paper', sizes, data, { seed, eps: num(o.eps, 'eps'), steps: num(o.steps, 'steps'), epochs, init: o.net ? await loadOnnx(o.net) : undefined, ...ro })).network;
+            net = (await pgdTrain(o.recipe as 'paper', sizes, data, { seed, eps, steps, epochs, init: o.net ? await loadOnnx(o.net) : undefined, ...ro })).network;
             break;
-          default:
-            throw new ValueError(`Expected distillation, finetune or pgd-train for --method but received ${JSON.stringify(o.method)}`);
         }
       } finally {
         reporter.stop();

@@ -6,15 +6,8 @@ import type { Command } from 'commander';
 import { loadOnnx } from '../../model/onnx.js';
 import { loadDataset } from '../../data/index.js';
 import { head } from '../../data/dataset.js';
-import { ValueError } from '../../errors.js';
-import { evaluateDistortions, type DistortionKind } from '../../attacks/distortions.js';
-
-function parseList(s: string | undefined, name: string): number[] | undefined {
-  if (s === undefined) return undefined;
-  const v = s.split(',').map((t) => Number(t.trim()));
-  if (!v.length || v.some((x) => !Number.isFinite(x) || x < 0)) throw new ValueError(`Expected a comma-separated list of numbers >= 0 for ${name} but received "${s}"`);
-  return v;
-}
+import { evaluateDistortions, MAX_BLUR_SIGMA, type DistortionKind } from '../../attacks/distortions.js';
+import { optionalNumberList, parseLimit, parseSeed } from '../parse.js';
 
 export function registerDistort(program: Command): void {
   program
@@ -32,16 +25,18 @@ export function registerDistort(program: Command): void {
     .option('--json', 'print one JSON object as the last line')
     .action(async (o: Record<string, string | boolean | undefined>) => {
       const t0 = performance.now();
-      const seed = Number(o.seed ?? 0);
+      const seed = parseSeed(o.seed ?? '0');
+      const limit = parseLimit(o.limit as string | undefined);
+      const list = (flag: string, max: number) => optionalNumberList(o[flag.slice(2)] as string | undefined, flag, { min: 0, max, maxCount: 1000 });
+      const levels: Partial<Record<DistortionKind, number[]>> = {
+        noise: list('--noise', 1e6),
+        blur: list('--blur', MAX_BLUR_SIGMA),
+        saltpepper: list('--saltpepper', 1),
+        contrast: list('--contrast', 1),
+      };
       const net = await loadOnnx(o.model as string);
       const data = await loadDataset(o.dataset as string, { quick: !!o.quick, seed });
-      const test = o.limit ? head(data.test, Number(o.limit)) : data.test;
-      const levels: Partial<Record<DistortionKind, number[]>> = {
-        noise: parseList(o.noise as string | undefined, '--noise'),
-        blur: parseList(o.blur as string | undefined, '--blur'),
-        saltpepper: parseList(o.saltpepper as string | undefined, '--saltpepper'),
-        contrast: parseList(o.contrast as string | undefined, '--contrast'),
-      };
+      const test = limit !== undefined ? head(data.test, limit) : data.test;
       if (!Object.values(levels).some((v) => v)) levels.noise = [0, 0.1, 0.3, 0.5, 0.7, 0.9];
       const curves = await evaluateDistortions(net, test.x, test.y, levels, { seed, shape: test.shape });
       const out = { n: test.n, noiseLevelsAre: 'variances', curves, seconds: (performance.now() - t0) / 1000 };

@@ -1,20 +1,14 @@
-import { readFile } from 'node:fs/promises';
+import { MODEL_FILE_LIMIT, readInputFile } from '../../util/files.js';
 import type { Command } from 'commander';
-import { FormatError } from '../../errors.js';
-import { decodeModel, importOnnx } from '../../model/onnx.js';
+import { decodeModel, externalReader, importOnnx } from '../../model/onnx.js';
 import { num } from '../../model/onnx-proto.js';
 
-/** What `nrem inspect` reports about an ONNX MLP. */
+/** What `nrem inspect` reports about an ONNX network. */
 export async function inspectOnnx(path: string): Promise<Record<string, unknown>> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (err) {
-    throw new FormatError(`${path}: cannot read (${(err as Error).message})`, { cause: err });
-  }
-  const imp = importOnnx(bytes, path);
+  const bytes = await readInputFile(path, { maxBytes: MODEL_FILE_LIMIT, what: 'ONNX model' });
+  const imp = importOnnx(bytes, path, { external: externalReader(path) });
   const net = imp.net;
-  const parameters = net.weights.reduce((a, w) => a + w.length, 0) + net.biases.reduce((a, b) => a + (b ? b.length : 0), 0);
+  const parameters = net.native().describe().parameters;
   const { 'nrem.recipe': recipe, ...metadata } = imp.metadata;
   return {
     model: path,
@@ -23,7 +17,13 @@ export async function inspectOnnx(path: string): Promise<Record<string, unknown>
     opset: imp.opset,
     irVersion: num(decodeModel(bytes, path).irVersion),
     sizes: net.sizes,
-    layers: net.layers,
+    layers: net.chain.map((l) => ({ kind: l.kind, in: l.in, out: l.out, relu: l.relu, bias: l.bias ?? false })),
+    input: net.inputShape,
+    inputOps: net.inputOps.map((op) => op.op),
+    graphInput: imp.input,
+    graphOutput: imp.output,
+    foldedBatchNorm: imp.foldedBatchNorm,
+    mlp: net.isMlp,
     hiddenActivation: 'relu',
     output: net.output,
     temperature: net.temperature,
@@ -33,7 +33,7 @@ export async function inspectOnnx(path: string): Promise<Record<string, unknown>
     biases: net.hasBiases,
     parameters,
     operators: imp.operators,
-    nremMetadata: 'nrem.sizes' in imp.metadata,
+    nremMetadata: 'nrem.sizes' in imp.metadata || 'nrem.spec' in imp.metadata,
     recipe: recipe === undefined ? null : safeJson(recipe),
     metadata,
   };
@@ -50,7 +50,7 @@ function safeJson(s: string): unknown {
 export function registerInspect(program: Command): void {
   program
     .command('inspect')
-    .description('describe an ONNX MLP: layer sizes, activations, opset, parameter count, nrem metadata')
+    .description('describe an ONNX network: layers and shapes, activations, opset, parameter count, nrem metadata')
     .requiredOption('--model <file>', 'the .onnx file')
     .option('--json', 'print one JSON object')
     .action(async (opts: { model: string; json?: boolean }) => {
@@ -64,7 +64,12 @@ export function registerInspect(program: Command): void {
       line('model', info.model);
       line('producer', info.producer || '(none)');
       line('opset', info.opset);
-      line('sizes', (info.sizes as number[]).join('-'));
+      if (info.mlp) line('sizes', (info.sizes as number[]).join('-'));
+      const gi = info.graphInput as { name: string; dims: unknown[] };
+      line('input', `${gi.name} [${gi.dims.join(', ')}]${(info.inputOps as string[]).length ? ` then ${(info.inputOps as string[]).join(', ')} by constants` : ''}`);
+      for (const l of info.layers as { kind: string; in: number[]; out: number[]; relu: boolean; bias: boolean }[])
+        line(`  ${l.kind}`, `${l.in.join('×')} → ${l.out.join('×')}${l.bias ? ', bias' : ''}${l.relu ? ', relu' : ''}`);
+      if ((info.foldedBatchNorm as string[]).length) line('batchnorm', `folded into the layer before: ${(info.foldedBatchNorm as string[]).join(', ')}`);
       line('activations', `relu hidden, ${info.output} output${info.output === 'softmax' ? ` (temperature ${info.temperature})` : ''}`);
       line('dropout', info.dropout ? `${info.dropout} (${info.dropoutMode}; hidden scale ${info.hiddenScale})` : 'none');
       line('biases', info.biases ? 'yes' : 'no');

@@ -1,10 +1,10 @@
 /** nrem report DIR: re-renders DIR/report.md and DIR/report.html from DIR/results.json. */
 import type { Command } from 'commander';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeReport } from '../../report/report.js';
 import { RESULTS_SCHEMA_VERSION, type Results } from '../../experiments/results.js';
 import { FormatError } from '../../errors.js';
+import { readJsonFile } from '../../util/files.js';
 
 export function registerReport(program: Command): void {
   program
@@ -14,12 +14,8 @@ export function registerReport(program: Command): void {
     .action(async (dir: string, o: { json?: boolean }) => {
       const t0 = performance.now();
       const path = join(dir, 'results.json');
-      let r: Results;
-      try {
-        r = JSON.parse(readFileSync(path, 'utf8')) as Results;
-      } catch (err) {
-        throw new FormatError(`${path}: cannot read results (${(err as Error).message})`, { cause: err });
-      }
+      const r = readJsonFile(path, 'results') as Results;
+      if (typeof r !== 'object' || r === null) throw new FormatError(`${path}: expected a JSON object of results`);
       if (r.schemaVersion !== RESULTS_SCHEMA_VERSION)
         throw new FormatError(`${path}: schema version ${r.schemaVersion}, this nrem reads ${RESULTS_SCHEMA_VERSION}`);
       const { figures } = await writeReport(r, dir);

@@ -12,6 +12,9 @@ import { getPreset, loadPresetFile, PRESET_NAMES, type PresetName, type SleepPar
 import { sleep } from '../../sleep/sleep.js';
 import { progressBar } from './progress.js';
 import { ValueError } from '../../errors.js';
+import { inputWarnings, warn } from '../warnings.js';
+import { optionalInteger, parseSeed } from '../parse.js';
+import { prepareOutputFile } from '../../util/files.js';
 
 interface SleepCliOptions {
   model: string;
@@ -44,11 +47,14 @@ export function registerSleep(program: Command): void {
     .option('--json', 'print one JSON object')
     .action(async (o: SleepCliOptions) => {
       const t0 = performance.now();
-      const seed = Number(o.seed);
+      const seed = parseSeed(o.seed);
+      const steps = optionalInteger(o.steps, '--steps', { min: 1 });
+      const { preset, ...overrides } = await presetFrom(o.preset);
+      if (steps !== undefined) overrides.steps = steps;
+      prepareOutputFile(o.out, '--out');
       const net = await loadOnnx(o.model);
       const { train, test } = await loadDataset(o.dataset, { quick: !!o.quick, seed });
-      const { preset, ...overrides } = await presetFrom(o.preset);
-      if (o.steps !== undefined) overrides.steps = Number(o.steps);
+      const inputs = await inputWarnings(net, test);
       const before = await net.accuracy(test.x, test.y);
       const bar = o.json ? undefined : progressBar();
       const { network, stats } = await sleep(net, train, { preset, ...overrides, seed, onProgress: bar?.update });
@@ -73,6 +79,7 @@ export function registerSleep(program: Command): void {
         scaleFactors: stats.scaleFactors,
         accuracyBefore: before,
         accuracyAfter: after,
+        warnings: [...inputs, ...warn(stats.warnings)],
       };
       if (o.json) {
         console.log(JSON.stringify(result));

@@ -3,8 +3,13 @@ import { SingleBar, Presets } from 'cli-progress';
 import { loadDataset } from '../../data/index.js';
 import { saveOnnx } from '../../model/onnx.js';
 import { createNetwork, evaluate, getRecipe, recipeOptions, train } from '../../train/train.js';
-import { ArgumentError, ShapeError } from '../../errors.js';
-import { expectInt, expectNumber, expectSeed } from '../../util/validate.js';
+import { ShapeError } from '../../errors.js';
+import { readArch, type Architecture } from '../../model/arch.js';
+import type { Shape3 } from '../../model/layers.js';
+import type { Dataset } from '../../data/dataset.js';
+import { optionalInteger, optionalNumber, parseIntegerList, parseSeed } from '../parse.js';
+import { prepareOutputFile } from '../../util/files.js';
+import { checkChainTrainingMemory, checkTrainingMemory } from '../../util/memory.js';
 
 interface TrainCliOptions {
   dataset: string;
@@ -19,11 +24,22 @@ interface TrainCliOptions {
   json?: boolean;
 }
 
-export function parseArch(s: string): number[] {
-  const sizes = s.split(',').map((t) => Number(t.trim()));
-  if (sizes.length < 2 || sizes.some((v) => !Number.isInteger(v) || v < 1))
-    throw new ArgumentError(`Expected layer sizes like 784,1200,1200,10 for --arch but received ${JSON.stringify(s)}`);
-  return sizes;
+/** --arch: layer sizes like 784,1200,1200,10 (at least two integers in [1, 2^24]), a CNN description or a .json file. */
+export function parseArchFlag(s: string, flag = '--arch'): number[] | Architecture {
+  if (/^[\d.e+\s,-]+$/i.test(s)) return parseIntegerList(s, flag, { min: 1, max: 1 << 24, minCount: 2 });
+  return readArch(s);
+}
+
+/** The architecture on data of this shape (an image's [1, H, W], else features). */
+export function archFor(arch: number[] | Architecture, data: Dataset): number[] | Architecture {
+  if (Array.isArray(arch)) {
+    if (data.dims !== arch[0]) throw new ShapeError(`Expected --arch to start with ${data.dims} (the data's features) but it starts with ${arch[0]}`);
+    return arch;
+  }
+  const input: Shape3 = arch.input ?? (data.shape && data.shape[0] * data.shape[1] === data.dims ? [1, data.shape[0], data.shape[1]] : [data.dims, 1, 1]);
+  if (input[0] * input[1] * input[2] !== data.dims)
+    throw new ShapeError(`Expected the architecture's input ${input.join('×')} to hold the data's ${data.dims} features`);
+  return { input, layers: arch.layers };
 }
 
 export function registerTrain(program: Command): void {
@@ -31,7 +47,7 @@ export function registerTrain(program: Command): void {
     .command('train')
     .description('train a network with a recipe (the paper\'s by default) and save it as ONNX')
     .option('--dataset <spec>', 'data set (see loadDataset)', 'mnist')
-    .option('--arch <sizes>', 'layer sizes, input first', '784,1200,1200,10')
+    .option('--arch <arch>', 'layer sizes, input first (784,1200,1200,10), a CNN (conv:16x5,pool:max2,conv:32x5,pool:max2,dense:128,10) or a .json file', '784,1200,1200,10')
     .option('--recipe <name>', 'paper | paper-octave (the paper\'s, drawing from the authors\' Octave random stream) | modern', 'paper')
     .option('--seed <n>', 'seed of initialisation, shuffles and dropout', '1')
     .requiredOption('--out <file.onnx>', 'where to write the trained network')
@@ -43,18 +59,23 @@ export function registerTrain(program: Command): void {
     .action(async (o: TrainCliOptions) => {
       const t0 = performance.now();
       const recipe = getRecipe(o.recipe as never);
-      const seed = expectSeed(Number(o.seed), '--seed');
-      const sizes = parseArch(o.arch);
+      const seed = parseSeed(o.seed);
+      const epochs = optionalInteger(o.epochs, '--epochs', { min: 1, max: 1_000_000 });
+      const lr = optionalNumber(o.lr, '--lr', { min: Number.MIN_VALUE });
+      const batchSize = optionalInteger(o.batchSize, '--batch-size', { min: 1, max: 1 << 24 });
+      const archArg = parseArchFlag(o.arch);
+      if (Array.isArray(archArg)) checkTrainingMemory(archArg, batchSize ?? recipe.batchSize, recipe.biases);
+      prepareOutputFile(o.out, '--out');
       const split = await loadDataset(o.dataset, { quick: o.quick, seed });
-      if (split.train.dims !== sizes[0])
-        throw new ShapeError(`Expected --arch to start with ${split.train.dims} (the data's features) but it starts with ${sizes[0]}`);
-      if (split.train.classes > sizes[sizes.length - 1])
-        throw new ShapeError(`Expected --arch to end with at least ${split.train.classes} outputs (the data's classes) but it ends with ${sizes[sizes.length - 1]}`);
+      const arch = archFor(archArg, split.train);
       const opts = recipeOptions(recipe, seed);
-      if (o.epochs !== undefined) opts.epochs = expectInt(Number(o.epochs), '--epochs', 1);
-      if (o.lr !== undefined) opts.lr = expectNumber(Number(o.lr), '--lr', Number.MIN_VALUE);
-      if (o.batchSize !== undefined) opts.batchSize = expectInt(Number(o.batchSize), '--batch-size', 1);
-      const net = createNetwork(recipe, sizes, seed);
+      if (epochs !== undefined) opts.epochs = epochs;
+      if (lr !== undefined) opts.lr = lr;
+      if (batchSize !== undefined) opts.batchSize = batchSize;
+      const net = createNetwork(recipe, arch, seed);
+      if (!Array.isArray(arch)) checkChainTrainingMemory(net, opts.batchSize);
+      if (split.train.classes > net.outputSize)
+        throw new ShapeError(`Expected --arch to end with at least ${split.train.classes} outputs (the data's classes) but it ends with ${net.outputSize}`);
       const ac = new AbortController();
       const onSigint = () => ac.abort();
       process.once('SIGINT', onSigint);
@@ -80,7 +101,8 @@ export function registerTrain(program: Command): void {
           command: 'train',
           dataset: split.train.name,
           recipe: recipe.name,
-          arch: sizes,
+          arch: Array.isArray(arch) ? arch : o.arch,
+          layers: net.spec().layers,
           seed,
           epochs: r.epochs,
           epochLoss: r.epochLoss,
@@ -92,7 +114,7 @@ export function registerTrain(program: Command): void {
         };
         if (o.json) console.log(JSON.stringify(result));
         else {
-          console.log(`trained ${sizes.join('-')} (${recipe.name} recipe, seed ${seed}) on ${split.train.name}: ${r.epochs} epochs, ${r.seconds.toFixed(1)} s`);
+          console.log(`trained ${Array.isArray(arch) ? arch.join('-') : o.arch} (${recipe.name} recipe, seed ${seed}) on ${split.train.name}: ${r.epochs} epochs, ${r.seconds.toFixed(1)} s`);
           console.log(`loss per epoch: ${r.epochLoss.map((v) => v.toFixed(4)).join(', ')}`);
           console.log(`test accuracy ${(ev.accuracy * 100).toFixed(2)}% on ${ev.n} rows; saved ${o.out}`);
         }

@@ -13,7 +13,12 @@ import { loadOnnx } from '../../model/onnx.js';
 import { NORMALIZATIONS, PRESET_NAMES, SLEEP_INPUTS, type Normalization, type PresetName, type SleepInput } from '../../sleep/presets.js';
 import { parseBounds } from '../../tune/space.js';
 import { DEFAULT_OBJECTIVE } from '../../tune/objective.js';
-import { tune, type Algorithm, type TuneOptions } from '../../tune/tune.js';
+import { tune, tuneFiles, type Algorithm, type CandidateRunner, type TuneOptions } from '../../tune/tune.js';
+import { readFileSync } from 'node:fs';
+import type { Coordinator } from '../../distributed/coordinator.js';
+import type { Store } from '../../experiments/store.js';
+import { optionalInteger, parseChoice, parseNumber, parseSeed } from '../parse.js';
+import { prepareOutputFile } from '../../util/files.js';
 
 interface CliOptions {
   model: string;
@@ -23,6 +28,7 @@ interface CliOptions {
   objective: string;
   penalty: string;
   tolerance: string;
+  fgsmLoss: string;
   budget: string;
   algorithm: string;
   popSize?: string;
@@ -38,6 +44,9 @@ interface CliOptions {
   batch?: string;
   out: string;
   json?: boolean;
+  redis?: string;
+  store?: string;
+  queue?: string;
 }
 
 function list<T extends string>(s: string | undefined, options: readonly T[], name: string): T[] | undefined {
@@ -47,7 +56,6 @@ function list<T extends string>(s: string | undefined, options: readonly T[], na
   return v as T[];
 }
 
-const int = (s: string | undefined) => (s === undefined ? undefined : Number(s));
 
 export function registerTune(program: Command): void {
   program
@@ -60,6 +68,7 @@ export function registerTune(program: Command): void {
     .option('--objective <terms>', 'comma list of clean | noise:v | blur:σ | saltpepper:p | contrast:c | fgsm:ε [:weight]', DEFAULT_OBJECTIVE)
     .option('--penalty <x>', 'score points lost per point of clean validation accuracy lost', '1')
     .option('--tolerance <x>', 'clean accuracy loss (fraction) tolerated without penalty', '0')
+    .option('--fgsm-loss <name>', 'loss of the fgsm terms\' gradient: ce (cross-entropy, as every attack) | mse (the paper\'s)', 'ce')
     .option('--budget <n>', 'candidates slept and scored', '200')
     .option('--algorithm <name>', 'ga | cmaes', 'ga')
     .option('--pop-size <n>', 'candidates per generation')
@@ -75,11 +84,27 @@ export function registerTune(program: Command): void {
     .option('--batch <n>', 'sleeps per native call (default: a whole generation)')
     .requiredOption('--out <file>', 'preset file to write (history and checkpoint beside it)')
     .option('--json', 'print one JSON object')
+    .option('--redis <url>', 'sleep and score the candidates on `nrem worker`s connected to this Redis (docs/distributed.md)')
+    .option('--store <dir|redis|url>', 'with --redis: where candidates are kept: dir (OUT-stem.store/units, default; a folder shared with the workers), redis, or a redis:// URL')
+    .option('--queue <name>', 'with --redis: the queue name the workers use')
     .action(async (o: CliOptions) => {
       const t0 = performance.now();
+      // Every flag is checked, and --out proven writable, before the model and data are loaded.
+      const dataSeed = parseSeed(o.dataSeed, '--data-seed');
+      const seed = parseSeed(o.seed, '--seed');
+      const sleepSeed = parseSeed(o.sleepSeed, '--sleep-seed');
+      const budget = optionalInteger(o.budget, '--budget', { min: 1, max: 1_000_000 });
+      const popSize = optionalInteger(o.popSize, '--pop-size', { min: 2, max: 100_000 });
+      const valSize = optionalInteger(o.valSize, '--val-size', { min: 1 });
+      const batch = optionalInteger(o.batch, '--batch', { min: 1, max: 100_000 });
+      const penalty = parseNumber(o.penalty, '--penalty', { min: 0, max: 1e6 });
+      const tolerance = parseNumber(o.tolerance, '--tolerance', { min: 0, max: 1 });
+      const algorithm = parseChoice(o.algorithm, '--algorithm', ['ga', 'cmaes'] as const);
+      const valSplit = parseChoice(o.valSplit, '--val-split', ['tail', 'stratified'] as const);
+      prepareOutputFile(o.out, '--out');
       const net = await loadOnnx(o.model);
-      const split = await loadDataset(o.dataset, { quick: o.quick, seed: Number(o.dataSeed) });
-      const layers = net.layers;
+      const split = await loadDataset(o.dataset, { quick: o.quick, seed: dataSeed });
+      const layers = net.weightLayers;
       const base = o.base as PresetName;
       if (!PRESET_NAMES.includes(base)) throw new ValueError(`Expected one of ${PRESET_NAMES.join(', ')} for --base but received ${JSON.stringify(o.base)}`);
       let baseline: TuneOptions['baseline'] = null;
@@ -97,24 +122,40 @@ export function registerTune(program: Command): void {
         ? new cliProgress.SingleBar({ format: 'tune [{bar}] {value}/{total} gen {gen} best {best} baseline {baseline}', stream: process.stderr }, cliProgress.Presets.shades_classic)
         : null;
       let started = false;
+      let coord: Coordinator | undefined;
+      let store: Store | undefined;
       try {
+        let candidates: CandidateRunner | undefined;
+        if (o.redis) {
+          const dist = await import('../../distributed/index.js'); // BullMQ takes a second to import: only when wanted
+          coord = await dist.Coordinator.connect({ redis: o.redis, queue: o.queue });
+          store = dist.storeFor(o.store, tuneFiles(o.out).history.replace(/\.history\.json$/, '.store'), o.redis);
+          candidates = dist.remoteCandidates(coord, {
+            store,
+            model: new Uint8Array(readFileSync(o.model)),
+            data: { dataset: o.dataset, quick: o.quick, seed: Number(o.dataSeed) },
+            onLog: (m) => process.stderr.write(`${m}\n`),
+          });
+        }
         const r = await tune(net, split, {
-          algorithm: o.algorithm as Algorithm,
-          budget: int(o.budget),
-          popSize: int(o.popSize),
-          seed: Number(o.seed),
-          sleepSeed: Number(o.sleepSeed),
+          candidates,
+          algorithm: algorithm as Algorithm,
+          budget,
+          popSize,
+          seed,
+          sleepSeed,
           objective: o.objective,
-          penalty: Number(o.penalty),
-          tolerance: Number(o.tolerance),
-          valSize: int(o.valSize),
-          valSplit: o.valSplit as 'tail' | 'stratified',
+          penalty,
+          tolerance,
+          loss: parseChoice(o.fgsmLoss, '--fgsm-loss', ['ce', 'mse'] as const),
+          valSize,
+          valSplit,
           bounds: o.bounds ? parseBounds(o.bounds, layers) : undefined,
           inputs: list<SleepInput>(o.searchInput, SLEEP_INPUTS, '--search-input'),
           normalizations: list<Normalization>(o.searchNormalization, NORMALIZATIONS, '--search-normalization'),
           base,
           baseline,
-          batch: int(o.batch),
+          batch,
           out: o.out,
           signal: ac.signal,
           onProgress: (p) => {
@@ -158,6 +199,8 @@ export function registerTune(program: Command): void {
       } finally {
         process.off('SIGINT', onSig);
         process.off('SIGTERM', onSig);
+        await store?.close();
+        await coord?.close();
       }
     });
 }

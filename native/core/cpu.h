@@ -1,0 +1,58 @@
+// Runtime CPU dispatch: the one place that decides which instruction-set path the hot
+// kernels run on. The addon is compiled for baseline x86-64 (or any other target, e.g.
+// arm64); the AVX2+FMA and AVX-512 variants of each kernel are compiled in their own
+// files under a GCC/Clang target pragma (cpu_target.h) and picked here at load time.
+//
+//   paths:    generic  plain C++ / GCC vector extensions (SSE2 on x86-64, NEON on arm64)
+//             avx2     x86-64 with AVX, AVX2, FMA, BMI1/2, POPCNT (and the OS saving YMM state)
+//             avx512   avx2 + AVX-512 F, DQ, VL, BW, CD (Skylake-X and later; OS saving ZMM state)
+//   choice:   NREM_ISA=avx512|avx2|generic forces a path (an error at load if this CPU or
+//             this build cannot run it); unset or "auto": the widest path the CPU runs.
+//   results:  the sleep kernels give bit-identical spikes and weights on every path; the
+//             GEMM's avx2 and avx512 kernels compute every entry as the same chain of FMAs
+//             (bit-identical to each other), the generic kernel as separate mul and add
+//             (gemm_kernels.h).
+#pragma once
+#include <string>
+#include <vector>
+
+#include "gemm_kernels.h"
+#include "sleep_kernels.h"
+
+namespace nrem {
+
+enum class Isa : int { Generic = 0, Avx2 = 1, Avx512 = 2 };
+
+const char* isa_name(Isa isa);
+
+// What the CPU offers (cpuid + xgetbv; all false off x86-64).
+struct CpuFeatures {
+  std::string model;   // brand string, e.g. "AMD EPYC 7B13"
+  std::vector<std::string> flags;  // the flags the paths need that the CPU has
+  std::vector<std::string> missing_avx2, missing_avx512;  // flags a path needs that it lacks
+};
+const CpuFeatures& cpu_features();
+
+bool isa_compiled(Isa isa);   // this build has the path's kernels
+bool isa_supported(Isa isa);  // compiled, and this CPU (and OS) can run it
+
+// The kernels of every hot loop for one path.
+struct IsaKernels {
+  Isa isa;
+  GemmKernel gemm;
+  SleepKernels sleep;
+};
+
+// The path in use; the first call reads NREM_ISA (throws ERR_BACKEND naming the missing
+// flags when the forced path cannot run here, ERR_VALUE for an unknown name).
+const IsaKernels& kernels();
+Isa current_isa();
+std::string isa_reason();  // why this path: "NREM_ISA=avx2" or "auto: ...".
+// Called by the addon at load so that a bad NREM_ISA fails there, not mid-run.
+void isa_init();
+// Switches the path for later calls (tests, benchmarks); throws ERR_BACKEND if this CPU
+// cannot run it. Calls already running keep the kernels they started with.
+void set_isa(Isa isa);
+Isa parse_isa(const std::string& name);  // "generic"|"avx2"|"avx512", else ERR_VALUE
+
+}  // namespace nrem

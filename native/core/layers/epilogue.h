@@ -1,0 +1,49 @@
+// The element-wise step after a layer (model.h Epilogue), on a block of z in place:
+//   a = m · act(pre · z),  act = relu or identity,  m = post · s
+// where s is the mode's multiplier of a dropout layer (test: hidden_scale; training: 1, or
+// 1/(1−p) for inverted dropout) and 1 otherwise. A relu is written z > 0 ? z·m : 0 (the
+// form the paper's MLP has always used, bit for bit). In training with a dropout mask,
+// a = keep ? (that) : 0.
+// Backward (pre, m > 0, so a > 0 ⟺ the unit was kept and pre·z > 0):
+//   ∂L/∂z = ∂L/∂a · m · pre   where a > 0 (relu), everywhere (identity)
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "../model.h"
+
+namespace nrem {
+
+// The multiplier m of the header for one layer, given the dropout multiplier s of the mode.
+inline float epilogue_mult(const Epilogue& e, float s) { return e.dropout ? e.post * s : e.post; }
+
+// a = m·act(pre·z) in place on rows × cols at row stride ld.
+inline void epilogue_block(float* __restrict z, int rows, int cols, size_t ld, const Epilogue& e, float m) {
+  const float pre = e.pre;
+  for (int r = 0; r < rows; ++r) {
+    float* __restrict row = z + r * ld;
+    if (pre != 1.0f)
+      for (int j = 0; j < cols; ++j) row[j] = pre * row[j];
+    if (e.relu)
+      for (int j = 0; j < cols; ++j) row[j] = row[j] > 0.0f ? row[j] * m : 0.0f;
+    else if (m != 1.0f)
+      for (int j = 0; j < cols; ++j) row[j] = row[j] * m;
+  }
+}
+
+// g = ∂L/∂z from g = ∂L/∂a and a, in place, on `count` consecutive values.
+inline void epilogue_backward(const float* __restrict a, float* __restrict g, size_t count, const Epilogue& e, float m) {
+  if (e.relu) {
+    if (e.pre == 1.0f)
+      for (size_t j = 0; j < count; ++j) g[j] = a[j] > 0.0f ? g[j] * m : 0.0f;
+    else
+      for (size_t j = 0; j < count; ++j) g[j] = a[j] > 0.0f ? g[j] * m * e.pre : 0.0f;
+  } else if (m != 1.0f || e.pre != 1.0f) {
+    const float f = m * e.pre;
+    for (size_t j = 0; j < count; ++j) g[j] = g[j] * f;
+  }
+}
+
+inline bool epilogue_identity(const Epilogue& e, float m) { return !e.relu && e.pre == 1.0f && m == 1.0f; }
+
+}  // namespace nrem

@@ -1,0 +1,149 @@
+#include "pool.h"
+
+#include <algorithm>
+
+#include "../thread_pool.h"
+#include "epilogue.h"
+
+namespace nrem {
+
+namespace {
+// 2×2 windows of stride 2 over rows a and b (each 2·wo wide): the common case, branch-free.
+// max: the same value as the generic scan; avg: the same sum order ((a0 + a1) + b0) + b1.
+void pool2x2_max(const float* __restrict a, const float* __restrict b, float* __restrict out, int wo) {
+  for (int x = 0; x < wo; ++x) {
+    const float p = a[2 * x] > a[2 * x + 1] ? a[2 * x] : a[2 * x + 1];
+    const float q = b[2 * x] > b[2 * x + 1] ? b[2 * x] : b[2 * x + 1];
+    out[x] = q > p ? q : p;
+  }
+}
+void pool2x2_avg(const float* __restrict a, const float* __restrict b, float* __restrict out, int wo) {
+  for (int x = 0; x < wo; ++x) out[x] = (((a[2 * x] + a[2 * x + 1]) + b[2 * x]) + b[2 * x + 1]) / 4.0f;
+}
+
+// Window (y, x) of a layer clipped to the input: rows [u0, u1), columns [v0, v1).
+struct Cells {
+  int u0, u1, v0, v1;
+};
+inline Cells cells(const Layer& l, int y, int x) {
+  const Window& w = l.win;
+  const int u = y * w.sh - w.pt, v = x * w.sw - w.pl;
+  return {std::max(u, 0), std::min(u + w.kh, l.in.h), std::max(v, 0), std::min(v + w.kw, l.in.w)};
+}
+}  // namespace
+
+void pool_forward(const Layer& l, const float* x, size_t n, float* z, int32_t* arg, const Epilogue& e, float m) {
+  const size_t in = l.in.size(), out = l.out.size();
+  const int C = l.in.c, H = l.in.h, W = l.in.w, Ho = l.out.h, Wo = l.out.w;
+  const bool mx = l.kind == LayerKind::MaxPool;
+  const float full = static_cast<float>(l.win.kh * l.win.kw);
+  const Window& w = l.win;
+  // Windows that tile the input without padding (2×2 stride 2, the usual case): no clipping.
+  const bool tiled = w.sh == w.kh && w.sw == w.kw && !w.pt && !w.pl && !w.pb && !w.pr;
+  pool().parallel_for(n, 4, [&](size_t rb, size_t re) {
+    for (size_t r = rb; r < re; ++r) {
+      const float* xr = x + r * in;
+      float* zr = z + r * out;
+      int32_t* ar = arg ? arg + r * out : nullptr;
+      if (tiled && w.kh == 2 && w.kw == 2 && (!mx || !ar)) {
+        for (int c = 0; c < C; ++c) {
+          const float* plane = xr + static_cast<size_t>(c) * H * W;
+          for (int y = 0; y < Ho; ++y) {
+            const float* a = plane + static_cast<size_t>(2 * y) * W;
+            float* o = zr + (static_cast<size_t>(c) * Ho + y) * Wo;
+            if (mx)
+              pool2x2_max(a, a + W, o, Wo);
+            else
+              pool2x2_avg(a, a + W, o, Wo);
+          }
+        }
+        if (!epilogue_identity(e, m)) epilogue_block(zr, 1, static_cast<int>(out), out, e, m);
+        continue;
+      }
+      if (tiled) {
+        const int kh = w.kh, kw = w.kw;
+        for (int c = 0; c < C; ++c) {
+          const float* plane = xr + static_cast<size_t>(c) * H * W;
+          for (int y = 0; y < Ho; ++y)
+            for (int xo = 0; xo < Wo; ++xo) {
+              const size_t o = (static_cast<size_t>(c) * Ho + y) * Wo + xo;
+              const int u0 = y * kh, v0 = xo * kw;
+              if (mx) {
+                int best = u0 * W + v0;
+                float bv = plane[best];
+                for (int u = u0; u < u0 + kh; ++u)
+                  for (int v = v0; v < v0 + kw; ++v)
+                    if (plane[u * W + v] > bv) bv = plane[best = u * W + v];
+                zr[o] = bv;
+                if (ar) ar[o] = c * H * W + best;
+              } else {
+                float sum = 0.0f;
+                for (int u = u0; u < u0 + kh; ++u)
+                  for (int v = v0; v < v0 + kw; ++v) sum += plane[u * W + v];
+                zr[o] = sum / full;
+              }
+            }
+        }
+        if (!epilogue_identity(e, m)) epilogue_block(zr, 1, static_cast<int>(out), out, e, m);
+        continue;
+      }
+      for (int c = 0; c < C; ++c) {
+        const float* plane = xr + static_cast<size_t>(c) * H * W;
+        for (int y = 0; y < Ho; ++y)
+          for (int xo = 0; xo < Wo; ++xo) {
+            const Cells s = cells(l, y, xo);
+            const size_t o = (static_cast<size_t>(c) * Ho + y) * Wo + xo;
+            if (mx) {
+              int best = s.u0 * W + s.v0;
+              float bv = plane[best];
+              for (int u = s.u0; u < s.u1; ++u)
+                for (int v = s.v0; v < s.v1; ++v)
+                  if (plane[u * W + v] > bv) bv = plane[best = u * W + v];
+              zr[o] = bv;
+              if (ar) ar[o] = c * H * W + best;
+            } else {
+              float sum = 0.0f;
+              for (int u = s.u0; u < s.u1; ++u)
+                for (int v = s.v0; v < s.v1; ++v) sum += plane[u * W + v];
+              const float cnt = l.count_include_pad ? full : static_cast<float>((s.u1 - s.u0) * (s.v1 - s.v0));
+              zr[o] = sum / cnt;
+            }
+          }
+      }
+      if (!epilogue_identity(e, m)) epilogue_block(zr, 1, static_cast<int>(out), out, e, m);
+    }
+  });
+}
+
+void pool_backward(const Layer& l, const float* g, const int32_t* arg, size_t n, float* dx) {
+  const size_t in = l.in.size(), out = l.out.size();
+  const int C = l.in.c, H = l.in.h, W = l.in.w, Ho = l.out.h, Wo = l.out.w;
+  const bool mx = l.kind == LayerKind::MaxPool;
+  require(!mx || arg, "ERR_ARGUMENT", "max-pool backward needs the forward pass's argmax");
+  const float full = static_cast<float>(l.win.kh * l.win.kw);
+  pool().parallel_for(n, 4, [&](size_t rb, size_t re) {
+    for (size_t r = rb; r < re; ++r) {
+      float* dr = dx + r * in;
+      const float* gr = g + r * out;
+      std::fill(dr, dr + in, 0.0f);
+      if (mx) {
+        const int32_t* ar = arg + r * out;
+        for (size_t o = 0; o < out; ++o) dr[ar[o]] += gr[o];
+        continue;
+      }
+      for (int c = 0; c < C; ++c) {
+        float* plane = dr + static_cast<size_t>(c) * H * W;
+        for (int y = 0; y < Ho; ++y)
+          for (int xo = 0; xo < Wo; ++xo) {
+            const Cells s = cells(l, y, xo);
+            const float cnt = l.count_include_pad ? full : static_cast<float>((s.u1 - s.u0) * (s.v1 - s.v0));
+            const float d = gr[(static_cast<size_t>(c) * Ho + y) * Wo + xo] / cnt;
+            for (int u = s.u0; u < s.u1; ++u)
+              for (int v = s.v0; v < s.v1; ++v) plane[u * W + v] += d;
+          }
+      }
+    }
+  });
+}
+
+}  // namespace nrem

@@ -1,0 +1,214 @@
+/**
+ * Runtime CPU dispatch (native/core/cpu.h): every path this CPU runs gives the results the
+ * kernels' headers promise.
+ *   - GEMM: the avx2 and avx512 kernels equal, bit for bit, an exact chain of fused
+ *     multiply-adds over k in ascending order computed here in float64 with round-to-odd
+ *     (so also each other); the generic kernel equals the chain of separate mul and add.
+ *   - Sleep: the event engine on every path gives the same spikes, weights and membranes
+ *     as on the generic path (MNIST on the fixture's control network).
+ *   - Training: same weights for 1 and 2 threads on every path; avx2 = avx512.
+ *   - NREM_ISA naming a path this CPU (or build) cannot run is a clear error at load, not
+ *     a crash; an unknown name is ERR_VALUE.
+ * Tests of a path the CPU lacks are skipped with that reason (CI machines are sometimes
+ * AVX-512 Xeons, where they run).
+ */
+import { spawnSync } from 'node:child_process';
+import { afterAll, describe, expect, it } from 'vitest';
+import { addon } from '../../src/native/binding.js';
+import { createNetwork, recipeOptions, runtimeInfo, setGemm, setIsa, setThreads, sleep, train, type Network } from '../../src/index.js';
+import { loadMnist } from '../../src/data/mnist.js';
+import { head } from '../../src/data/dataset.js';
+import { BackendError } from '../../src/errors.js';
+import { controlNetwork, manifest } from '../helpers/authors-fixture.js';
+import { rand } from '../helpers/random.js';
+
+const info = runtimeInfo();
+const start = info.isa.name;
+const supported = info.isa.supported;
+const has = (isa: 'avx2' | 'avx512') => supported.includes(isa);
+const NO = { avx2: 'skipped: this CPU has no AVX2+FMA', avx512: 'skipped: this CPU has no AVX-512' } as const;
+
+afterAll(() => {
+  setIsa(start);
+  setThreads('auto');
+});
+
+
+// fl(a·b + c) with one rounding, a, b, c float32: a·b is exact in float64; the sum is
+// rounded to odd (exact sum = s + e by TwoSum; an inexact s is moved to its odd neighbour
+// towards the exact value), which then rounds correctly to float32 (53 >= 24 + 2 bits).
+const f64 = new Float64Array(1);
+const u64 = new BigUint64Array(f64.buffer);
+function fmaf(a: number, b: number, c: number): number {
+  const p = a * b;
+  const s = p + c;
+  if (!Number.isFinite(s)) return Math.fround(s);
+  const bb = s - p;
+  const e = p - (s - bb) + (c - bb);
+  if (e === 0) return Math.fround(s);
+  f64[0] = s;
+  if ((u64[0] & 1n) === 0n) u64[0] += (e > 0) === (s > 0) ? 1n : -1n;
+  return Math.fround(f64[0]);
+}
+
+interface Case {
+  ta: boolean;
+  tb: boolean;
+  M: number;
+  N: number;
+  K: number;
+  alpha: number;
+  beta: number;
+}
+
+function gemmCase(c: Case, fused: boolean) {
+  const { ta, tb, M, N, K, alpha, beta } = c;
+  const lda = ta ? M : K, ldb = tb ? K : N;
+  const A = rand(M * K, 3), B = rand(K * N, 4), C0 = rand(M * N, 5);
+  const C = C0.slice();
+  addon().gemm('native', ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, N);
+  const want = new Float32Array(M * N);
+  for (let i = 0; i < M; i++)
+    for (let j = 0; j < N; j++) {
+      let acc = beta === 0 ? 0 : beta === 1 ? C0[i * N + j] : Math.fround(beta * C0[i * N + j]);
+      for (let k = 0; k < K; k++) {
+        const a = Math.fround(alpha * (ta ? A[k * lda + i] : A[i * lda + k]));
+        const b = tb ? B[j * ldb + k] : B[k * ldb + j];
+        acc = fused ? fmaf(a, b, acc) : Math.fround(acc + Math.fround(a * b));
+      }
+      want[i * N + j] = acc;
+    }
+  return { got: C, want };
+}
+
+const cases: Case[] = [
+  { ta: false, tb: true, M: 29, N: 70, K: 300, alpha: 1, beta: 0 }, // edge tiles, several K blocks
+  { ta: true, tb: false, M: 40, N: 33, K: 100, alpha: -0.5, beta: 0.75 },
+  { ta: false, tb: false, M: 7, N: 130, K: 450, alpha: 1, beta: 1 },
+];
+
+function firstDiff(a: Float32Array, b: Float32Array): number {
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return i;
+  return -1;
+}
+
+describe('GEMM kernel of each path: the exact chain its header states', () => {
+  for (const isa of ['generic', 'avx2', 'avx512'] as const)
+    for (const c of cases)
+      it(`${isa} ${c.ta ? 'T' : 'N'}${c.tb ? 'T' : 'N'} ${c.M}×${c.N}×${c.K} α=${c.alpha} β=${c.beta}`, (ctx) => {
+        if (isa !== 'generic') ctx.skip(!has(isa), NO[isa]);
+        setIsa(isa);
+        setGemm('native');
+        const { got, want } = gemmCase(c, isa !== 'generic');
+        expect(firstDiff(got, want)).toBe(-1);
+      });
+
+  it('bit-identical for 1 and 2 threads on every path (a mini-batch and a large block)', () => {
+    for (const isa of supported) {
+      setIsa(isa);
+      for (const [M, N, K] of [[100, 300, 200], [700, 90, 130]]) {
+        const A = rand(M * K, 1), B = rand(N * K, 2);
+        const out = [1, 2].map((t) => {
+          setThreads(t);
+          const C = new Float32Array(M * N);
+          addon().gemm('native', false, true, M, N, K, 1, A, K, B, K, 0, C, N);
+          return C;
+        });
+        expect(firstDiff(out[0], out[1]), `${isa} ${M}×${N}×${K}`).toBe(-1);
+      }
+    }
+    setThreads('auto');
+  });
+});
+
+describe('sleep on every path', () => {
+  const net = controlNetwork();
+  const x = head(loadMnist().train, 3000).x;
+  const opts = { preset: 'mnist-fgsm' as const, seed: 1, steps: 3000, scaleFactors: manifest().norm_constants };
+  let generic: Awaited<ReturnType<typeof sleep>> | undefined;
+
+  for (const isa of ['avx2', 'avx512'] as const)
+    it(`${isa}: the same spikes, weights and membranes as the generic path (3,000 MNIST steps)`, async (ctx) => {
+      ctx.skip(!has(isa), NO[isa]);
+      if (!generic) {
+        setIsa('generic');
+        generic = await sleep(net, x, opts);
+      }
+      setIsa(isa);
+      const r = await sleep(net, x, opts);
+      expect(generic.stats.spikes[1]).toBeGreaterThan(0);
+      expect(r.stats.spikes).toEqual(generic.stats.spikes);
+      expect(r.stats.potentiation).toEqual(generic.stats.potentiation);
+      expect(r.stats.depression).toEqual(generic.stats.depression);
+      for (let l = 0; l < net.weightLayers; l++) {
+        expect(Array.from(r.stats.neuronSpikes[l + 1])).toEqual(Array.from(generic.stats.neuronSpikes[l + 1]));
+        expect(firstDiff(r.network.getWeights(l), generic.network.getWeights(l))).toBe(-1);
+        expect(firstDiff(r.stats.membranes[l + 1], generic.stats.membranes[l + 1])).toBe(-1);
+      }
+    });
+});
+
+describe('training on every path', () => {
+  const data = head(loadMnist().train, 600);
+  function bytes(net: Network): Buffer {
+    return Buffer.concat(net.parameters().weights.map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength)));
+  }
+  async function trained(isa: 'generic' | 'avx2' | 'avx512', threads: number): Promise<Buffer> {
+    setIsa(isa);
+    setGemm('native');
+    setThreads(threads);
+    const net = createNetwork('paper', [784, 64, 10], 3);
+    await train(net, data, { ...recipeOptions('paper', 3), epochs: 1, batchSize: 50 });
+    return bytes(net);
+  }
+
+  it('the same weights for 1 and 2 threads on every path this CPU runs', async () => {
+    for (const isa of supported) expect((await trained(isa, 1)).equals(await trained(isa, 2)), isa).toBe(true);
+    setThreads('auto');
+  });
+
+  it('avx2 and avx512 train the same weights (same FMA chains)', async (ctx) => {
+    ctx.skip(!has('avx512'), NO.avx512);
+    expect((await trained('avx2', 2)).equals(await trained('avx512', 2))).toBe(true);
+  });
+});
+
+describe('choosing a path', () => {
+  it('info names the path in use, why, and the paths this CPU runs', () => {
+    expect(supported).toContain('generic');
+    expect(info.isa.compiled).toEqual(expect.arrayContaining(supported));
+    expect(info.isa.reason).toMatch(process.env.NREM_ISA ? new RegExp(`NREM_ISA=${process.env.NREM_ISA}`) : /^auto: /);
+    if (!process.env.NREM_ISA) expect(start).toBe(supported.at(-1)); // the widest by default
+  });
+
+  it('setIsa to a path this CPU cannot run is a BackendError naming what it lacks', (ctx) => {
+    const missing = (['avx2', 'avx512'] as const).filter((i) => !has(i));
+    ctx.skip(missing.length === 0, 'skipped: this CPU runs every path');
+    setIsa(start);
+    for (const isa of missing) expect(() => setIsa(isa)).toThrow(BackendError);
+    expect(() => setIsa(missing.at(-1)!)).toThrow(/lacks .*avx512f|lacks .*avx2/);
+    expect(runtimeInfo().isa.name).toBe(start); // unchanged
+  });
+
+  // Loads the addon in a fresh process with env set.
+  function load(env: Record<string, string>) {
+    const code = `try { const a = require(${JSON.stringify(info.addon)}); console.log('loaded', a.info().isa.name) } catch (e) { console.log('error', e.code, e.message); process.exitCode = 3 }`;
+    return spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', env: { ...process.env, ...env } });
+  }
+
+  it('NREM_ISA naming a path this CPU cannot run fails at load with the reason (no illegal instruction)', (ctx) => {
+    const missing = (['avx2', 'avx512'] as const).filter((i) => !has(i));
+    ctx.skip(missing.length === 0, 'skipped: this CPU runs every path');
+    const r = load({ NREM_ISA: missing.at(-1)! });
+    expect(r.signal).toBeNull();
+    expect(r.status).toBe(3);
+    expect(r.stdout).toMatch(/error ERR_BACKEND NREM_ISA=avx(2|512) asks for the avx(2|512) kernels, but this CPU .* lacks/);
+  });
+
+  it('NREM_ISA=generic loads the generic path; an unknown name is ERR_VALUE', () => {
+    expect(load({ NREM_ISA: 'generic' }).stdout).toMatch(/loaded generic/);
+    const bad = load({ NREM_ISA: 'sse9' });
+    expect(bad.status).toBe(3);
+    expect(bad.stdout).toMatch(/error ERR_VALUE NREM_ISA=sse9 is not a CPU path/);
+  });
+});
