@@ -42,7 +42,7 @@ describe('a CNN trained by nrem (modern recipe)', () => {
         await train(net, { ...tr, n: 600, x: tr.x.subarray(0, 600 * 784), y: tr.y.subarray(0, 600) }, { ...recipeOptions('modern', 5), epochs: 1 });
         return Buffer.concat(net.parameters().weights.map((w) => Buffer.from(w.buffer, w.byteOffset, w.byteLength)));
       } finally {
-        setThreads(0);
+        setThreads('auto');
       }
     };
     expect((await run(1)).equals(await run(2))).toBe(true);

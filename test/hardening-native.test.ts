@@ -66,7 +66,7 @@ describe('abort at a random point, then the same call again', () => {
     ] as const) {
       await abortAndRerun(`sleep ${name}`, async (o) => {
         const r = await sleep(net, data, { ...base, ...extra, ...o });
-        return r.network.weights;
+        return r.network.parameters().weights;
       });
     }
   }, 300_000);
@@ -76,7 +76,7 @@ describe('abort at a random point, then the same call again', () => {
     await abortAndRerun('sleepBatch', async (o) => {
       const list = [1, 2, 3, 4].map((seed) => ({ preset: 'patches' as const, beta: [1, 0.8, 0.6], steps: 50_000, seed, input: 'sequence' as const }));
       const r = await sleepBatch(net, data, [{ ...list[0], ...o }, ...list.slice(1)]);
-      return r.flatMap((x) => x.network.weights);
+      return r.flatMap((x) => x.network.parameters().weights);
     });
   }, 300_000);
 
@@ -93,7 +93,7 @@ describe('abort at a random point, then the same call again', () => {
     await abortAndRerun('train', async (o) => {
       const net = createNetwork('paper', [100, 48, 32, 4], 9);
       await train(net, data, { ...recipeOptions('paper', 9), epochs: 4, batchSize: 10, ...o });
-      return net.weights;
+      return net.parameters().weights;
     });
   }, 300_000);
 

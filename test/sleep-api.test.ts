@@ -52,7 +52,7 @@ describe('presets', () => {
     expect(p.inc).toBe(0.5);
     expect(p.dec).toBe(0.06922);
     expect(() => resolveParameters('mnist-fgsm', {}, 2)).toThrow(ShapeError);
-    expect(() => resolveParameters('mnist-fgsm', {}, 2)).toThrow(/3 weight layers.*this network has 2.*give beta/);
+    expect(() => resolveParameters('mnist-fgsm', {}, 2)).toThrow(/3 layers of IF neurons.*this network has 2.*give beta/);
     expect(resolveParameters('mnist-fgsm', { beta: [1, 2] }, 2).beta).toEqual([1, 2]);
     expect(() => resolveParameters('nope' as never, {}, 3)).toThrow(ValueError);
   });
@@ -80,7 +80,7 @@ describe('bad parameters and models give typed errors', () => {
     ['NaN inc', { inc: NaN }, ValueError],
     ['steps 0', { steps: 0 }, ValueError],
     ['fractional steps', { steps: 1.5 }, ValueError],
-    ['beta of the wrong length', { beta: [1, 1] }, ShapeError],
+    ['beta of the wrong length', { beta: [1, 1] }, ArgumentError],
     ['negative beta', { beta: [1, -1, 1] }, ValueError],
     ['decay above 1', { decay: 1.5 }, ValueError],
     ['unknown gate', { stdpGate: 'cubic' }, ValueError],
@@ -92,13 +92,17 @@ describe('bad parameters and models give typed errors', () => {
     await expect(sleep(net, data16, { ...base, ...(extra as object) })).rejects.toThrow(Err as never);
   });
 
-  it('a model that is not a bias-free ReLU MLP', async () => {
+  it('bad networks, data and sleep options', async () => {
     await expect(sleep({} as Network, data16, base)).rejects.toThrow(ArgumentError);
+    // softmax heads and biases are part of the general sleep (sleep-general.md): accepted
     const soft = new Network({ sizes: [16, 4], output: 'softmax' });
-    await expect(sleep(soft, data16, { ...base, beta: [1], scaleFactors: [1] })).rejects.toThrow(UnsupportedError);
+    await expect(sleep(soft, data16, { ...base, beta: [1], scaleFactors: [1] })).resolves.toBeDefined();
     const biased = new Network({ sizes: [16, 4], biases: true });
     biased.setBias(0, Float32Array.of(0, 0.5, 0, 0));
-    await expect(sleep(biased, data16, { ...base, beta: [1], scaleFactors: [1] })).rejects.toThrow(/without biases/);
+    await expect(sleep(biased, data16, { ...base, beta: [1], scaleFactors: [1], bias: 'current' })).resolves.toBeDefined();
+    await expect(sleep(biased, data16, { ...base, beta: [1], scaleFactors: [1], bias: 'through' as never })).rejects.toThrow(/Expected one of ignore, current for bias/);
+    await expect(sleep(biased, data16, { ...base, beta: [1], scaleFactors: [1], layers: [1] })).rejects.toThrow(/layer indices in 0\.\.0 for layers but layers\[0\] is 1; the network's layers: 0 dense 4×1×1/);
+    await expect(sleep(biased, data16, { ...base, beta: [1, 2], scaleFactors: [1] })).rejects.toThrow(/1 values for beta \(one per layer of IF neurons/);
     await expect(sleep(net, new Float32Array(15), base)).rejects.toThrow(ShapeError);
     const nan = data16.slice();
     nan[16 * 3 + 2] = NaN;

@@ -68,7 +68,7 @@ describe('setThreads', () => {
     for (const s of all) {
       const r = (s as PromiseFulfilledResult<Awaited<typeof ref>>).value;
       expect(r.stats.spikes).toEqual(ref.stats.spikes);
-      for (let l = 0; l < 3; l++) expect(bytes(r.network.weights[l]).equals(bytes(ref.network.weights[l]))).toBe(true);
+      for (let l = 0; l < 3; l++) expect(bytes(r.network.getWeights(l)).equals(bytes(ref.network.getWeights(l)))).toBe(true);
     }
     setThreads('auto');
   }, 180_000);
@@ -82,7 +82,7 @@ describe('1, 2 and 8 threads give bit-identical results', () => {
     const net: Network = createNetwork('paper', [100, 40, 30, 4], 3);
     const o = { ...recipeOptions('paper', 3), epochs: 2, batchSize: 25 };
     await train(net, data, o);
-    for (const w of net.weights) out.push(bytes(w));
+    for (const w of net.parameters().weights) out.push(bytes(w));
     out.push(bytes(await net.forward(test.x)));
     const sw = await fgsmSweep(net, test.x, test.y, { epsilons: [0, 0.05, 0.1, 0.3], loss: 'ce' });
     for (const c of sw.correct) out.push(bytes(c));
@@ -90,11 +90,11 @@ describe('1, 2 and 8 threads give bit-identical results', () => {
     out.push(bytes(await distort(test.x, 100, 'noise', 0.2, { seed: 4 })));
     const sl = await sleep(net, data, { preset: 'patches', beta: [1, 1, 1], steps: 3000, seed: 2, input: 'sequence' });
     expect(sl.stats.spikes[1]).toBeGreaterThan(0);
-    for (const w of sl.network.weights) out.push(bytes(w));
+    for (const w of sl.network.parameters().weights) out.push(bytes(w));
     const stepwise = await sleep(net, data, { preset: 'patches', beta: [1, 1, 1], steps: 1500, seed: 2, inhibition: 0.3, input: 'sequence' });
-    for (const w of stepwise.network.weights) out.push(bytes(w));
+    for (const w of stepwise.network.parameters().weights) out.push(bytes(w));
     const batch = await sleepBatch(net, data, [1, 2, 3].map((seed) => ({ preset: 'patches' as const, beta: [1, 1, 1], steps: 1500, seed, input: 'sequence' as const })));
-    for (const b of batch) for (const w of b.network.weights) out.push(bytes(w));
+    for (const b of batch) for (const w of b.network.parameters().weights) out.push(bytes(w));
     return out;
   }
 

@@ -48,6 +48,15 @@ nrem::SleepParams get_params(const Napi::Value& v, const std::string& where) {
   p.trace_every = get_int_or(o, "traceEvery", 0, where);
   p.raster_from = get_int_or(o, "rasterFrom", 0, where);
   p.raster_to = get_int_or(o, "rasterTo", 0, where);
+  if (has_field(o, "plastic")) {
+    for (double v : get_number_array(o, "plastic", where)) p.plastic.push_back(v != 0.0 ? 1 : 0);
+  }
+  const std::string bias = has_field(o, "bias") ? get_string(o, "bias", where) : "ignore";
+  require(bias == "ignore" || bias == "current", "ERR_VALUE", "Unknown bias mode '" + bias + "' (expected ignore or current)");
+  p.bias_current = bias == "current";
+  const std::string conv = has_field(o, "convStdp") ? get_string(o, "convStdp", where) : "sum";
+  require(conv == "sum" || conv == "mean", "ERR_VALUE", "Unknown convStdp '" + conv + "' (expected sum or mean)");
+  p.conv_stdp_mean = conv == "mean";
   return p;
 }
 
@@ -84,6 +93,7 @@ nrem::SleepData get_data(const Napi::Value& v, int n0, std::vector<Napi::Value>&
   d.n = static_cast<size_t>(n);
   d.image_h = static_cast<int>(get_int_or(o, "imageH", 0, "data"));
   d.image_w = static_cast<int>(get_int_or(o, "imageW", 0, "data"));
+  d.image_c = static_cast<int>(get_int_or(o, "imageC", 1, "data"));
   keep.push_back(o.Get("x"));
   return d;
 }
@@ -157,7 +167,19 @@ struct SleepBackend {
   bool cuda = false;
   std::string reason;
 };
-SleepBackend sleep_backend(const Napi::CallbackInfo& info, size_t i, const std::vector<nrem::NetView>& nets,
+// The CUDA kernel runs the paper's kind of sleep: fully connected, every layer plastic, no bias currents.
+std::string cuda_refusal(const std::vector<nrem::Model*>& models, const std::vector<nrem::SleepParams>& ps) {
+  for (const nrem::Model* m : models)
+    if (!m->dense_chain()) return "the CUDA sleep supports fully connected networks only (this one has conv, pooling or input ops)";
+  for (const nrem::SleepParams& p : ps) {
+    if (p.bias_current) return "the CUDA sleep has no bias currents (bias: \"current\")";
+    for (uint8_t f : p.plastic)
+      if (!f) return "the CUDA sleep makes every layer plastic (layers)";
+  }
+  return "";
+}
+
+SleepBackend sleep_backend(const Napi::CallbackInfo& info, size_t i, const std::vector<nrem::Model*>& models,
                            const std::vector<nrem::SleepParams>& ps) {
   nrem::Backend b = nrem::Backend::Cpu;
   if (info.Length() > i && !info[i].IsUndefined() && !info[i].IsNull()) {
@@ -171,8 +193,11 @@ SleepBackend sleep_backend(const Napi::CallbackInfo& info, size_t i, const std::
     r.reason = c.reason;
     return r;
   }
-  std::string why;
-  if (nrem::cuda::sleep_supported(nets, ps, &why)) {
+  std::string why = cuda_refusal(models, ps);
+  std::vector<nrem::NetView> nets;
+  if (why.empty())
+    for (nrem::Model* m : models) nets.push_back(m->dense_view());
+  if (why.empty() && nrem::cuda::sleep_supported(nets, ps, &why)) {
     r.cuda = true;
   } else {
     require(b == nrem::Backend::Auto, "ERR_UNSUPPORTED", "CUDA sleep: " + why);
@@ -193,30 +218,33 @@ Napi::Value SleepRun(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
     auto lease = lease_model(info[0], "net", true, "sleep");
-    auto net = std::make_shared<nrem::NetView>(lease->model().dense_view());
+    nrem::Model* model = &lease->model();
     std::vector<Napi::Value> keep{info[0]};
-    auto data = std::make_shared<nrem::SleepData>(get_data(info[1], net->inputs(), keep));
+    auto data = std::make_shared<nrem::SleepData>(get_data(info[1], model->inputs(), keep));
     auto params = std::make_shared<nrem::SleepParams>(get_params(info[2], "params"));
     require(info[3].IsString(), "ERR_ARGUMENT", "Expected a string for engine");
     const std::string engine = info[3].As<Napi::String>().Utf8Value();
     require(engine == "event" || engine == "dense", "ERR_VALUE", "engine must be event or dense");
     auto stats = std::make_shared<nrem::SleepStats>();
     const bool dense = engine == "dense";
-    const SleepBackend be = sleep_backend(info, 5, {*net}, {*params});
+    const SleepBackend be = sleep_backend(info, 5, {model}, {*params});
     require(!(be.cuda && dense), "ERR_VALUE", "the dense engine runs on the CPU only");
     return start_task(
         env,
-        [lease, net, data, params, stats, dense, be](const ProgressFn& progress, const Cancel& cancel) {
+        [lease, model, data, params, stats, dense, be](const ProgressFn& progress, const Cancel& cancel) {
           auto hooks = make_hooks(progress, cancel, static_cast<double>(params->steps));
           if (be.cuda) {
             std::vector<nrem::SleepStats> st;
-            nrem::cuda::sleep_batch({*net}, {*params}, *data, st, hooks);
+            nrem::cuda::sleep_batch({model->dense_view()}, {*params}, *data, st, hooks);
             *stats = std::move(st.front());
-          } else if (dense) {
-            nrem::sleep_run_dense(*net, *params, *data, *stats, hooks);
-          } else {
-            nrem::sleep_run(*net, *params, *data, *stats, hooks);
+            return;
           }
+          nrem::ModelSleep ms(*model);
+          if (dense)
+            nrem::sleep_run_dense(ms.net, *params, *data, *stats, hooks);
+          else
+            nrem::sleep_run(ms.net, *params, *data, *stats, hooks);
+          ms.finish();
         },
         [stats, be](Napi::Env e) -> Napi::Value { return with_backend(e, stats_to_js(e, *stats), be); }, keep,
         info.Length() > 4 ? info[4] : env.Undefined());
@@ -232,29 +260,40 @@ Napi::Value SleepBatch(const Napi::CallbackInfo& info) {
     auto pa = info[2].As<Napi::Array>();
     require(na.Length() == pa.Length() && na.Length() > 0, "ERR_SHAPE",
             "Expected as many networks as parameter sets (at least one)");
-    auto nets = std::make_shared<std::vector<nrem::NetView>>();
+    auto models = std::make_shared<std::vector<nrem::Model*>>();
     auto params = std::make_shared<std::vector<nrem::SleepParams>>();
     auto leases = std::make_shared<std::vector<std::shared_ptr<Lease>>>();
     std::vector<Napi::Value> keep{info[0]};
     double total = 0;
     for (uint32_t k = 0; k < na.Length(); ++k) {
       leases->push_back(lease_model(na.Get(k), "nets[" + std::to_string(k) + "]", true, "sleepBatch"));
-      nets->push_back(leases->back()->model().dense_view());
+      models->push_back(&leases->back()->model());
       params->push_back(get_params(pa.Get(k), "params[" + std::to_string(k) + "]"));
-      require(nets->back().sizes == nets->front().sizes, "ERR_SHAPE", "every network of a batch needs the same sizes");
+      require(models->back()->inputs() == models->front()->inputs() && models->back()->layers.size() == models->front()->layers.size(),
+              "ERR_SHAPE", "every network of a batch needs the same layers");
       total += static_cast<double>(params->back().steps);
     }
-    auto data = std::make_shared<nrem::SleepData>(get_data(info[1], nets->front().inputs(), keep));
+    auto data = std::make_shared<nrem::SleepData>(get_data(info[1], models->front()->inputs(), keep));
     auto stats = std::make_shared<std::vector<nrem::SleepStats>>();
-    const SleepBackend be = sleep_backend(info, 4, *nets, *params);
+    const SleepBackend be = sleep_backend(info, 4, *models, *params);
     return start_task(
         env,
-        [leases, nets, data, params, stats, total, be](const ProgressFn& progress, const Cancel& cancel) {
+        [leases, models, data, params, stats, total, be](const ProgressFn& progress, const Cancel& cancel) {
           auto hooks = make_hooks(progress, cancel, total);
-          if (be.cuda)
-            nrem::cuda::sleep_batch(*nets, *params, *data, *stats, hooks);
-          else
-            nrem::sleep_batch(*nets, *params, *data, *stats, hooks);
+          if (be.cuda) {
+            std::vector<nrem::NetView> nets;
+            for (nrem::Model* m : *models) nets.push_back(m->dense_view());
+            nrem::cuda::sleep_batch(nets, *params, *data, *stats, hooks);
+            return;
+          }
+          std::vector<std::unique_ptr<nrem::ModelSleep>> ms;
+          std::vector<nrem::SleepNet> nets;
+          for (nrem::Model* m : *models) {
+            ms.push_back(std::make_unique<nrem::ModelSleep>(*m));
+            nets.push_back(ms.back()->net);
+          }
+          nrem::sleep_batch(nets, *params, *data, *stats, hooks);
+          for (auto& m : ms) m->finish();
         },
         [stats, be](Napi::Env e) -> Napi::Value {
           Napi::Array a = Napi::Array::New(e, stats->size());

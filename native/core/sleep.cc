@@ -26,6 +26,7 @@
 #include "cpu.h"
 #include "gemm.h"
 #include "sleep.h"
+#include "sleep_conv.h"
 #include "thread_pool.h"
 
 namespace nrem {
@@ -128,20 +129,35 @@ class InputGenerator {
 
 // Step by step, all layers at each step: needed when lateral inhibition couples the
 // neurons of a layer within a step.
-void run_stepwise(const NetView& net, const SleepParams& p, const SleepData& d, SleepStats& st, const SleepHooks& hooks) {
+// The bias currents of a layer, one per neuron (empty when off): c_i = alpha·(kappa·b_i) (sleep.h).
+std::vector<float> bias_currents(const SpikingLayer& y, const SleepParams& p, float alpha, size_t pad_to = 0) {
+  std::vector<float> c;
+  if (!p.bias_current || !y.b || !y.weighted()) return c;
+  const float kappa = 2.0f * p.dt * p.max_rate;
+  const int per = y.out.h * y.out.w;
+  c.assign(std::max(static_cast<size_t>(y.n()), pad_to), 0.0f);
+  for (int i = 0; i < y.n(); ++i) c[i] = alpha * (kappa * y.b[i / per]);
+  return c;
+}
+
+bool is_plastic(const SleepParams& p, int l) { return p.plastic.empty() || p.plastic[l] != 0; }
+
+void run_stepwise(const SleepNet& net, const SleepParams& p, const SleepData& d, SleepStats& st, const SleepHooks& hooks) {
   const auto t0 = std::chrono::steady_clock::now();
-  const int L = net.layers();
+  const int L = static_cast<int>(net.layers.size());
   const int n0 = net.inputs();
 
   std::vector<Layer> ly(L + 1);
   ly[0].n = n0;
   ly[0].fired.resize(n0);
   ly[0].mask.assign(n0, 0);
+  std::vector<std::vector<float>> cb(L + 1);
   for (int l = 1; l <= L; ++l) {
     Layer& y = ly[l];
-    y.n = net.sizes[l];
-    y.fan_in = net.sizes[l - 1];
-    y.W = net.W[l - 1];
+    y.n = net.layers[l - 1].n();
+    y.fan_in = net.layers[l - 1].fan_in();
+    y.W = net.layers[l - 1].W;
+    cb[l] = bias_currents(net.layers[l - 1], p, p.alpha[l - 1]);
     y.v.assign(y.n, 0.0f);
     y.ld = padded(y.n);
     y.acc.assign(y.ld, 0.0f);
@@ -223,6 +239,11 @@ void run_stepwise(const NetView& net, const SleepParams& p, const SleepData& d, 
         // No input: |v| only shrinks and v < threshold held after the last step.
         for (int i = 0; i < n; ++i) v[i] = decay * v[i];
       }
+      if (!cb[l].empty()) {
+        for (int i = 0; i < n; ++i) v[i] += cb[l][i];
+        y.v_zero = false;
+        can_fire = true;
+      }
       if (l == L && p.dc != 0.0f) {
         for (int i = 0; i < n; ++i) v[i] += p.dc;
         y.v_zero = false;
@@ -240,16 +261,21 @@ void run_stepwise(const NetView& net, const SleepParams& p, const SleepData& d, 
       // STDP on the fan-in rows of the neurons that fired, then reset.
       for (size_t k = 0; k < prev.count; ++k) prev.mask[prev.fired[k]] = 1;
       const int fan_in = y.fan_in;
+      const bool plastic = is_plastic(p, l - 1);
       for (size_t k = 0; k < y.count; ++k) {
         const int i = y.fired[k];
-        float* row = y.W + static_cast<size_t>(i) * fan_in;
-        rec.save_row(l, i, row, fan_in);
-        // Wᵀ (when built; else it is built from W when first needed) gets the new column.
-        stdp_row(row, fan_in, prev.mask.data(), p, y.WT.empty() ? nullptr : y.WT.data() + i, y.ld);
+        if (plastic) {
+          float* row = y.W + static_cast<size_t>(i) * fan_in;
+          rec.save_row(l, i, row, fan_in);
+          // Wᵀ (when built; else it is built from W when first needed) gets the new column.
+          stdp_row(row, fan_in, prev.mask.data(), p, y.WT.empty() ? nullptr : y.WT.data() + i, y.ld);
+        }
         v[i] = 0.0f;
       }
-      st.potentiation[l - 1] += y.count * prev.count;
-      st.depression[l - 1] += y.count * (fan_in - prev.count);
+      if (plastic) {
+        st.potentiation[l - 1] += y.count * prev.count;
+        st.depression[l - 1] += y.count * (fan_in - prev.count);
+      }
       for (size_t k = 0; k < prev.count; ++k) prev.mask[prev.fired[k]] = 0;
       rec.layer_spikes(l, t, y.fired.data(), y.count);
     }
@@ -281,11 +307,6 @@ void run_stepwise(const NetView& net, const SleepParams& p, const SleepData& d, 
 // spikes and weights are the same bit for bit, whatever the thread count.
 // ---------------------------------------------------------------------------------------
 
-// Spikes of one layer over a window: those of step t0 + k are idx[off[k] .. off[k+1]).
-struct WindowSpikes {
-  std::vector<int32_t> off, idx;
-};
-
 // A row of W as it was before its first STDP update.
 struct SavedRow {
   int64_t step;
@@ -309,12 +330,13 @@ struct LayerWise {
   float* W = nullptr;      // n × fan_in, updated in place
   float alpha = 0, thr = 0;
   bool dc = false;         // output drive on this layer
+  bool plastic = true;
+  std::vector<float> cb;   // bias currents (chunks·kSlice, zero padded), or empty
   std::vector<float> WT;   // chunk c at c·fan_in·kSlice: fan_in rows of kSlice floats (zero padded)
   std::vector<float> v;    // chunks·kSlice (zero padded)
   std::vector<uint8_t> saved;  // per neuron: its row was saved
   std::vector<Chunk> chunks;
   uint64_t events = 0;     // spikes received so far
-  WindowSpikes spikes;     // this window's
 };
 
 // Neurons per chunk of the layer-wise engine: one 64-bit mask of spikes (sleep_kernels.h).
@@ -349,6 +371,7 @@ void run_chunk(LayerWise& y, size_t ci, const WindowSpikes& in, int64_t t0, int6
   cs.dc = p.dc;
   cs.has_dc = y.dc;
   cs.valid = c.w >= 64 ? ~0ull : ((1ull << c.w) - 1);
+  cs.dcv = y.cb.empty() ? nullptr : y.cb.data() + c.i0;
   cs.v = y.v.data() + c.i0;
   cs.v_zero = c.v_zero;
   const auto chunk_steps = kernels().sleep.chunk_steps;
@@ -365,35 +388,37 @@ void run_chunk(LayerWise& y, size_t ci, const WindowSpikes& in, int64_t t0, int6
     for (uint64_t m = fired; m; m &= m - 1) {
       const int r = __builtin_ctzll(m);
       const int i = c.i0 + r;
-      float* row = y.W + static_cast<size_t>(i) * fan_in;
-      if (!y.saved[i]) {
-        y.saved[i] = 1;
-        c.saved.push_back({t0 + k, i, c.saved_w.size()});
-        c.saved_w.insert(c.saved_w.end(), row, row + fan_in);
+      if (y.plastic) {
+        float* row = y.W + static_cast<size_t>(i) * fan_in;
+        if (!y.saved[i]) {
+          y.saved[i] = 1;
+          c.saved.push_back({t0 + k, i, c.saved_w.size()});
+          c.saved_w.insert(c.saved_w.end(), row, row + fan_in);
+        }
+        stdp_row(row, fan_in, mask.data(), p, c.has_wt ? WT + r : nullptr, kSlice);
+        c.pot += cnt;
+        c.dep += static_cast<uint64_t>(fan_in) - cnt;
       }
-      stdp_row(row, fan_in, mask.data(), p, c.has_wt ? WT + r : nullptr, kSlice);
       cs.v[r] = 0.0f;
       c.out_k.push_back(static_cast<int32_t>(k));
       c.out_i.push_back(i);
-      c.pot += cnt;
-      c.dep += static_cast<uint64_t>(fan_in) - cnt;
     }
     for (size_t z = 0; z < cnt; ++z) mask[s[z]] = 0;
   }
   c.v_zero = cs.v_zero;
 }
 
-// The chunks' spikes of the window, merged into y.spikes (ascending neurons per step).
-void merge_spikes(LayerWise& y, int64_t K) {
-  auto& off = y.spikes.off;
+// The chunks' spikes of the window, merged into out (ascending neurons per step).
+void merge_spikes(LayerWise& y, int64_t K, WindowSpikes& out) {
+  auto& off = out.off;
   off.assign(static_cast<size_t>(K) + 1, 0);
   for (const Chunk& c : y.chunks)
     for (int32_t k : c.out_k) off[k + 1]++;
   for (int64_t k = 0; k < K; ++k) off[k + 1] += off[k];
-  y.spikes.idx.resize(off[K]);
+  out.idx.resize(off[K]);
   std::vector<int32_t> cur(off.begin(), off.end() - 1);
   for (const Chunk& c : y.chunks)
-    for (size_t q = 0; q < c.out_k.size(); ++q) y.spikes.idx[cur[c.out_k[q]]++] = c.out_i[q];
+    for (size_t q = 0; q < c.out_k.size(); ++q) out.idx[cur[c.out_k[q]]++] = c.out_i[q];
 }
 
 // fn(i) for i in [0, n): on every thread of the pool when `parallel` (each takes the next
@@ -410,22 +435,38 @@ void for_each_index(size_t n, bool parallel, F&& fn) {
   }
 }
 
-void run_layerwise(const NetView& net, const SleepParams& p, const SleepData& d, SleepStats& st, const SleepHooks& hooks) {
+void run_layerwise(const SleepNet& net, const SleepParams& p, const SleepData& d, SleepStats& st, const SleepHooks& hooks) {
   const auto start = std::chrono::steady_clock::now();
-  const int L = net.layers();
+  const int L = static_cast<int>(net.layers.size());
   const int n0 = net.inputs();
   const bool parallel = hooks.pipeline && pool().size() > 1;
 
+  // Dense layers run in chunks of 64 neurons (LayerWise), conv and avg-pool layers channel
+  // by channel (MapLayer), max-pool layers as a whole; spikes[l] are layer l's of the window.
   std::vector<LayerWise> ly(L + 1);
+  std::vector<MapLayer> maps(L + 1);
+  std::vector<FanOut> maxmaps(L + 1);
+  std::vector<WindowSpikes> spikes(L + 1);
   for (int l = 1; l <= L; ++l) {
+    const SpikingLayer& s = net.layers[l - 1];
+    if (s.kind == SpikeKind::Conv || s.kind == SpikeKind::AvgPool) {
+      maps[l] = map_layer(s, p, l - 1, l == L);
+      continue;
+    }
+    if (s.kind == SpikeKind::MaxPool) {
+      maxmaps[l] = fan_out(s);
+      continue;
+    }
     LayerWise& y = ly[l];
-    y.n = net.sizes[l];
-    y.fan_in = net.sizes[l - 1];
-    y.W = net.W[l - 1];
+    y.n = s.n();
+    y.fan_in = s.fan_in();
+    y.W = s.W;
     y.alpha = p.alpha[l - 1];
     y.thr = p.threshold * p.beta[l - 1];
     y.dc = l == L && p.dc != 0.0f;
+    y.plastic = is_plastic(p, l - 1);
     const int nc = (y.n + kSlice - 1) / kSlice;
+    y.cb = bias_currents(s, p, y.alpha, static_cast<size_t>(nc) * kSlice);
     y.v.assign(static_cast<size_t>(nc) * kSlice, 0.0f);
     y.saved.assign(y.n, 0);
     y.chunks.resize(nc);
@@ -440,7 +481,7 @@ void run_layerwise(const NetView& net, const SleepParams& p, const SleepData& d,
   const size_t parts = parallel ? static_cast<size_t>(pool().size()) : 1;
   std::vector<InputGenerator> gens(parts, InputGenerator(p, d, n0));
   std::vector<InputBlock> blocks(parts);
-  WindowSpikes& input = ly[0].spikes;
+  WindowSpikes& input = spikes[0];
 
   // Windows long enough to amortise the hand-over between layers, short enough to keep
   // the input spikes of a window small and progress regular.
@@ -464,13 +505,27 @@ void run_layerwise(const NetView& net, const SleepParams& p, const SleepData& d,
 
     // ---- layers 1..L, each over the whole window ----
     for (int l = 1; l <= L; ++l) {
+      const SpikingLayer& s = net.layers[l - 1];
+      const WindowSpikes& in = spikes[l - 1];
+      if (s.kind == SpikeKind::MaxPool) {
+        maxpool_window(s, maxmaps[l], in, K, spikes[l]);
+        continue;
+      }
+      if (s.kind != SpikeKind::Dense) {
+        MapLayer& m = maps[l];
+        if (s.kind == SpikeKind::Conv)
+          for_each_index(m.groups.size(), parallel, [&](size_t g) { conv_group_window(m, static_cast<int>(g), in, K, p); });
+        else
+          for_each_index(static_cast<size_t>(s.out.c), parallel, [&](size_t o) { map_channel_window(m, static_cast<int>(o), in, K, p); });
+        merge_map_spikes(m, K, spikes[l]);
+        continue;
+      }
       LayerWise& y = ly[l];
-      const WindowSpikes& in = ly[l - 1].spikes;
       y.events += in.idx.size();
       // Wᵀ only once the layer receives enough spikes to pay for it (cf. run_stepwise).
       const bool use_wt = y.events > static_cast<uint64_t>(y.n) / 8;
       if (use_wt && y.WT.empty()) y.WT.assign(y.chunks.size() * static_cast<size_t>(y.fan_in) * kSlice, 0.0f);
-      if (in.idx.empty() && !y.dc) {
+      if (in.idx.empty() && !y.dc && y.cb.empty()) {
         // No input in the whole window: membranes only decay (exactly as step by step).
         for (Chunk& c : y.chunks) {
           c.out_k.clear();
@@ -487,13 +542,13 @@ void run_layerwise(const NetView& net, const SleepParams& p, const SleepData& d,
           run_chunk(y, ci, in, t0, K, use_wt, p, mask);
         });
       }
-      merge_spikes(y, K);
+      merge_spikes(y, K, spikes[l]);
     }
 
     // ---- bookkeeping in step order, as the step-wise engine does it ----
     for (int64_t k = 0; k < K; ++k) {
       for (int l = 0; l <= L; ++l) {
-        const WindowSpikes& s = ly[l].spikes;
+        const WindowSpikes& s = spikes[l];
         rec.layer_spikes(l, t0 + k, s.idx.data() + s.off[k], static_cast<size_t>(s.off[k + 1] - s.off[k]));
       }
       rec.end_step(t0 + k);
@@ -503,12 +558,21 @@ void run_layerwise(const NetView& net, const SleepParams& p, const SleepData& d,
   }
 
   for (int l = 1; l <= L; ++l) {
+    const SpikingLayer& s = net.layers[l - 1];
+    if (s.kind == SpikeKind::Conv) {
+      for (int o = 0; o < s.out.c; ++o) {
+        st.potentiation[l - 1] += maps[l].pot[o];
+        st.depression[l - 1] += maps[l].dep[o];
+      }
+      continue;
+    }
+    if (s.kind != SpikeKind::Dense) continue;
     LayerWise& y = ly[l];
     std::vector<std::pair<const SavedRow*, const Chunk*>> rows;
     for (const Chunk& c : y.chunks) {
       st.potentiation[l - 1] += c.pot;
       st.depression[l - 1] += c.dep;
-      for (const SavedRow& s : c.saved) rows.push_back({&s, &c});
+      for (const SavedRow& sr : c.saved) rows.push_back({&sr, &c});
     }
     // In the order the step-wise engine saves them: by step, then neuron.
     std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
@@ -518,13 +582,29 @@ void run_layerwise(const NetView& net, const SleepParams& p, const SleepData& d,
   }
   rec.finish(net);
   st.membranes.assign(L + 1, {});
-  for (int l = 1; l <= L; ++l) st.membranes[l].assign(ly[l].v.begin(), ly[l].v.begin() + ly[l].n);
+  for (int l = 1; l <= L; ++l) {
+    const SpikingLayer& s = net.layers[l - 1];
+    if (s.kind == SpikeKind::Dense)
+      st.membranes[l].assign(ly[l].v.begin(), ly[l].v.begin() + ly[l].n);
+    else if (s.kind == SpikeKind::MaxPool)
+      st.membranes[l].assign(s.n(), 0.0f);
+    else if (s.kind == SpikeKind::AvgPool)
+      st.membranes[l] = maps[l].v;
+    else {
+      // conv: from the groups' position-major lanes back to C×H×W
+      const MapLayer& m = maps[l];
+      st.membranes[l].assign(s.n(), 0.0f);
+      for (const ConvGroup& g : m.groups)
+        for (int lane = 0; lane < g.G; ++lane)
+          for (int q = 0; q < m.P; ++q) st.membranes[l][static_cast<size_t>(g.o0 + lane) * m.P + q] = g.v[static_cast<size_t>(q) * kConvLanes + lane];
+    }
+  }
   st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 }  // namespace
 
-void sleep_run(const NetView& net, const SleepParams& p, const SleepData& d, SleepStats& st, const SleepHooks& hooks) {
+void sleep_run(const SleepNet& net, const SleepParams& p, const SleepData& d, SleepStats& st, const SleepHooks& hooks) {
   sleep_validate(net, p, d);
   require(sleep_rng_selfcheck(), "ERR_BACKEND", "sleep_rules.h input RNG disagrees with rng.h");
   if (p.inhibition != 0.0f)

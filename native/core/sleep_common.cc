@@ -26,12 +26,45 @@ void sleep_check_row(const float* x, int n0, size_t row) {
                 ", column " + std::to_string(j));
 }
 
-void sleep_validate(const NetView& net, const SleepParams& p, const SleepData& d) {
+SleepNet sleep_net(const NetView& net) {
   net.validate();
-  const int L = net.layers();
-  for (int l = 0; l < L; ++l)
-    require(net.b[l] == nullptr, "ERR_UNSUPPORTED", "sleep needs a network without biases (layer " +
-                                                        std::to_string(l + 1) + " has one)");
+  SleepNet s;
+  s.input = Shape{net.inputs(), 1, 1};
+  for (int l = 1; l <= net.layers(); ++l) {
+    SpikingLayer y;
+    y.kind = SpikeKind::Dense;
+    y.in = Shape{net.sizes[l - 1], 1, 1};
+    y.out = Shape{net.sizes[l], 1, 1};
+    y.W = net.W[l - 1];
+    y.b = net.b[l - 1];
+    s.layers.push_back(y);
+  }
+  return s;
+}
+
+void sleep_validate(const NetView& net, const SleepParams& p, const SleepData& d) { sleep_validate(sleep_net(net), p, d); }
+
+void sleep_validate(const SleepNet& net, const SleepParams& p, const SleepData& d) {
+  const int L = static_cast<int>(net.layers.size());
+  require(L > 0 && net.input.size() > 0, "ERR_SHAPE", "the sleep needs a network with at least one layer");
+  Shape cur = net.input;
+  for (int l = 0; l < L; ++l) {
+    const SpikingLayer& y = net.layers[l];
+    const std::string where = "spiking layer " + std::to_string(l + 1);
+    require(y.in == cur, "ERR_SHAPE", where + " takes " + y.in.str() + " but receives " + cur.str());
+    require(!y.weighted() || y.W != nullptr, "ERR_SHAPE", where + " has no weights");
+    if (y.kind != SpikeKind::Dense) {
+      const int units = y.kind == SpikeKind::Conv ? y.out.c : y.in.c;
+      require(layer_output_shape(y.kind == SpikeKind::Conv ? LayerKind::Conv : y.kind == SpikeKind::MaxPool ? LayerKind::MaxPool : LayerKind::AvgPool,
+                                 y.in, y.win, units, where) == y.out,
+              "ERR_SHAPE", where + ": output shape " + y.out.str() + " does not follow from its window");
+    }
+    cur = y.out;
+  }
+  require(p.plastic.empty() || static_cast<int>(p.plastic.size()) == L, "ERR_SHAPE",
+          "plastic needs " + std::to_string(L) + " flags (one per spiking layer), got " + std::to_string(p.plastic.size()));
+  require(p.inhibition == 0.0f || net.dense(), "ERR_UNSUPPORTED",
+          "lateral inhibition is defined for fully connected layers only (this network has conv or pooling layers)");
   require(p.steps > 0, "ERR_VALUE", "steps must be > 0, got " + std::to_string(p.steps));
   require(static_cast<int>(p.alpha.size()) == L, "ERR_SHAPE",
           "alpha needs " + std::to_string(L) + " values (one per layer), got " + std::to_string(p.alpha.size()));
@@ -74,8 +107,8 @@ void sleep_validate(const NetView& net, const SleepParams& p, const SleepData& d
     if (d.mode != SleepInputMode::Sequence)
       for (size_t r = 0; r < d.n; ++r) sleep_check_row(d.x + r * n0, n0, r);
     if (d.mode == SleepInputMode::MaskedMean) {
-      require(d.image_h > 0 && d.image_w > 0 && d.image_h * d.image_w == n0, "ERR_SHAPE",
-              "masked-mean input needs image data (height × width = input size)");
+      require(d.image_h > 0 && d.image_w > 0 && d.image_c > 0 && d.image_c * d.image_h * d.image_w == n0, "ERR_SHAPE",
+              "masked-mean input needs image data (channels × height × width = input size)");
       require(p.mask_size > 0 && p.mask_size <= std::min(d.image_h, d.image_w), "ERR_VALUE",
               "maskSize must be in 1..min(height, width)");
     }
@@ -106,8 +139,9 @@ const float* SleepInputSource::at(int64_t step) {
       const int r0 = std::min(H - k, static_cast<int>(rng_uniform(p_.seed, kStreamSleepWindow, step, 0) * (H - k + 1)));
       const int c0 = std::min(W - k, static_cast<int>(rng_uniform(p_.seed, kStreamSleepWindow, step, 1) * (W - k + 1)));
       std::fill(masked_.begin(), masked_.end(), 0.0f);
-      for (int r = r0; r < r0 + k; ++r)
-        for (int c = c0; c < c0 + k; ++c) masked_[r * W + c] = mean_[r * W + c];
+      for (int ch = 0; ch < d_.image_c; ++ch)
+        for (int r = r0; r < r0 + k; ++r)
+          for (int c = c0; c < c0 + k; ++c) masked_[(ch * H + r) * W + c] = mean_[(ch * H + r) * W + c];
       return masked_.data();
     }
     default:
@@ -115,8 +149,15 @@ const float* SleepInputSource::at(int64_t step) {
   }
 }
 
-SleepRecorder::SleepRecorder(const NetView& net, const SleepParams& p, SleepStats& st)
-    : p_(p), st_(st), L_(net.layers()), sizes_(net.sizes) {
+SleepRecorder::SleepRecorder(const SleepNet& net, const SleepParams& p, SleepStats& st)
+    : p_(p), st_(st), L_(static_cast<int>(net.layers.size())) {
+  sizes_.push_back(net.inputs());
+  for (const SpikingLayer& l : net.layers) sizes_.push_back(l.n());
+  conv_before_.resize(L_ + 1);
+  for (int l = 1; l <= L_; ++l) {
+    const SpikingLayer& y = net.layers[l - 1];
+    if (y.kind == SpikeKind::Conv) conv_before_[l].assign(y.W, y.W + y.weight_count());
+  }
   st = SleepStats{};
   st.spikes.assign(L_ + 1, 0);
   st.neuron_spikes.resize(L_ + 1);
@@ -168,12 +209,22 @@ void SleepRecorder::save_row(int l, int row, const float* w, int fan_in) {
   saved_rows_[l].push_back(row);
 }
 
-void SleepRecorder::finish(const NetView& net) {
+void SleepRecorder::finish(const SleepNet& net) {
   for (int l = 1; l <= L_; ++l) {
+    const SpikingLayer& y = net.layers[l - 1];
+    if (y.kind == SpikeKind::Conv) {
+      const std::vector<float>& before = conv_before_[l];
+      for (size_t i = 0; i < before.size(); ++i)
+        if (y.W[i] != before[i]) {
+          st_.changed[l - 1]++;
+          st_.abs_change[l - 1] += std::fabs(static_cast<double>(y.W[i]) - before[i]);
+        }
+      continue;
+    }
     const int fan_in = sizes_[l - 1];
     for (int row : saved_rows_[l]) {
       const float* before = saved_[l].data() + saved_at_[l][row];
-      const float* after = net.W[l - 1] + static_cast<size_t>(row) * fan_in;
+      const float* after = y.W + static_cast<size_t>(row) * fan_in;
       for (int j = 0; j < fan_in; ++j)
         if (after[j] != before[j]) {
           st_.changed[l - 1]++;
@@ -183,7 +234,7 @@ void SleepRecorder::finish(const NetView& net) {
   }
 }
 
-void sleep_batch(const std::vector<NetView>& nets, const std::vector<SleepParams>& ps, const SleepData& d,
+void sleep_batch(const std::vector<SleepNet>& nets, const std::vector<SleepParams>& ps, const SleepData& d,
                  std::vector<SleepStats>& st, const SleepHooks& hooks) {
   require(nets.size() == ps.size(), "ERR_SHAPE", "one network copy per parameter set");
   for (size_t k = 0; k < nets.size(); ++k) sleep_validate(nets[k], ps[k], d);

@@ -14,6 +14,7 @@
 //                             gathered from the row-major W before Wᵀ exists)
 //                      v    = decay·v + alpha·a     if some input spiked
 //                           = decay·v               else, unless v is all zero
+//                      v   += dcv                   bias currents, when given
 //                      v   += dc                    on the output layer
 //                      fire = { r : v_r >= thr } (bit r of a 64-bit mask)
 //                    returns the first step with fire ≠ 0 (the mask in *fired, v stored
@@ -38,6 +39,7 @@ struct SleepChunkSteps {
   int64_t K = 0;              // steps in the window
   float decay = 0, alpha = 0, thr = 0, dc = 0;
   bool has_dc = false;
+  const float* dcv = nullptr; // 64 per-neuron constants added after the membrane update (bias currents), or null
   uint64_t valid = 0;         // bits of the chunk's real neurons
   float* v = nullptr;         // 64 membranes, read and written
   bool v_zero = true;         // v is all zero (updated)

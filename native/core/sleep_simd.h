@@ -59,6 +59,12 @@ int64_t chunk_steps_impl(SleepChunkSteps& c, int64_t k0, uint64_t* fired) {
 #pragma GCC unroll 16
       for (int q = 0; q < NV; ++q) v[q] = decay * v[q];
     }
+    if (c.dcv) {  // bias currents, one per neuron (sleep.h), before the output drive
+#pragma GCC unroll 16
+      for (int q = 0; q < NV; ++q) v[q] += vload<V>(c.dcv + W * q);
+      v_zero = false;
+      can_fire = true;
+    }
     if (c.has_dc) {
 #pragma GCC unroll 16
       for (int q = 0; q < NV; ++q) v[q] += dc;

@@ -21,7 +21,7 @@ const RUN = {
     const net = await loadOnnx(p);
     const x = new Float32Array(2 * net.inputSize).fill(0.5);
     const y = await net.forward(x);
-    return { nonFinite: y.some((v) => !Number.isFinite(v)) || net.weights.some((w) => w.some((v) => !Number.isFinite(v))) };
+    return { nonFinite: y.some((v) => !Number.isFinite(v)) || net.parameters().weights.some((w) => w.some((v) => !Number.isFinite(v))) };
   },
   async 'onnx-ort'(p) {
     const { OrtModel } = await lib('model/ort.js');

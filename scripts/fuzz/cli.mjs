@@ -16,7 +16,9 @@ const WORK = new Set(['--steps', '--epochs', '--budget', '--pop-size', '--replac
 export async function prepareCli(lib, dir) {
   const net = new lib.Network({ sizes: [100, 8, 4] });
   let s = 7;
-  for (const w of net.weights) for (let i = 0; i < w.length; i++) w[i] = ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32) * 0.6 - 0.2;
+  const { weights } = net.parameters();
+  for (const w of weights) for (let i = 0; i < w.length; i++) w[i] = ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32) * 0.6 - 0.2;
+  net.setParameters({ weights });
   await lib.saveOnnx(net, join(dir, 'tiny.onnx'));
   writeFileSync(join(dir, 'preset.json'), JSON.stringify({ preset: 'mnist-fgsm', beta: [1, 1], steps: 50 }));
   return { model: join(dir, 'tiny.onnx'), preset: join(dir, 'preset.json') };

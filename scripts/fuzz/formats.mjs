@@ -8,11 +8,13 @@ import { concat, mutateBytes, mutateJson, mutateText } from './mutate.mjs';
 const enc = (s) => new TextEncoder().encode(s);
 
 /** A small seeded net of `sizes` (weights from the case PRNG). */
-function net(lib, r, sizes, spec = {}) {
-  const n = new lib.Network({ sizes, ...spec });
-  for (const w of n.weights) for (let i = 0; i < w.length; i++) w[i] = r.next() - 0.4;
-  for (const b of n.biases) if (b) for (let i = 0; i < b.length; i++) b[i] = r.next() * 0.1;
-  return n;
+function net(lib, r, sizes, spec = {}, poison = false) {
+  const { weights, biases } = new lib.Network({ sizes, ...spec }).parameters();
+  for (const w of weights) for (let i = 0; i < w.length; i++) w[i] = r.next() - 0.4;
+  for (const b of biases) if (b) for (let i = 0; i < b.length; i++) b[i] = r.next() * 0.1;
+  // The constructor takes parameters as given (setWeights would refuse a non-finite value).
+  if (poison) weights[r.int(weights.length)][0] = r.pick([NaN, Infinity, -Infinity]);
+  return new lib.Network({ sizes, ...spec }, weights, biases);
 }
 
 function onnxSeed(lib, r) {
@@ -22,9 +24,7 @@ function onnxSeed(lib, r) {
     [[4, 3], { output: 'linear', biases: true, dropout: 0.2 }],
   ];
   const [sizes, spec] = r.pick(kinds);
-  const n = net(lib, r, sizes, spec);
-  if (r.chance(0.08)) n.weights[r.int(n.weights.length)][0] = r.pick([NaN, Infinity, -Infinity]);
-  return lib.toOnnxBytes(n);
+  return lib.toOnnxBytes(net(lib, r, sizes, spec, r.chance(0.08)));
 }
 
 /** An n × (d + 1) matrix, the last column the label, as .npy of a random dtype. */

@@ -13,6 +13,7 @@ import { registerInspect } from './commands/inspect.js';
 import { registerAttack } from './commands/attack.js';
 import { registerDistort } from './commands/distort.js';
 import { registerTune } from './commands/tune.js';
+import { registerWorker } from './commands/worker.js';
 
 const program = new Command();
 program.name('nrem').description('Biologically inspired sleep for neural networks, and what it does to their robustness');
@@ -34,6 +35,7 @@ registerInspect(program);
 registerAttack(program);
 registerDistort(program);
 registerTune(program);
+registerWorker(program);
 
 // With --json, a failure is also one JSON object as the last line of standard output.
 const json = process.argv.includes('--json');

@@ -153,7 +153,11 @@ export class Network {
     this.inputShape = input;
     this.layers = layers;
     this.chain = chain;
-    checkChainMemory({ inputSize: size3(input), outputSize: size3(chain[chain.length - 1].out), chain });
+    const dense = chain.every((l) => l.kind === 'dense');
+    checkChainMemory(
+      { inputSize: size3(input), outputSize: size3(chain[chain.length - 1].out), chain },
+      dense ? `a network of sizes ${[size3(input), ...chain.map((l) => l.units)].join('-')}` : `a network of ${chain.length} layers on ${input.join('×')} inputs`,
+    );
     this.inputOps = ops;
     const params = Array.isArray(weights) || weights === undefined ? { weights, biases } : { weights: weights.weights, biases: weights.biases };
     const weighted = chain.filter((l) => l.kind === 'dense' || l.kind === 'conv');

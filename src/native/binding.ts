@@ -163,6 +163,10 @@ export interface NativeSleepParams {
   gateWidth: number;
   seed: number;
   maskSize: number;
+  /** One flag per spiking layer: STDP on (default every weight layer). */
+  plastic?: number[];
+  bias?: 'ignore' | 'current';
+  convStdp?: 'sum' | 'mean';
   traceEvery: number;
   rasterFrom: number;
   rasterTo: number;
@@ -170,7 +174,7 @@ export interface NativeSleepParams {
 
 /** The sleep input: analogue rows (sequence, mean, masked-mean) or recorded input spikes. */
 export type NativeSleepData =
-  | { mode: 'sequence' | 'mean' | 'masked-mean'; x: Float32Array; n: number; imageH?: number; imageW?: number }
+  | { mode: 'sequence' | 'mean' | 'masked-mean'; x: Float32Array; n: number; imageC?: number; imageH?: number; imageW?: number }
   | { mode: 'replay'; replayOffsets: Int32Array; replayIndices: Int32Array };
 
 export interface NativeSleepStats {

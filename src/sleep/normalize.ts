@@ -61,7 +61,9 @@ export async function layerMaxima(
   const L = net.weightLayers;
   const n0 = net.inputSize;
   const n = x.length / n0;
-  const chunk = opts.chunk ?? 4096;
+  // rows per chunk: every layer's activations of a chunk stay under ~128 MB (MLPs: 4,096 rows)
+  const units = net.chain.reduce((a, l) => a + l.out[0] * l.out[1] * l.out[2], 0);
+  const chunk = opts.chunk ?? Math.max(1, Math.min(4096, Math.floor((32 << 20) / units)));
   // The spiking output layer rectifies: normalise against relu(z_L) whatever the ANN output.
   const view = net.clone();
   if (net.output !== 'linear') view.output = 'relu';
@@ -71,7 +73,9 @@ export async function layerMaxima(
   for (let r = 0; r < n; r += chunk) {
     throwIfAborted(opts.signal);
     const rows = Math.min(chunk, n - r);
-    const acts = await view.activations(x.subarray(r * n0, (r + rows) * n0));
+    const all = await view.activations(x.subarray(r * n0, (r + rows) * n0));
+    // the outputs of the weight layers (dense, conv), after their ReLU
+    const acts = all.filter((_, i) => net.chain[i].kind === 'dense' || net.chain[i].kind === 'conv');
     for (let l = 0; l < L; l++) {
       const a = acts[l];
       let m = actMax[l];

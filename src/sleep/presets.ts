@@ -46,7 +46,24 @@ export interface SleepParameters {
   gateWidth: number;
   /** Window size k of the masked-mean input. */
   maskSize: number;
+  /**
+   * Biases in the spiking network (sleep-general.md §3): "ignore" (the authors' later code) or
+   * "current" (a constant current alpha·κ·b per step, κ = 2·dt·maxRate). Biases never change.
+   */
+  bias: BiasMode;
+  /** Conv STDP: the terms of a shared weight summed over a step's post spikes ("sum") or their mean per channel. */
+  convStdp: ConvStdp;
+  /**
+   * Which weight layers are plastic: "all", "dense" (only the fully connected ones), "conv", or
+   * indices of layers in the chain (as `stats.layers` lists them; an index of a pooling layer is an error).
+   */
+  layers: 'all' | 'dense' | 'conv' | number[];
 }
+
+export const BIAS_MODES = ['ignore', 'current'] as const;
+export type BiasMode = (typeof BIAS_MODES)[number];
+export const CONV_STDP = ['sum', 'mean'] as const;
+export type ConvStdp = (typeof CONV_STDP)[number];
 
 export interface SleepPreset extends SleepParameters {
   name: PresetName;
@@ -64,6 +81,9 @@ const SHARED = {
   stdpGate: 'release',
   gateWidth: 0.001,
   maskSize: 10,
+  bias: 'ignore',
+  convStdp: 'sum',
+  layers: 'all',
 } as const;
 
 export const PRESET_NAMES = ['mnist-fgsm', 'mnist-minimal', 'cub200', 'patches'] as const;
@@ -159,16 +179,22 @@ export function validateParameters(p: SleepParameters, layers: number): SleepPar
   positive(p.gateWidth, 'gateWidth');
   if (!Number.isInteger(p.maskSize) || p.maskSize < 1 || p.maskSize > 2 ** 31 - 1)
     throw new ValueError(`Expected an integer in [1, 2^31 - 1] for maskSize but received ${describe(p.maskSize)}`);
+  oneOf(p.bias, 'bias', BIAS_MODES);
+  oneOf(p.convStdp, 'convStdp', CONV_STDP);
+  if (p.layers !== 'all' && p.layers !== 'dense' && p.layers !== 'conv') {
+    if (!Array.isArray(p.layers) || p.layers.some((k) => !Number.isInteger(k) || k < 0))
+      throw new ValueError(`Expected "all", "dense", "conv" or an array of layer indices for layers but received ${describe(p.layers)}`);
+  }
   if (!Array.isArray(p.beta)) throw new ArgumentError(`Expected an array for beta but received ${describe(p.beta)}`);
   if (p.beta.length !== layers)
-    throw new ShapeError(`Expected ${layers} values for beta (one per weight layer) but received ${p.beta.length}`);
+    throw new ShapeError(`Expected ${layers} values for beta (one per layer of IF neurons: dense, conv and average-pool layers) but received ${p.beta.length}`);
   p.beta.forEach((b, i) => positive(b, `beta[${i}]`));
   return p;
 }
 
 export const PARAM_KEYS: readonly (keyof SleepParameters)[] = [
   'maxRate', 'inc', 'dec', 'beta', 'alphaScale', 'steps', 'input', 'dt', 'threshold', 'decay',
-  'inhibition', 'dc', 'normalization', 'percentile', 'stdpGate', 'gateWidth', 'maskSize',
+  'inhibition', 'dc', 'normalization', 'percentile', 'stdpGate', 'gateWidth', 'maskSize', 'bias', 'convStdp', 'layers',
 ];
 
 /** A preset by name, or throws ValueError listing the names. */
@@ -197,7 +223,7 @@ export function resolveParameters(
   for (const k of PARAM_KEYS) if (overrides[k] !== undefined) (out as unknown as Record<string, unknown>)[k] = overrides[k];
   if (overrides.beta === undefined && Array.isArray(out.beta) && out.beta.length !== layers)
     throw new ShapeError(
-      `The ${name} preset is for networks with ${out.beta.length} weight layers (beta has ${out.beta.length} values) but this network has ${layers}; give beta with ${layers} values`,
+      `The ${name} preset is for networks with ${out.beta.length} layers of IF neurons (beta has ${out.beta.length} values) but this network has ${layers}; give beta with ${layers} values`,
     );
   out.beta = Array.isArray(out.beta) ? [...out.beta] : out.beta;
   // Only the parameter fields travel on (a preset object also carries name/description).

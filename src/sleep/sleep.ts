@@ -8,11 +8,11 @@
 import { BACKENDS, type Backend } from '../native/runtime.js';
 import { addon, type NativeSleepData, type NativeSleepParams, type NativeSleepStats } from '../native/binding.js';
 import { ArgumentError, ShapeError, UnsupportedError, ValueError } from '../errors.js';
-import { Network, denseOnly } from '../model/network.js';
+import { Network } from '../model/network.js';
 import type { Dataset } from '../data/dataset.js';
 import { runNative, throwIfAborted, type RunOptions } from '../util/control.js';
 import { RUN_OPTION_KEYS, describe, expectKnownKeys, expectOneOf, expectSeed } from '../util/validate.js';
-import { PARAM_KEYS, resolveParameters, type PresetName, type SleepParameters } from './presets.js';
+import { PARAM_KEYS, getPreset, resolveParameters, type PresetName, type SleepParameters } from './presets.js';
 import { scaleFactors as computeScaleFactors, type ScaleFactors } from './normalize.js';
 
 /** Recorded input spikes: the spikes of step t are indices[offsets[t] .. offsets[t+1]). */
@@ -75,6 +75,8 @@ export interface SleepStats {
   /** Firing rate (Hz) per layer, sampled every `every` steps: rates[w·(L+1) + l]. */
   rateTrace: { every: number; rates: Float32Array };
   raster?: { from: number; to: number; offsets: Int32Array[]; indices: Int32Array[] };
+  /** The spiking layers (input excluded), by kind: the arrays per layer above follow them. */
+  layers: string[];
   /** Layers that never fired (the sleep left their weights unchanged), in words; empty when every layer fired. */
   warnings: string[];
 }
@@ -88,17 +90,71 @@ type SleepData = Dataset | Float32Array;
 
 function checkNetwork(net: unknown): Network {
   if (!(net instanceof Network)) throw new ArgumentError(`Expected a Network for net but received ${describe(net)}`);
-  const why = denseOnly(net);
-  if (why) throw new UnsupportedError(`sleep needs a fully connected ReLU network: ${why}`);
-  if (net.output === 'softmax' || net.output === 'logsoftmax')
-    throw new UnsupportedError(`sleep needs a ReLU MLP: the output layer is ${net.output} (relu or linear expected)`);
-  for (let l = 0; l < net.weightLayers; l++) {
-    const b = net.getBias(l);
-    if (b && b.some((v) => v !== 0))
-      throw new UnsupportedError(`sleep needs a ReLU MLP without biases (the paper's networks have none); layer ${l + 1} has biases`);
-  }
   net.checkFinite();
   return net;
+}
+
+/** The network's layers as the sleep names them: "dense", "conv", "maxpool", "avgpool" (sleep-general.md §1). */
+export function spikingLayers(net: Network): string[] {
+  return net.chain.map((l) => l.kind);
+}
+
+/** Layers of IF neurons (dense, conv, avg-pool): one beta each. */
+export function ifLayerCount(net: Network): number {
+  return net.chain.filter((l) => l.kind !== 'maxpool').length;
+}
+
+/** The network's spiking layers as `sleep` numbers them (the indices of `layers` and `stats.layers`). */
+export function layerListing(net: Network): string {
+  return net.chain.map((l, i) => `${i} ${l.kind} ${l.out.join('×')}`).join(', ');
+}
+
+/** The chain indices of the plastic layers for the `layers` option (sleep-general.md §3). */
+function plasticLayers(net: Network, layers: SleepParameters['layers']): Set<number> {
+  const weighted = (kind: string) => kind === 'dense' || kind === 'conv';
+  const idx = net.chain.map((l, i) => ({ kind: l.kind, i }));
+  if (layers === 'all') return new Set(idx.filter((l) => weighted(l.kind)).map((l) => l.i));
+  if (layers === 'dense' || layers === 'conv') return new Set(idx.filter((l) => l.kind === layers).map((l) => l.i));
+  for (const [j, k] of layers.entries()) {
+    if (k >= net.chain.length)
+      throw new ArgumentError(`Expected layer indices in 0..${net.chain.length - 1} for layers but layers[${j}] is ${k}; the network's layers: ${layerListing(net)}`);
+    if (!weighted(net.chain[k].kind))
+      throw new ArgumentError(`layers[${j}] = ${k} names a ${net.chain[k].kind} layer, which has no weights to learn; the network's layers: ${layerListing(net)}`);
+  }
+  return new Set(layers);
+}
+
+/** Per spiking layer: current scale, threshold multiplier and plasticity (native/core/sleep.h SleepParams). */
+function perLayer(net: Network, params: SleepParameters, factors: number[]): { alpha: number[]; beta: number[]; plastic: number[] } {
+  const plasticSet = plasticLayers(net, params.layers);
+  const alpha: number[] = [], beta: number[] = [], plastic: number[] = [];
+  let k = 0, b = 0;
+  for (const [i, l] of net.chain.entries()) {
+    const weighted = l.kind === 'dense' || l.kind === 'conv';
+    alpha.push(weighted ? params.alphaScale * factors[k] : 1);
+    beta.push(l.kind === 'maxpool' ? 1 : params.beta[b++]);
+    plastic.push(plasticSet.has(i) ? 1 : 0);
+    if (weighted) k++;
+  }
+  return { alpha, beta, plastic };
+}
+
+/** A beta that does not fit the network: ArgumentError naming beta and the network's layers. */
+function checkBetaFits(net: Network, preset: SleepOptions['preset'], beta: unknown): void {
+  const n = ifLayerCount(net);
+  const given = beta !== undefined ? beta : typeof preset === 'object' && preset !== null ? preset.beta : undefined;
+  if (given === undefined && (preset === undefined || typeof preset === 'string')) {
+    const name = preset ?? 'mnist-fgsm';
+    const b = getPreset(name).beta;
+    if (b.length === n) return;
+    throw new ArgumentError(
+      `The ${name} preset's beta has ${b.length} values (for a network with ${b.length} layers of IF neurons) but this network has ${n}: give beta with ${n} values (one per dense, conv and average-pool layer); the network's layers: ${layerListing(net)}`,
+    );
+  }
+  if (!Array.isArray(given) || given.length === n) return;
+  throw new ArgumentError(
+    `Expected ${n} values for beta (one per layer of IF neurons: dense, conv and average-pool layers) but received ${given.length}; the network's layers: ${layerListing(net)}`,
+  );
 }
 
 function dataRows(net: Network, data: SleepData): { x: Float32Array; n: number; shape?: [number, number] } {
@@ -133,7 +189,10 @@ async function prepare(net: Network, rows: { x: Float32Array; n: number }, opts:
   expectKnownKeys(opts, SLEEP_OPTION_KEYS, 'sleep options');
   const { preset, seed: s, scaleFactors: given, replay, raster, traceEvery, engine, backend, inPlace, onProgress, signal, ...overrides } = opts;
   void replay, engine, backend, inPlace, onProgress, signal;
-  const params = resolveParameters(preset, overrides, net.weightLayers);
+  checkBetaFits(net, preset, overrides.beta);
+  const params = resolveParameters(preset, overrides, ifLayerCount(net));
+  if (params.inhibition > 0 && net.chain.some((l) => l.kind !== 'dense'))
+    throw new UnsupportedError(`lateral inhibition is defined for fully connected layers only; the network's layers: ${layerListing(net)}`);
   const seed = expectSeed(s ?? 0);
   let scale: ScaleFactors | null = null;
   let factors: number[];
@@ -160,6 +219,7 @@ async function prepare(net: Network, rows: { x: Float32Array; n: number }, opts:
   const to = raster?.to ?? 0;
   if (raster && (!Number.isInteger(from) || !Number.isInteger(to) || from < 0 || to < from || to > params.steps))
     throw new ValueError(`Expected 0 <= raster.from <= raster.to <= steps (${params.steps}) but received ${from}..${to}`);
+  const layer = perLayer(net, params, factors);
   const native: NativeSleepParams = {
     steps: params.steps,
     dt: params.dt,
@@ -170,8 +230,11 @@ async function prepare(net: Network, rows: { x: Float32Array; n: number }, opts:
     decay: params.decay,
     inhibition: params.inhibition,
     dc: params.dc,
-    alpha: factors.map((f) => params.alphaScale * f),
-    beta: params.beta,
+    alpha: layer.alpha,
+    beta: layer.beta,
+    plastic: layer.plastic,
+    bias: params.bias,
+    convStdp: params.convStdp,
     gate: params.stdpGate,
     gateWidth: params.gateWidth,
     seed,
@@ -183,7 +246,7 @@ async function prepare(net: Network, rows: { x: Float32Array; n: number }, opts:
   return { params, native, seed, scale, factors };
 }
 
-function nativeData(rows: { x: Float32Array; n: number; shape?: [number, number] }, params: SleepParameters, replay?: SpikeTrain): NativeSleepData {
+function nativeData(net: Network, rows: { x: Float32Array; n: number; shape?: [number, number] }, params: SleepParameters, replay?: SpikeTrain): NativeSleepData {
   if (replay) {
     const offsets = toInt32(replay.offsets, 'replay.offsets');
     const indices = toInt32(replay.indices, 'replay.indices');
@@ -191,19 +254,26 @@ function nativeData(rows: { x: Float32Array; n: number; shape?: [number, number]
       throw new ShapeError(`Expected replay.offsets to hold steps + 1 = ${params.steps + 1} entries but it holds ${offsets.length}`);
     return { mode: 'replay', replayOffsets: offsets, replayIndices: indices };
   }
-  if (params.input === 'masked-mean' && !rows.shape)
-    throw new ShapeError('The masked-mean sleep input needs image data (a Dataset with a shape)');
-  return { mode: params.input, x: rows.x, n: rows.n, imageH: rows.shape?.[0], imageW: rows.shape?.[1] };
+  const [C, H, W] = net.inputShape;
+  const image = H > 1 || W > 1 ? { imageC: C, imageH: H, imageW: W } : rows.shape ? { imageC: 1, imageH: rows.shape[0], imageW: rows.shape[1] } : null;
+  if (params.input === 'masked-mean' && !image)
+    throw new ShapeError('The masked-mean sleep input needs image data (a network with an image input, or a Dataset with a shape)');
+  if (params.input === 'masked-mean' && image && (params.maskSize > image.imageH || params.maskSize > image.imageW))
+    throw new ArgumentError(
+      `Expected maskSize <= ${Math.min(image.imageH, image.imageW)} (the masked-mean window lies inside the ${image.imageH}×${image.imageW} image) but received ${params.maskSize}; the network's layers: ${layerListing(net)}`,
+    );
+  return { mode: params.input, x: rows.x, n: rows.n, ...(image ?? {}) };
 }
 
 /** What a user must hear about a sleep: layers that never fired (the sleep then left their weights as they were). */
-export function sleepWarnings(spikes: number[]): string[] {
+export function sleepWarnings(spikes: number[], kinds?: string[]): string[] {
   const out: string[] = [];
   if (spikes[0] === 0) return ['no input unit fired during the sleep (maxRate too low, or empty inputs): nothing changed'];
   const silent = spikes.map((s, l) => (l > 0 && s === 0 ? l : -1)).filter((l) => l > 0);
   if (silent.length) {
     const L = spikes.length - 1;
-    const which = silent.map((l) => (l === L ? `the output layer (${l})` : `hidden layer ${l}`)).join(', ');
+    const kind = (l: number) => (kinds && kinds.some((k) => k !== 'dense') ? ` (${kinds[l - 1]})` : '');
+    const which = silent.map((l) => (l === L ? `the output layer (${l})` : `hidden layer ${l}${kind(l)}`)).join(', ');
     out.push(
       `${which} never fired during the sleep, so STDP changed no weight into ${silent.length > 1 ? 'them' : 'it'}` +
         ` (in the paper's mnist-fgsm setting only W1 changes; if these layers should learn, tune beta, alphaScale and maxRate with nrem tune)`,
@@ -213,7 +283,7 @@ export function sleepWarnings(spikes: number[]): string[] {
 }
 
 function toStats(st: NativeSleepStats, p: Prepared, net: Network, t0: number): SleepStats {
-  const counts = net.chain.filter((l) => l.kind === 'dense' || l.kind === 'conv').map((l) => l.units! * (l.kind === 'dense' ? l.in[0] * l.in[1] * l.in[2] : l.in[0] * l.window![0] * l.window![1]));
+  const counts = net.chain.map((l) => (l.kind === 'dense' ? l.units! * l.in[0] * l.in[1] * l.in[2] : l.kind === 'conv' ? l.units! * l.in[0] * l.window![0] * l.window![1] : 0));
   return {
     backend: st.backend ?? 'cpu',
     ...(st.backendReason ? { backendReason: st.backendReason } : {}),
@@ -232,8 +302,9 @@ function toStats(st: NativeSleepStats, p: Prepared, net: Network, t0: number): S
     potentiation: st.potentiation,
     depression: st.depression,
     weightsChanged: st.changed,
-    meanAbsChange: st.absChange.map((s, l) => s / counts[l]),
-    warnings: sleepWarnings(st.spikes),
+    meanAbsChange: st.absChange.map((s, l) => (counts[l] ? s / counts[l] : 0)),
+    layers: spikingLayers(net),
+    warnings: sleepWarnings(st.spikes, spikingLayers(net)),
     rateTrace: { every: p.native.traceEvery, rates: st.trace },
     raster:
       st.rasterOffsets && st.rasterIndices
@@ -257,7 +328,7 @@ export async function sleep(net: Network, data: SleepData, opts: SleepOptions = 
   checkNetwork(net);
   const rows = dataRows(net, data);
   const p = await prepare(net, rows, opts, new Map());
-  const nd = nativeData(rows, p.params, opts.replay);
+  const nd = nativeData(net, rows, p.params, opts.replay);
   const engine = opts.engine ?? 'event';
   if (engine !== 'event' && engine !== 'dense') throw new ValueError(`Expected one of event, dense for engine but received ${describe(engine)}`);
   throwIfAborted(opts.signal);
@@ -285,7 +356,7 @@ export async function sleepBatch(net: Network, data: SleepData, optsList: SleepO
   }
   const inputs = new Set(prepared.map((p) => p.params.input));
   if (inputs.size > 1) throw new ValueError('Every sleep of a batch needs the same input kind');
-  const nd = nativeData(rows, prepared[0].params);
+  const nd = nativeData(net, rows, prepared[0].params);
   const copies = prepared.map(() => net.clone());
   const ctl = optsList[0];
   const stats = await runNative(ctl, (c) => addon().sleepBatch(copies.map((c) => c.native()), nd, prepared.map((p) => p.native), c, backendOf(ctl)));

@@ -145,7 +145,7 @@ export function chainParameterCount(net: ChainShape): number {
 
 export function checkChainMemory(net: ChainShape, what = 'this network'): void {
   const p = chainParameterCount(net);
-  checkMemory(4 * p, `${what}'s parameters`, `${p.toLocaleString('en-US')} float32 parameters`);
+  checkMemory(4 * p, what, `${p.toLocaleString('en-US')} float32 parameters`);
 }
 
 /** A test-mode forward pass of `rows` rows: the output and two per-chunk buffers of the widest layer. */
@@ -160,5 +160,7 @@ export function checkChainTrainingMemory(net: ChainShape, batch: number): void {
   const params = 4 * chainParameterCount(net);
   const units = net.chain.reduce((a, l) => a + size3(l.out), 0);
   const widest = Math.max(net.inputSize, ...net.chain.map((l) => size3(l.out)));
-  checkMemory(3 * params + batch * units * 9 + 8 * batch * widest + 4 * batch * (net.inputSize + 2 * net.outputSize), `training this network with batches of ${batch}`, `weights, gradients and momenta: ${formatBytes(3 * params)}`);
+  const dense = net.chain.every((l) => l.kind === 'dense');
+  const what = dense ? `a network of sizes ${[net.inputSize, ...net.chain.map((l) => l.units)].join('-')}` : `a network of ${net.chain.length} layers`;
+  checkMemory(3 * params + batch * units * 9 + 8 * batch * widest + 4 * batch * (net.inputSize + 2 * net.outputSize), `training ${what} with batches of ${batch}`, `weights, gradients and momenta: ${formatBytes(3 * params)}`);
 }

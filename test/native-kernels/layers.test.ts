@@ -178,7 +178,7 @@ describe('conv networks do not depend on the thread count', () => {
       expect(one.equals(two)).toBe(true);
       expect(one.equals(three)).toBe(true);
     } finally {
-      setThreads(0);
+      setThreads('auto');
     }
   });
 });

@@ -1,8 +1,9 @@
 /**
  * nrem sleep --model control.onnx --dataset mnist --preset mnist-fgsm --seed 1 --out slept.onnx [--json]
  *
- * Sleeps a ReLU MLP on the training split of a data set and writes the slept network.
- * --preset takes a preset name or a JSON file of parameters (see loadPresetFile).
+ * Sleeps a ReLU network (MLP or CNN) on the training split of a data set and writes the slept
+ * network. --preset takes a preset name or a JSON file of parameters (see loadPresetFile); --beta,
+ * --bias, --conv-stdp and --layers override it (sleep-general.md).
  */
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
@@ -13,7 +14,7 @@ import { sleep } from '../../sleep/sleep.js';
 import { progressBar } from './progress.js';
 import { ValueError } from '../../errors.js';
 import { inputWarnings, warn } from '../warnings.js';
-import { optionalInteger, parseSeed } from '../parse.js';
+import { optionalInteger, optionalNumberList, parseChoice, parseIntegerList, parseSeed } from '../parse.js';
 import { prepareOutputFile } from '../../util/files.js';
 
 interface SleepCliOptions {
@@ -23,6 +24,10 @@ interface SleepCliOptions {
   seed: string;
   out: string;
   steps?: string;
+  beta?: string;
+  bias?: string;
+  convStdp?: string;
+  layers?: string;
   quick?: boolean;
   json?: boolean;
 }
@@ -36,12 +41,16 @@ async function presetFrom(value: string): Promise<{ preset?: PresetName } & Part
 export function registerSleep(program: Command): void {
   program
     .command('sleep')
-    .description('run the sleep phase (Tadros et al. 2020) on a ReLU MLP and save the slept network')
-    .requiredOption('--model <file>', 'ONNX model of a bias-free ReLU MLP')
+    .description('run the sleep phase (Tadros et al. 2020) on a ReLU network (MLP or CNN) and save the slept network')
+    .requiredOption('--model <file>', 'ONNX model of a ReLU network: dense, conv and pooling layers, any head')
     .option('--dataset <spec>', 'data set whose training split is the sleep input', 'mnist')
     .option('--preset <name|file.json>', 'preset name or JSON parameter file', 'mnist-fgsm')
     .option('--seed <n>', 'seed of the input spikes', '1')
     .option('--steps <n>', 'override the number of steps')
+    .option('--beta <list>', 'one threshold scale per layer of IF neurons (dense, conv, average-pool), comma-separated')
+    .option('--bias <mode>', 'biases during sleep: ignore (as the paper) or current (a constant input current)')
+    .option('--conv-stdp <mode>', 'shared-kernel STDP of conv layers: sum or mean over positions')
+    .option('--layers <which>', "plastic layers: all, dense, conv, or chain indices (0,2)")
     .option('--quick', 'use the quick subset of the data set')
     .requiredOption('--out <file>', 'where to write the slept ONNX model')
     .option('--json', 'print one JSON object')
@@ -51,6 +60,12 @@ export function registerSleep(program: Command): void {
       const steps = optionalInteger(o.steps, '--steps', { min: 1 });
       const { preset, ...overrides } = await presetFrom(o.preset);
       if (steps !== undefined) overrides.steps = steps;
+      const beta = optionalNumberList(o.beta, '--beta', { min: Number.MIN_VALUE, max: 1e6, maxCount: 1000 });
+      if (beta !== undefined) overrides.beta = beta;
+      if (o.bias !== undefined) overrides.bias = parseChoice(o.bias, '--bias', ['ignore', 'current'] as const);
+      if (o.convStdp !== undefined) overrides.convStdp = parseChoice(o.convStdp, '--conv-stdp', ['sum', 'mean'] as const);
+      if (o.layers !== undefined)
+        overrides.layers = ['all', 'dense', 'conv'].includes(o.layers) ? (o.layers as 'all' | 'dense' | 'conv') : parseIntegerList(o.layers, '--layers', { min: 0, max: 1000 });
       prepareOutputFile(o.out, '--out');
       const net = await loadOnnx(o.model);
       const { train, test } = await loadDataset(o.dataset, { quick: !!o.quick, seed });
@@ -67,6 +82,11 @@ export function registerSleep(program: Command): void {
         out: o.out,
         preset: o.preset,
         seed,
+        beta: stats.parameters.beta,
+        bias: stats.parameters.bias,
+        convStdp: stats.parameters.convStdp,
+        plasticLayers: stats.parameters.layers,
+        layers: stats.layers,
         steps: stats.steps,
         sleepSeconds: stats.seconds,
         wallSeconds: (performance.now() - t0) / 1000,
@@ -85,6 +105,7 @@ export function registerSleep(program: Command): void {
         console.log(JSON.stringify(result));
       } else {
         console.log(`slept ${o.model} on ${train.name}: ${stats.steps} steps in ${stats.seconds.toFixed(3)} s`);
+        console.log(`  layers               input / ${stats.layers.join(' / ')}`);
         console.log(`  spikes per layer     ${stats.spikes.join(' / ')}`);
         console.log(`  weights changed      ${stats.weightsChanged.join(' / ')}`);
         console.log(`  potentiation/depr.   ${stats.potentiation.join(' / ')}  vs  ${stats.depression.join(' / ')}`);
