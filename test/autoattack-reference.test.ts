@@ -79,7 +79,7 @@ describe("AutoAttack standard on the golden fixture's control network against th
       expect(r.maxPerturbation).toBeLessThanOrEqual(r.eps + 1e-6);
       expect(r.warnings).toEqual([]);
     });
-  });
+  }, 900_000); // ~50 s alone on 2 cores; the limit only guards against a hang on a loaded machine
 });
 
 describe('the sanity checks fire on defensive distillation, not on the control', () => {
@@ -105,7 +105,7 @@ describe('the sanity checks fire on defensive distillation, not on the control',
     expect(ce.zeroGradient).toBeGreaterThan(0);
     expect(ce.robustAccuracy - apgdT.robustAccuracy).toBeGreaterThan(0.1);
     expect(onStudent.robustAccuracy).toBeLessThan(onControl.robustAccuracy + 0.1);
-  });
+  }, 600_000);
 
   it('probabilities in place of logits, and outputs that change between passes', async () => {
     // A network whose "logits" are a probability vector: every row is (0.1, …, 0.1).

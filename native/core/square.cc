@@ -121,7 +121,7 @@ class Proposals {
         for (int ch = 0; ch < C_; ++ch) {
           const float s = rng_uniform(o_.seed, kStreamAttack, a, base + static_cast<uint64_t>(col) * C_ + ch) < 0.5f ? -eps : eps;
           for (int row = 0; row < H_; ++row) {
-            const size_t j = (static_cast<size_t>(row) * W_ + col) * C_ + ch;
+            const size_t j = idx(row, col, ch);
             v[j] = std::min(1.0f, std::max(0.0f, x[j] + s));
           }
         }
@@ -198,7 +198,8 @@ class Proposals {
 
  private:
   static constexpr uint64_t kOff = 1ull << 40;
-  size_t idx(int u, int w, int ch) const { return (static_cast<size_t>(u) * W_ + w) * C_ + ch; }
+  // C × H × W, as the model's input (and the original's NCHW tensors): channel planes.
+  size_t idx(int u, int w, int ch) const { return (static_cast<size_t>(ch) * H_ + u) * W_ + w; }
   const SquareOptions& o_;
   const int H_, W_, C_, d_;
   std::vector<float> delta_;

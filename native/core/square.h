@@ -2,7 +2,8 @@
 // square.py computes it: forward passes only, so gradient masking cannot pass for robustness.
 //
 // Margin on the logits: m(x) = z_y − max_{j≠y} z_j (lower is better for the attacker).
-// Image h × w × c (channels last; a non-image vector is 1 × d × 1).
+// Image c × h × w (channel planes, as the model's C×H×W input and the original's NCHW; a
+// non-image vector is 1 × 1 × d). Windows are h × w squares at the same place in every channel.
 //   L∞ start (query 1): x = clip01(x0 + eps·s), s = ±1 per (column, channel) (vertical stripes)
 //   L2 start: δ = Σ over a grid of h/5-sized blocks (from ((h − 5⌊h/5⌋)/2)) of ±eta per channel,
 //     x = clip01(x0 + eps·δ/‖δ‖₂); eta(s) = the original's two opposite stacks of concentric
@@ -38,7 +39,7 @@ struct SquareOptions {
   int max_queries = 1000;  // Q: iterations after the initial query (Q + 1 queries at most)
   float p_init = 0.8f;
   bool rescale_schedule = true;
-  int h = 0, w = 0, c = 1;  // h·w·c = d; 0: 1 × d × 1
+  int h = 0, w = 0, c = 1;  // c·h·w = d (layout c × h × w); 0: 1 × 1 × d
   uint64_t seed = 0;
   uint64_t row0 = 0;
   std::vector<uint64_t> keys;  // per row (size n) or empty

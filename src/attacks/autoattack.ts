@@ -20,7 +20,7 @@ import { expectFloat32Array, expectInt, expectOneOf, expectSeed } from '../util/
 import { Attack, checkAttackInputs, checkEpsilons, perturbationNorms, predictRows, toLabels, type AttackNorm, type AttackTarget, type CraftContext, type Crafted } from './base.js';
 import { expectEpsilon, expectTargetClasses, resolveApgd, runApgd, type ApgdCall, type ApgdOptions, type LpNorm } from './apgd.js';
 import { resolveFab, runFab, type FabOptions } from './fab.js';
-import { imageShape } from './square.js';
+import { imageShape, type ImageShape } from './square.js';
 import { checkProbabilities, checkRandomized, checkSquare, checkTransfer, checkZeroGradient, type SanityCheck } from './checks.js';
 
 export const AUTOATTACK_STAGES = ['apgd-ce', 'apgd-dlr', 'apgd-t', 'fab', 'fab-t', 'square'] as const;
@@ -48,8 +48,8 @@ export interface AutoAttackOptions extends RunOptions {
   targetClasses?: number;
   /** Square's queries (default 5,000). */
   squareQueries?: number;
-  /** Image shape [h, w] for Square (default: square images when d is a square, else 1 × d). */
-  shape?: [number, number];
+  /** Image shape [h, w] or [c, h, w] for Square (default: the network's C×H×W input; see square.ts imageShape). */
+  shape?: ImageShape;
   /** Re-check every adversarial example with ONNX Runtime (default true; needs a Network). */
   recheck?: boolean;
   /** Adversarial examples made on another network (n × d) for the transfer check. */
@@ -128,7 +128,7 @@ interface StageSettings {
   apgd: Record<'apgd-ce' | 'apgd-dlr' | 'apgd-t', Required<ApgdOptions> | undefined>;
   fab: Required<FabOptions>;
   fabT?: Required<FabOptions>;
-  square: { l2: boolean; maxQueries: number; h: number; w: number; batch: number };
+  square: { l2: boolean; maxQueries: number; c: number; h: number; w: number; batch: number };
 }
 
 /** One stage on m rows (eps one budget or one per row): its examples, and APGD's zero-gradient flags. */
@@ -140,7 +140,7 @@ async function runStage(stage: AutoAttackStage, net: AttackTarget, xs: Float32Ar
   if (stage === 'fab' || stage === 'fab-t') return { adv: (await runFab(net, xs, m, ys, eps, stage === 'fab' ? st.fab : st.fabT!, call)).adversarial };
   const adv = new Float32Array(m * net.inputSize);
   const q = st.square;
-  const so: Record<string, number | boolean | number[]> = { l2: q.l2, maxQueries: q.maxQueries, pInit: 0.8, rescaleSchedule: false, h: q.h, w: q.w, c: 1, seed: call.seed, keys: call.keys!, batch: q.batch };
+  const so: Record<string, number | boolean | number[]> = { l2: q.l2, maxQueries: q.maxQueries, pInit: 0.8, rescaleSchedule: false, h: q.h, w: q.w, c: q.c, seed: call.seed, keys: call.keys!, batch: q.batch };
   if (typeof eps === 'number') so.epsilons = [eps];
   else so.rowEps = eps;
   await runNative(call, (c) => addon().attackRun('square', net.native(), xs, m, ys, so, adv, null, c));
@@ -201,8 +201,8 @@ export async function autoAttackSweep(net: AttackTarget, x: Float32Array, labels
   const apgdT = attacks.includes('apgd-t') ? resolveApgd({ norm, loss: 'dlr-targeted', iterations, restarts: 1, targetClasses, batch }, K) : undefined;
   const fab = resolveFab({ norm, targeted: false, iterations, restarts, batch }, K);
   const fabT = needsTargets ? resolveFab({ norm, targeted: true, iterations, restarts: 1, targetClasses, batch }, K) : undefined;
-  const [h, w] = imageShape(d, opts.shape);
-  const settings: StageSettings = { apgd: { 'apgd-ce': apgdCe, 'apgd-dlr': apgdDlr, 'apgd-t': apgdT }, fab, fabT, square: { l2: norm === 'l2', maxQueries: squareQueries, h, w, batch } };
+  const [c, h, w] = imageShape(d, opts.shape, net.inputShape);
+  const settings: StageSettings = { apgd: { 'apgd-ce': apgdCe, 'apgd-dlr': apgdDlr, 'apgd-t': apgdT }, fab, fabT, square: { l2: norm === 'l2', maxQueries: squareQueries, c, h, w, batch } };
   const ro: RunOptions = { signal: opts.signal };
   const progress = (stage: string) => (opts.onProgress ? { ...ro, onProgress: (p: { done: number; total: number }) => opts.onProgress!({ ...p, phase: stage }) } : ro);
 
