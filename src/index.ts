@@ -2,7 +2,7 @@
 export * from './errors.js';
 export { Network, argmaxRows, denseOnly, OUTPUT_ACTIVATIONS, type NetworkSpec, type FullNetworkSpec, type Parameters, type OutputActivation, type DropoutMode } from './model/network.js';
 export { compileChain, canonicalLayer, LAYER_TYPES, type LayerSpec, type LayerType, type Shape3, type Padding, type InputOp, type ChainLayer } from './model/layers.js';
-export { parseArch, readArch, architecture, architectureOf, type Architecture } from './model/arch.js';
+export { LENET_ARCH, parseArch, readArch, architecture, architectureOf, type Architecture } from './model/arch.js';
 export { checkInputRange, type InputRangeCheck } from './model/input-range.js';
 export { type RunOptions, type ProgressEvent } from './util/control.js';
 export { runtimeInfo, setThreads, setGemm, setIsa } from './native/runtime.js';

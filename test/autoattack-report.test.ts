@@ -46,6 +46,12 @@ describe('the autoattack evaluation of a spec', () => {
     expect(quick.evaluation.autoattack).toEqual({ n: 50, eps: [0.1, 0.2, 0.3], version: 'standard', norm: 'linf' });
     expect(quick.subsetNote).toMatch(/AutoAttack 50/);
     expect(builtinSpec('paper-mnist').evaluation.autoattack!.n).toBeGreaterThan(quick.evaluation.autoattack!.n);
+    // The CNN and Fashion-MNIST studies too, their quick versions stating how many images AutoAttack sees.
+    for (const name of ['cnn-mnist', 'cnn-fashion', 'mlp-fashion']) {
+      const q = builtinSpec(name, { quick: true });
+      expect(q.subsetNote).toContain(`AutoAttack ${q.evaluation.autoattack!.n}`);
+      expect(builtinSpec(name).evaluation.autoattack!.n).toBeGreaterThan(q.evaluation.autoattack!.n);
+    }
     const bad = (aa: unknown) => {
       const s = builtinSpec('paper-mnist', { quick: true });
       (s.evaluation as unknown as Record<string, unknown>).autoattack = aa;

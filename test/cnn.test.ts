@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   CarliniWagnerL2, DeepFool, FGSM, JSMA, PGD, SquareAttack, createNetwork, evaluate, evaluateDistortions, fgsmSweep,
-  loadDataset, loadOnnx, parseArch, recipeOptions, setThreads, train, transferAttack, architectureOf,
+  LENET_ARCH, loadDataset, loadOnnx, parseArch, recipeOptions, setThreads, train, transferAttack, architectureOf,
   type Architecture, type Dataset, type Network,
 } from '../src/index.js';
 import { recheckWithOrt } from '../src/attacks/recheck.js';
@@ -92,6 +92,15 @@ describe('a CNN trained by nrem (modern recipe)', () => {
     const adv = await pgdTrain('modern', architectureOf(cnn), small, { seed: 4, epochs: 1, steps: 3, eps: 0.1, init: cnn });
     expect((await evaluate(adv.network, te)).accuracy).toBeGreaterThan(0.8);
   }, 120_000);
+});
+
+describe('the built-in LeNet', () => {
+  it('is --arch lenet: conv 16 and 32 channels of 5×5, max-pooled, 128 and 10 units (the PyTorch fixture lenet_max)', async () => {
+    expect(parseArch('lenet')).toEqual(parseArch(LENET_ARCH));
+    const net = createNetwork('modern', { input: [1, 28, 28], layers: (parseArch('lenet') as Architecture).layers }, 1);
+    const torch = await loadOnnx(join(__dirname, 'fixtures/onnx/lenet_max.onnx'));
+    expect(net.chain.map((l) => [l.kind, l.out])).toEqual(torch.chain.map((l) => [l.kind, l.out]));
+  });
 });
 
 describe('an MLP with biases exported by PyTorch', () => {

@@ -100,6 +100,25 @@ describe('search space', () => {
     expect(s.decode(u)).toMatchObject({ input: 'mean', normalization: 'release' });
   });
 
+  it('searches the bias mode, the shared-kernel rule and the plastic layers of a CNN when asked (one beta per IF layer)', () => {
+    const s = new SearchSpace(4, { biases: ['ignore', 'current'], convStdps: ['sum', 'mean'], plasticLayers: ['all', 'conv'] });
+    expect(s.names).toEqual(['maxRate', 'inc', 'dec', 'beta1', 'beta2', 'beta3', 'beta4', 'alphaScale', 'steps', 'bias', 'convStdp', 'layers']);
+    const u = new Array(s.dim).fill(0.5);
+    u[s.dim - 3] = 0.9;
+    u[s.dim - 2] = 0.2;
+    u[s.dim - 1] = 0.7;
+    const p = s.decode(u);
+    expect(p).toMatchObject({ bias: 'current', convStdp: 'sum', layers: 'conv' });
+    expect(p.beta).toHaveLength(4);
+    expect(s.decode(s.encode(p))).toEqual(p);
+    // not searched: the base's, and no coordinate
+    const fixed = new SearchSpace(4, { base: { bias: 'current', convStdp: 'mean' } });
+    expect(fixed.dim).toBe(9);
+    expect(fixed.decode(new Array(9).fill(0.5))).toMatchObject({ bias: 'current', convStdp: 'mean', layers: 'all' });
+    expect(() => new SearchSpace(4, { biases: ['ignore', 'add' as never] })).toThrow(/Expected one of ignore, current for biases\[1\] but received "add"/);
+    expect(() => new SearchSpace(4, { bounds: { beta: [{ min: 1, max: 2 }] } })).toThrow(/Expected 4 beta bounds \(one per layer of IF neurons/);
+  });
+
   it('parses bounds from the command line and refuses bad ones', () => {
     const b = parseBounds('maxRate=10:500,beta=1:50,beta2=2:3:lin,steps=100:1000', 3);
     expect(b.maxRate).toEqual({ min: 10, max: 500, log: true });

@@ -15,6 +15,10 @@
 #if NREM_X86_KERNELS
 NREM_TARGET_AVX512_BEGIN
 #include "sleep_simd.h"
+#define NREM_CONV_LANE_MASK(vq, thr) \
+  static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(vq), _mm256_set1_ps(thr), _CMP_GE_OQ)))
+#include "sleep_conv_simd.h"
+#undef NREM_CONV_LANE_MASK
 
 namespace nrem {
 namespace {
@@ -82,7 +86,7 @@ void accumulate_columns(const float* WT, int ld, const int32_t* cols, size_t cou
 
 }  // namespace
 
-const SleepKernels sleep_kernels_avx512 = {positive_units, draw_inputs, chunk_steps, accumulate_columns};
+const SleepKernels sleep_kernels_avx512 = {positive_units, draw_inputs, chunk_steps, accumulate_columns, conv_accumulate, conv_membrane, conv_fire};
 
 }  // namespace nrem
 NREM_TARGET_END

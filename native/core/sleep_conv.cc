@@ -2,6 +2,8 @@
 // conv STDP rule both engines share (sleep.h conv_stdp_channel).
 #include "sleep_conv.h"
 
+#include "cpu.h"
+
 #include <algorithm>
 #include <cstring>
 
@@ -112,6 +114,9 @@ MapLayer map_layer(const SpikingLayer& l, const SleepParams& p, int index, bool 
       if (!m.bias.empty())
         for (int lane = 0; lane < g.G; ++lane) g.cb[lane] = m.bias[o0 + lane];
       g.bits.assign(words, 0);
+      g.touched.assign(m.P, 0);
+      g.fire_q.assign(m.P, 0);
+      g.fire_m.assign(m.P, 0);
       g.pre.assign(l.in.size(), 0);
       m.groups.push_back(std::move(g));
     }
@@ -125,23 +130,11 @@ MapLayer map_layer(const SpikingLayer& l, const SleepParams& p, int index, bool 
 }
 
 namespace {
-typedef float lanes_t __attribute__((vector_size(kConvLanes * sizeof(float))));
-inline lanes_t lload(const float* p) {
-  lanes_t v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-inline void lstore(float* p, lanes_t v) { std::memcpy(p, &v, sizeof v); }
-
 void decay_all(float* __restrict v, size_t n, float decay) {
   for (size_t i = 0; i < n; ++i) v[i] = decay * v[i];
 }
 void add_all(float* __restrict v, size_t n, float c) {
   for (size_t i = 0; i < n; ++i) v[i] = v[i] + c;
-}
-void add_lanes(float* __restrict v, size_t positions, const float* __restrict c) {
-  for (size_t q = 0; q < positions; ++q)
-    for (int lane = 0; lane < kConvLanes; ++lane) v[q * kConvLanes + lane] = v[q * kConvLanes + lane] + c[lane];
 }
 // Marks position q as touched this step (bitmap + list); returns true the first time.
 inline bool mark(std::vector<uint64_t>& bits, std::vector<int32_t>& touched, int32_t q) {
@@ -163,15 +156,15 @@ inline void each_set(std::vector<uint64_t>& bits, F&& fn) {
 
 void conv_group_window(MapLayer& m, int gi, const WindowSpikes& in, int64_t K, const SleepParams& p) {
   const SpikingLayer& l = *m.l;
+  const SleepKernels& kern = kernels().sleep;  // the step's loops on this CPU's path (sleep_conv_simd.h)
   ConvGroup& g = m.groups[gi];
   const int P = m.P, CK = m.CK, G = g.G;
-  const size_t PL = static_cast<size_t>(P) * kConvLanes;
   float* v = g.v.data();
   float* acc = g.acc.data();
-  const float* Wt = g.Wt.data();
   const bool bias = !m.bias.empty();
+  const float* cb = bias ? g.cb.data() : nullptr;
+  const float* dc = m.has_dc ? &m.dc : nullptr;
   const float decay = p.decay, alpha = m.alpha, thr = m.thr;
-  const lanes_t av = lanes_t{} + alpha;
   for (int lane = 0; lane < G; ++lane) {
     m.out_k[g.o0 + lane].clear();
     m.out_p[g.o0 + lane].clear();
@@ -179,46 +172,19 @@ void conv_group_window(MapLayer& m, int gi, const WindowSpikes& in, int64_t K, c
   for (int64_t k = 0; k < K; ++k) {
     const int32_t* s = in.idx.data() + in.off[k];
     const size_t cnt = static_cast<size_t>(in.off[k + 1] - in.off[k]);
-    g.touched.clear();
     // a[q][·] += Wᵀ[w][·] for every (q, w) an input spike reaches, spikes in ascending order
-    for (size_t z = 0; z < cnt; ++z) {
-      const int32_t j = s[z];
-      for (int32_t e = m.map.off[j]; e < m.map.off[j + 1]; ++e) {
-        const int32_t q = m.map.pos[e];
-        mark(g.bits, g.touched, q);
-        float* a = acc + static_cast<size_t>(q) * kConvLanes;
-        lstore(a, lload(a) + lload(Wt + static_cast<size_t>(m.map.widx[e]) * kConvLanes));
-      }
-    }
-    const bool input = !g.touched.empty();
+    const size_t nt = kern.conv_accumulate(s, cnt, m.map.off.data(), m.map.pos.data(), m.map.widx.data(), g.Wt.data(), acc,
+                                           g.bits.data(), g.touched.data(), 0);
+    const bool input = nt > 0;
     if (!input && g.v_zero && !bias && !m.has_dc) continue;
-    decay_all(v, PL, decay);
-    for (int32_t q : g.touched) {
-      float* vq = v + static_cast<size_t>(q) * kConvLanes;
-      float* aq = acc + static_cast<size_t>(q) * kConvLanes;
-      lstore(vq, lload(vq) + av * lload(aq));  // decay·v + alpha·a, as sleep_membrane
-      lstore(aq, lanes_t{});
-    }
-    if (bias) add_lanes(v, P, g.cb.data());
-    if (m.has_dc) add_all(v, PL, m.dc);
+    kern.conv_membrane(v, acc, static_cast<size_t>(P), decay, alpha, g.touched.data(), nt, cb, dc);  // as sleep_membrane
     if (input || bias || m.has_dc) g.v_zero = false;
     // Who can fire: with a bias current or a drive every neuron; else those that got input.
-    bool any = false;
-    auto check = [&](int32_t q) {
-      const float* vq = v + static_cast<size_t>(q) * kConvLanes;
-      for (int lane = 0; lane < G; ++lane)
-        if (sleep_fires(vq[lane], thr)) {
-          g.posts[lane].push_back(q);
-          any = true;
-        }
-    };
-    if (bias || m.has_dc) {
-      std::fill(g.bits.begin(), g.bits.end(), 0);
-      for (int32_t q = 0; q < P; ++q) check(q);
-    } else {
-      each_set(g.bits, check);
-    }
-    if (!any) continue;
+    if (bias || m.has_dc) std::fill(g.bits.begin(), g.bits.end(), 0);
+    const size_t nf = kern.conv_fire(v, bias || m.has_dc ? nullptr : g.bits.data(), P, thr, g.fire_q.data(), g.fire_m.data());
+    if (!nf) continue;
+    for (size_t f = 0; f < nf; ++f)
+      for (unsigned mk = g.fire_m[f]; mk; mk &= mk - 1) g.posts[__builtin_ctz(mk)].push_back(g.fire_q[f]);
     if (m.plastic)
       for (size_t z = 0; z < cnt; ++z) g.pre[s[z]] = 1;
     for (int lane = 0; lane < G; ++lane) {

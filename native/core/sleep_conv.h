@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "sleep.h"
+#include "sleep_kernels.h"
 
 namespace nrem {
 
@@ -34,8 +35,6 @@ struct WindowSpikes {
   std::vector<int32_t> off, idx;
 };
 
-constexpr int kConvLanes = 8;
-
 // kConvLanes channels [o0, o0 + G) of a conv layer, side by side (lane = o − o0).
 struct ConvGroup {
   int o0 = 0, G = 0;
@@ -43,7 +42,9 @@ struct ConvGroup {
   std::vector<float> v, acc;         // P × lanes
   std::vector<float> cb;             // lanes bias currents (zero when off)
   std::vector<uint64_t> bits;        // positions that received input in this step
-  std::vector<int32_t> touched;
+  std::vector<int32_t> touched;      // P: the positions that received input, first-touch order
+  std::vector<int32_t> fire_q;       // P: positions where some lane fired, ascending
+  std::vector<uint8_t> fire_m;       // P: their lane masks
   std::vector<uint8_t> pre;          // the layer's input spikes of this step (STDP)
   std::vector<float> delta;
   std::vector<uint8_t> touched_w;

@@ -6,6 +6,7 @@
 #include "sleep_kernels.h"
 #include "sleep_rules.h"
 #include "sleep_simd.h"
+#include "sleep_conv_simd.h"
 
 namespace nrem {
 namespace {
@@ -42,6 +43,6 @@ void accumulate_columns(const float* WT, int ld, const int32_t* cols, size_t cou
 
 }  // namespace
 
-const SleepKernels sleep_kernels_generic = {positive_units, draw_inputs, chunk_steps, accumulate_columns};
+const SleepKernels sleep_kernels_generic = {positive_units, draw_inputs, chunk_steps, accumulate_columns, conv_accumulate, conv_membrane, conv_fire};
 
 }  // namespace nrem

@@ -20,6 +20,8 @@
 //                    returns the first step with fire ≠ 0 (the mask in *fired, v stored
 //                    with the fired neurons still at their value) or the window's end
 //   accumulate_columns  acc[i] = Σ_k WT[cols[k], i] in ascending k (step-wise engine)
+//   conv_accumulate, conv_membrane, conv_fire
+//                    one step of a group of kConvLanes conv channels (sleep_conv_simd.h)
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -28,6 +30,7 @@ namespace nrem {
 
 constexpr int kSleepSlice = 64;  // neurons per chunk of the layer-wise engine (one 64-bit mask)
 constexpr int kSleepPad = 64;    // Wᵀ rows of the step-wise engine are padded to this many floats
+constexpr int kConvLanes = 8;    // conv channels side by side in a group of the layer-wise engine (sleep_conv.h)
 
 // One chunk's view of a window for chunk_steps.
 struct SleepChunkSteps {
@@ -51,6 +54,12 @@ struct SleepKernels {
                         const uint64_t* unit_hash, float rate_factor, int32_t* fired);  // fired: room for nc + 8
   int64_t (*chunk_steps)(SleepChunkSteps& c, int64_t k0, uint64_t* fired);
   void (*accumulate_columns)(const float* WT, int ld, const int32_t* cols, size_t count, float* acc);  // ld % 64 == 0
+  // touched: room for every position; bits: one bit per position
+  size_t (*conv_accumulate)(const int32_t* spikes, size_t cnt, const int32_t* off, const int32_t* pos, const int32_t* widx,
+                            const float* Wt, float* acc, uint64_t* bits, int32_t* touched, size_t nt);
+  void (*conv_membrane)(float* v, float* acc, size_t P, float decay, float alpha, const int32_t* touched, size_t nt,
+                        const float* cb, const float* dc);  // cb: kConvLanes bias currents or null; dc: null or the constant
+  size_t (*conv_fire)(const float* v, uint64_t* bits, int P, float thr, int32_t* fq, uint8_t* fm);  // fq, fm: room for P
 };
 
 // acc[i] = Σ_k W[i, cols[k]] in ascending k, i < n (W: n × fan_in row-major): the same sums

@@ -13,6 +13,7 @@ import { OrtModel } from '../model/ort.js';
 import { createNetwork, evaluate, recipeOptions, train } from '../train/train.js';
 import { sleep } from '../sleep/sleep.js';
 import { getPreset, type SleepInput } from '../sleep/presets.js';
+import { archFor, readArch, type Architecture } from '../model/arch.js';
 import { fgsmSweep } from '../attacks/sweep.js';
 import { evaluateDistortions } from '../attacks/distortions.js';
 import { PGD } from '../attacks/pgd.js';
@@ -28,8 +29,10 @@ import type { RunOptions } from '../util/control.js';
 import type { EvaluationSpec, SleepSpec, TrainSpec } from './spec.js';
 import type { AutoAttackValue, LoadedData, Ops, PerturbationStats } from './ops.js';
 
-function sizesFor(spec: TrainSpec, data: LoadedData): number[] {
-  const s = [...spec.sizes];
+/** The control's architecture from the spec on this data: layer sizes (0 = from the data) or spec.arch. */
+export function archOfSpec(spec: TrainSpec, data: LoadedData): number[] | Architecture {
+  if (spec.arch !== undefined) return archFor(typeof spec.arch === 'string' ? readArch(spec.arch) : spec.arch, data.train);
+  const s = [...(spec.sizes ?? [0, 0])];
   if (!s[0]) s[0] = data.train.dims;
   if (!s[s.length - 1]) s[s.length - 1] = data.train.classes;
   return s;
@@ -86,13 +89,13 @@ export function realOps(): Ops {
     },
 
     async train(data, spec, seed, ro) {
-      const net = createNetwork(spec.recipe, sizesFor(spec, data), seed);
+      const net = createNetwork(spec.recipe, archOfSpec(spec, data), seed);
       await train(net, data.train, { ...recipeOptions(spec.recipe, seed), epochs: spec.epochs, ...ro });
       return net;
     },
 
     async distill(data, spec, d, seed, ro) {
-      const r = await distill(spec.recipe, sizesFor(spec, data), data.train, { temperature: d.temperature, epochs: d.epochs, seed, ...ro });
+      const r = await distill(spec.recipe, archOfSpec(spec, data), data.train, { temperature: d.temperature, epochs: d.epochs, seed, ...ro });
       return r.student;
     },
 
@@ -101,6 +104,8 @@ export function realOps(): Ops {
       const r = await finetune(control, data.train, {
         kind,
         seed,
+        // the control's own loss: the paper's squared error for its ReLU-output networks, else cross-entropy
+        recipe: control.output === 'relu' ? 'paper' : 'modern',
         lr: f.lr,
         epochs: f.epochs,
         replace,
@@ -116,7 +121,7 @@ export function realOps(): Ops {
     },
 
     async pgdTrain(data, spec, p, seed, ro, init) {
-      const r = await pgdTrain(spec.recipe, sizesFor(spec, data), data.train, { seed, eps: p.eps, steps: p.steps, stepSize: p.stepSize, epochs: p.epochs, init, ...ro });
+      const r = await pgdTrain(spec.recipe, archOfSpec(spec, data), data.train, { seed, eps: p.eps, steps: p.steps, stepSize: p.stepSize, epochs: p.epochs, init, ...ro });
       return r.network;
     },
 
@@ -141,7 +146,7 @@ export function realOps(): Ops {
             : `masked-mean — the mean training image in a random ${preset.maskSize}×${preset.maskSize} window per step`;
       return {
         net: r.network,
-        stats: { input: words, steps: r.stats.steps, spikesPerLayer: [...r.stats.spikes], weightsChanged: [...r.stats.weightsChanged] },
+        stats: { input: words, steps: r.stats.steps, spikesPerLayer: [...r.stats.spikes], weightsChanged: [...r.stats.weightsChanged], layers: [...r.stats.layers] },
       };
     },
 

@@ -20,6 +20,8 @@ export interface SleepStats {
   steps: number;
   spikesPerLayer: number[];
   weightsChanged: number[];
+  /** The spiking layers' kinds (input excluded): dense, conv, maxpool, avgpool. */
+  layers?: string[];
 }
 
 export interface PerturbationStats {

@@ -93,6 +93,8 @@ export interface SleepResult {
   spikesPerLayer: Stat[];
   /** Weights changed per weight matrix. */
   weightsChanged: Stat[];
+  /** The spiking layers' kinds (input excluded), where known: dense, conv, maxpool, avgpool. */
+  layers?: string[];
   wallSeconds: Stat;
 }
 

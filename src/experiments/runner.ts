@@ -392,6 +392,7 @@ export function aggregate(
       steps: sl[0]?.steps ?? 0,
       spikesPerLayer: Array.from({ length: layers }, (_, l) => stat(sl.map((s) => s.spikesPerLayer[l]))),
       weightsChanged: Array.from({ length: mats }, (_, l) => stat(sl.map((s) => s.weightsChanged[l]))),
+      ...(sl[0]?.layers ? { layers: [...sl[0].layers] } : {}),
       wallSeconds: stat(sl.map((s) => s.seconds)),
     },
   };

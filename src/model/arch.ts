@@ -8,11 +8,14 @@
  *     pool:maxK[sS] | pool:avgK[sS] | pool:gap  pooling K×K, stride S (K); global average
  *     dense:N | N        N units
  *   a JSON file or object { "input"?: [C, H, W], "layers": [LayerSpec, …] } (layers.ts)
+ *   lenet                                       the built-in LeNet-style CNN (LENET_ARCH)
  */
 import { readFileSync } from 'node:fs';
 import { ArgumentError, FormatError } from '../errors.js';
 import { canonicalLayer, expectShape, type InputOp, type LayerSpec, type Shape3 } from './layers.js';
 import type { Network } from './network.js';
+import type { Dataset } from '../data/dataset.js';
+import { ShapeError } from '../errors.js';
 
 export interface Architecture {
   /** Input shape; when absent, the data's (image shape, or features). */
@@ -28,11 +31,15 @@ export function architectureOf(net: Network): Architecture {
   return { input: s.input, layers: net.layers.map((l) => structuredClone(l)), ...(s.inputOps.length ? { inputOps: s.inputOps } : {}) };
 }
 
+/** The built-in LeNet-style CNN: two 5×5 conv layers of 16 and 32 channels, each max-pooled 2×2, then 128 and 10 units. */
+export const LENET_ARCH = 'conv:16x5,pool:max2,conv:32x5,pool:max2,dense:128,10';
+
 const TOKEN = /^(?:conv:(\d+)x(\d+)(?:s(\d+))?(?:p(\d+))?|pool:(max|avg)(\d+)(?:s(\d+))?|pool:(gap)|(?:dense:)?(\d+))$/;
 
 /** Sizes of a fully connected chain, or a layer list, from an --arch string. */
 export function parseArch(s: string): number[] | Architecture {
   if (typeof s !== 'string' || !s.trim()) throw new ArgumentError(`Expected an architecture for --arch but received ${JSON.stringify(s)}`);
+  if (s.trim() === 'lenet') s = LENET_ARCH;
   const parts = s.split(',').map((t) => t.trim());
   if (parts.every((p) => /^\d+$/.test(p))) {
     const sizes = parts.map(Number);
@@ -90,4 +97,16 @@ export function architecture(o: unknown, where = 'arch'): Architecture {
     layers: a.layers.map((l, i) => canonicalLayer(l, i)),
     ...(a.inputOps ? { inputOps: a.inputOps } : {}),
   };
+}
+
+/** The architecture on data of this shape (an image's [1, H, W], else features). */
+export function archFor(arch: number[] | Architecture, data: Dataset): number[] | Architecture {
+  if (Array.isArray(arch)) {
+    if (data.dims !== arch[0]) throw new ShapeError(`Expected the architecture to start with ${data.dims} (the data's features) but it starts with ${arch[0]}`);
+    return arch;
+  }
+  const input: Shape3 = arch.input ?? (data.shape && data.shape[0] * data.shape[1] === data.dims ? [1, data.shape[0], data.shape[1]] : [data.dims, 1, 1]);
+  if (input[0] * input[1] * input[2] !== data.dims)
+    throw new ShapeError(`Expected the architecture's input ${input.join('×')} to hold the data's ${data.dims} features`);
+  return { input, layers: arch.layers, ...(arch.inputOps ? { inputOps: arch.inputOps } : {}) };
 }

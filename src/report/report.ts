@@ -156,7 +156,9 @@ function autoattackVerdict(r: Results, fgsmV: 'better' | 'worse' | 'unclear'): s
 /** Answers to experiments.md §6 questions 1 and 2, from the numbers. */
 export function answers(r: Results): { q1: string[]; q2: string[]; headline: string[] } {
   const c = (id: string) => r.curves.find((x) => x.id === id);
-  const fg = sleepGain(c('fgsm-mse'));
+  // The FGSM curve the verdict rests on: the spec's first loss (the paper's squared error for its MLPs, cross-entropy for the CNN studies).
+  const fgId = r.spec.evaluation.fgsm.losses[0] === 'ce' && c('fgsm-ce') ? 'fgsm-ce' : 'fgsm-mse';
+  const fg = sleepGain(c(fgId));
   const strong = (['pgd', 'square', 'transfer'] as const).map((id) => ({ id, g: sleepGain(c(id)) }));
   const q1: string[] = [];
   for (const [id, name] of [
@@ -239,7 +241,7 @@ export function answers(r: Results): { q1: string[]; q2: string[]; headline: str
   for (const [id, name] of [
     ['noise', 'Gaussian noise'],
     ['blur', 'Gaussian blur'],
-    ['fgsm-mse', 'FGSM (paper loss)'],
+    [fgId, fgId === 'fgsm-ce' ? 'FGSM (cross-entropy)' : 'FGSM (paper loss)'],
   ] as const) {
     const s = describeGain(name, c(id));
     if (s) headline.push(s);
@@ -270,7 +272,7 @@ export function reportBlocks(r: Results): Block[] {
   b.push({
     kind: 'list',
     items: [
-      `Network ${sp.train.sizes.join('-')} (input size from the data when 0), recipe \`${sp.train.recipe}\`, ${sp.train.epochs} epochs.`,
+      `Network ${typeof sp.train.arch === 'string' ? sp.train.arch : sp.train.arch ? 'of the spec\'s architecture' : (sp.train.sizes ?? []).join('-')} (input size from the data when 0), recipe \`${sp.train.recipe}\`, ${sp.train.epochs} epochs.`,
       `Sleep: preset \`${r.sleep.preset}\`, ${r.sleep.steps.toLocaleString('en-US')} steps; sleep input: ${r.sleep.input}.`,
       d.distillation ? `Defensive distillation: teacher trained with softmax at T = ${d.distillation.temperature} on hard labels, student (same architecture) on the teacher's soft labels at T, deployed at T = 1; ${d.distillation.epochs} epochs each.` : 'No distillation.',
       d.finetune ? `Fine-tuning from the control: lr ${d.finetune.lr}, ${d.finetune.epochs} epochs, first ${int(d.finetune.replace)} training images replaced by perturbed ones (FGSM with u ~ U(0, ${d.finetune.uMax}); noise of variance ${d.finetune.noiseVariance}; blur sigma ${d.finetune.blurSigma}${d.finetune.attacks.length ? `; ${d.finetune.attacks.join(', ')} examples replacing the first ${int(d.finetune.attackReplace)}` : ''}).` : 'No fine-tuning.',
@@ -357,7 +359,7 @@ export function reportBlocks(r: Results): Block[] {
   const s = r.sleep;
   b.push({
     kind: 'table',
-    head: ['figure', ...s.spikesPerLayer.map((_, i) => (i === 0 ? 'input' : `layer ${i}`))],
+    head: ['figure', ...s.spikesPerLayer.map((_, i) => (i === 0 ? 'input' : s.layers?.[i - 1] ? `layer ${i} (${s.layers[i - 1]})` : `layer ${i}`))],
     rows: [
       ['spikes in sleep', ...s.spikesPerLayer.map((v) => (v.values.length > 1 ? `${int(v.mean)} ± ${int(v.sd)}` : int(v.mean)))],
       ['weights changed (matrix into this layer)', '–', ...s.weightsChanged.map((v) => (v.values.length > 1 ? `${int(v.mean)} ± ${int(v.sd)}` : int(v.mean)))],

@@ -5,6 +5,11 @@
  *   maxRate, inc, dec, beta_1 … beta_L, alphaScale, steps   (always)
  *   input          (only when more than one input kind is searched)
  *   normalization  (only when more than one normalisation is searched)
+ *   bias           (only when both bias modes are searched; sleep-general.md §2)
+ *   convStdp       (only when both shared-kernel rules are searched; §3)
+ *   layers         (only when more than one plastic-layer choice is searched: all, dense, conv)
+ * beta_l is one per layer of IF neurons (dense, conv and average-pool layers: a CNN's
+ * max-pool layers have none), so a LeNet has 4 and the paper's MLP 3.
  * A numeric coordinate u maps to  min + u·(max − min)  (linear), or to
  * exp(ln min + u·(ln max − ln min))  (log, the default: every range here spans decades);
  * steps is rounded to an integer. A categorical coordinate picks option ⌊u·k⌋ (u = 1: the last).
@@ -19,8 +24,12 @@
 import { ValueError } from '../errors.js';
 import { describe } from '../util/validate.js';
 import {
+  BIAS_MODES,
+  CONV_STDP,
   NORMALIZATIONS,
   SLEEP_INPUTS,
+  type BiasMode,
+  type ConvStdp,
   resolveParameters,
   type Normalization,
   type PresetName,
@@ -60,9 +69,21 @@ export interface SpaceOptions {
   inputs?: SleepInput[];
   /** Normalisations to search over (default: only the base's). */
   normalizations?: Normalization[];
+  /** Bias modes to search over (default: only the base's). */
+  biases?: BiasMode[];
+  /** Shared-kernel STDP rules to search over (default: only the base's). */
+  convStdps?: ConvStdp[];
+  /** Plastic-layer choices to search over (default: only the base's). */
+  plasticLayers?: PlasticChoice[];
   /** The fields that are not searched (default the mnist-fgsm preset's). */
   base?: PresetName | Partial<SleepParameters>;
 }
+
+export const PLASTIC_CHOICES = ['all', 'dense', 'conv'] as const;
+export type PlasticChoice = (typeof PLASTIC_CHOICES)[number];
+
+/** The categorical coordinates, in order: the parameter each sets and its options. */
+type Categorical = { key: 'input' | 'normalization' | 'bias' | 'convStdp' | 'layers'; options: string[] };
 
 export interface SpaceDescription {
   layers: number;
@@ -85,15 +106,15 @@ export class SearchSpace {
   readonly layers: number;
   readonly names: string[];
   private readonly numeric: Required<Bound>[];
-  private readonly inputs: SleepInput[];
-  private readonly norms: Normalization[];
+  private readonly cats: Categorical[];
   private readonly base: SleepParameters;
 
   constructor(layers: number, opts: SpaceOptions = {}) {
     this.layers = layers;
     const b = { ...DEFAULT_BOUNDS, ...(opts.bounds ?? {}) };
     const betas = Array.isArray(b.beta) ? b.beta : Array.from({ length: layers }, () => b.beta as Bound);
-    if (betas.length !== layers) throw new ValueError(`Expected ${layers} beta bounds (one per weight layer) but received ${betas.length}`);
+    if (betas.length !== layers)
+      throw new ValueError(`Expected ${layers} beta bounds (one per layer of IF neurons: dense, conv, average-pool) but received ${betas.length}`);
     this.numeric = [
       checkBound(b.maxRate, 'maxRate'),
       checkBound(b.inc, 'inc'),
@@ -105,19 +126,23 @@ export class SearchSpace {
     if (this.numeric[this.numeric.length - 1].min < 1) throw new ValueError('Expected bounds.steps.min >= 1');
     // The base must be a valid parameter set for this depth; its beta is replaced anyway.
     this.base = resolveParameters(opts.base, { beta: new Array(layers).fill(1) }, layers);
-    this.inputs = [...new Set(opts.inputs ?? [this.base.input])];
-    this.inputs.forEach((v, i) => {
-      if (!SLEEP_INPUTS.includes(v)) throw new ValueError(`Expected one of ${SLEEP_INPUTS.join(', ')} for inputs[${i}] but received ${describe(v)}`);
-    });
-    this.norms = [...new Set(opts.normalizations ?? [this.base.normalization])];
-    this.norms.forEach((v, i) => {
-      if (!NORMALIZATIONS.includes(v))
-        throw new ValueError(`Expected one of ${NORMALIZATIONS.join(', ')} for normalizations[${i}] but received ${describe(v)}`);
-    });
-    if (this.inputs.length === 0 || this.norms.length === 0) throw new ValueError('Expected at least one input kind and one normalisation');
-    this.names = ['maxRate', 'inc', 'dec', ...betas.map((_, i) => `beta${i + 1}`), 'alphaScale', 'steps'];
-    if (this.inputs.length > 1) this.names.push('input');
-    if (this.norms.length > 1) this.names.push('normalization');
+    const choice = (key: Categorical['key'], given: readonly string[] | undefined, all: readonly string[], what: string, optName: string): void => {
+      const fromBase = (this.base as unknown as Record<string, unknown>)[key];
+      const options = [...new Set(given ?? [typeof fromBase === 'string' ? fromBase : 'all'])];
+      if (options.length === 0) throw new ValueError(`Expected at least one ${what} in ${optName}`);
+      options.forEach((v, i) => {
+        if (!all.includes(v)) throw new ValueError(`Expected one of ${all.join(', ')} for ${optName}[${i}] but received ${describe(v)}`);
+      });
+      cats.push({ key, options });
+    };
+    const cats: Categorical[] = [];
+    choice('input', opts.inputs, SLEEP_INPUTS, 'input kind', 'inputs');
+    choice('normalization', opts.normalizations, NORMALIZATIONS, 'normalisation', 'normalizations');
+    choice('bias', opts.biases, BIAS_MODES, 'bias mode', 'biases');
+    choice('convStdp', opts.convStdps, CONV_STDP, 'shared-kernel rule', 'convStdps');
+    if (opts.plasticLayers !== undefined || typeof this.base.layers === 'string') choice('layers', opts.plasticLayers, PLASTIC_CHOICES, 'plastic-layer choice', 'plasticLayers');
+    this.cats = cats;
+    this.names = ['maxRate', 'inc', 'dec', ...betas.map((_, i) => `beta${i + 1}`), 'alphaScale', 'steps', ...cats.filter((c) => c.options.length > 1).map((c) => c.key)];
   }
 
   get dim(): number {
@@ -145,18 +170,17 @@ export class SearchSpace {
     const L = this.layers;
     const v = this.numeric.map((b, i) => SearchSpace.map(u[i], b));
     let k = this.numeric.length;
-    const input = this.inputs.length > 1 ? SearchSpace.pick(u[k++], this.inputs) : this.inputs[0];
-    const normalization = this.norms.length > 1 ? SearchSpace.pick(u[k++], this.norms) : this.norms[0];
+    const picked: Record<string, string> = {};
+    for (const c of this.cats) picked[c.key] = c.options.length > 1 ? SearchSpace.pick(u[k++], c.options) : c.options[0];
     return {
       ...this.base,
+      ...(picked as Partial<SleepParameters>),
       maxRate: v[0],
       inc: v[1],
       dec: v[2],
       beta: v.slice(3, 3 + L),
       alphaScale: v[3 + L],
       steps: Math.max(1, Math.round(v[4 + L])),
-      input,
-      normalization,
     };
   }
 
@@ -166,12 +190,12 @@ export class SearchSpace {
     if (!Array.isArray(p.beta) || p.beta.length !== L) throw new ValueError(`Expected ${L} values for beta`);
     const vals = [p.maxRate, p.inc, p.dec, ...p.beta, p.alphaScale, p.steps];
     const u = vals.map((v, i) => SearchSpace.unmap(v, this.numeric[i]));
-    const cat = <T>(v: T | undefined, options: T[]) => {
-      const i = Math.max(0, v === undefined ? 0 : options.indexOf(v));
-      return (i + 0.5) / options.length;
-    };
-    if (this.inputs.length > 1) u.push(cat(p.input, this.inputs));
-    if (this.norms.length > 1) u.push(cat(p.normalization, this.norms));
+    for (const c of this.cats) {
+      if (c.options.length < 2) continue;
+      const v = (p as Record<string, unknown>)[c.key];
+      const i = Math.max(0, typeof v === 'string' ? c.options.indexOf(v) : 0);
+      u.push((i + 0.5) / c.options.length);
+    }
     return u;
   }
 
@@ -179,8 +203,7 @@ export class SearchSpace {
     const { maxRate, inc, dec, beta, alphaScale, steps, ...fixed } = this.base;
     void maxRate, inc, dec, beta, alphaScale, steps;
     const bounds: SpaceDescription['bounds'] = this.numeric.map((b) => ({ ...b }));
-    if (this.inputs.length > 1) bounds.push({ options: [...this.inputs] });
-    if (this.norms.length > 1) bounds.push({ options: [...this.norms] });
+    for (const c of this.cats) if (c.options.length > 1) bounds.push({ options: [...c.options] });
     return { layers: this.layers, names: [...this.names], bounds, fixed };
   }
 }

@@ -21,7 +21,7 @@ import { writeAtomic } from '../util/atomic.js';
 import { ArgumentError, ValueError } from '../errors.js';
 import { Network } from '../model/network.js';
 import type { Dataset, Split } from '../data/dataset.js';
-import { sleepBatch } from '../sleep/sleep.js';
+import { ifLayerCount, sleepBatch } from '../sleep/sleep.js';
 import { scaleFactors } from '../sleep/normalize.js';
 import { getPreset, resolveParameters, type PresetName, type SleepParameters } from '../sleep/presets.js';
 import { throwIfAborted } from '../util/control.js';
@@ -187,10 +187,12 @@ export async function tune(net: Network, data: Dataset | Split, opts: TuneOption
   const batch = opts.batch === undefined ? Infinity : expectInt(opts.batch, 'batch', 1);
   const signal = opts.signal;
 
-  const space = new SearchSpace(net.weightLayers, opts);
+  // One beta per layer of IF neurons (dense, conv, average-pool): 3 for the paper's MLP, 4 for a LeNet.
+  const ifLayers = ifLayerCount(net);
+  const space = new SearchSpace(ifLayers, opts);
   const objective = await SleepObjective.create(net, train, { ...opts, seed, test, onProgress: undefined });
   const baselineSpec =
-    opts.baseline === undefined ? (getPreset('mnist-fgsm').beta.length === net.weightLayers ? 'mnist-fgsm' : null) : opts.baseline;
+    opts.baseline === undefined ? (getPreset('mnist-fgsm').beta.length === ifLayers && net.isMlp ? 'mnist-fgsm' : null) : opts.baseline;
   const fingerprint = JSON.stringify({
     algorithm,
     seed,
@@ -315,7 +317,7 @@ export async function tune(net: Network, data: Dataset | Split, opts: TuneOption
 
   // ---- the baseline preset, scored once with the same data, seed and factors ----
   if (baselineSpec !== null && !history.baseline) {
-    const p = resolveParameters(baselineSpec, {}, net.weightLayers);
+    const p = resolveParameters(baselineSpec, {}, ifLayers);
     const [r] = await run([p]);
     history.baseline = { name: typeof baselineSpec === 'string' ? baselineSpec : 'given baseline', parameters: p, ...r.ev };
   }

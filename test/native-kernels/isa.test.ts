@@ -15,7 +15,7 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { addon } from '../../src/native/binding.js';
-import { createNetwork, recipeOptions, runtimeInfo, setGemm, setIsa, setThreads, sleep, train, type Network } from '../../src/index.js';
+import { createNetwork, loadOnnx, recipeOptions, runtimeInfo, setGemm, setIsa, setThreads, sleep, train, type Network } from '../../src/index.js';
 import { loadMnist } from '../../src/data/mnist.js';
 import { head } from '../../src/data/dataset.js';
 import { BackendError } from '../../src/errors.js';
@@ -146,6 +146,32 @@ describe('sleep on every path', () => {
         expect(firstDiff(r.stats.membranes[l + 1], generic.stats.membranes[l + 1])).toBe(-1);
       }
     });
+});
+
+describe('CNN sleep on every path', () => {
+  // The conv kernels (native/core/sleep_conv_simd.h) on each path: the PyTorch LeNet with
+  // biases as currents (every position checked each step) and without (touched positions only).
+  const x = head(loadMnist().train, 1500).x;
+  const cases = [
+    { bias: 'ignore' as const, convStdp: 'sum' as const },
+    { bias: 'current' as const, convStdp: 'mean' as const },
+  ];
+  for (const isa of ['avx2', 'avx512'] as const)
+    for (const c of cases)
+      it(`${isa}, bias ${c.bias}: the same spikes, weights and membranes as the generic path (1,500 steps of the LeNet fixture)`, async (ctx) => {
+        ctx.skip(!has(isa), NO[isa]);
+        const net = await loadOnnx(new URL('../fixtures/onnx/lenet_max.onnx', import.meta.url).pathname);
+        const opts = { preset: 'mnist-fgsm' as const, seed: 2, steps: 1500, maxRate: 120, beta: [0.5, 0.5, 0.5, 0.5], alphaScale: 2, ...c };
+        setIsa('generic');
+        const g = await sleep(net, x, opts);
+        setIsa(isa);
+        const r = await sleep(net, x, opts);
+        expect(g.stats.spikes.slice(1, 4).every((s) => s > 0)).toBe(true);
+        expect(r.stats.spikes).toEqual(g.stats.spikes);
+        expect(r.stats.potentiation).toEqual(g.stats.potentiation);
+        for (let l = 0; l < net.weightLayers; l++) expect(firstDiff(r.network.getWeights(l), g.network.getWeights(l))).toBe(-1);
+        for (let l = 1; l < r.stats.membranes.length; l++) expect(firstDiff(r.stats.membranes[l], g.stats.membranes[l])).toBe(-1);
+      });
 });
 
 describe('training on every path', () => {

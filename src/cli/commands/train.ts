@@ -4,9 +4,7 @@ import { loadDataset } from '../../data/index.js';
 import { saveOnnx } from '../../model/onnx.js';
 import { createNetwork, evaluate, getRecipe, recipeOptions, train } from '../../train/train.js';
 import { ShapeError } from '../../errors.js';
-import { readArch, type Architecture } from '../../model/arch.js';
-import type { Shape3 } from '../../model/layers.js';
-import type { Dataset } from '../../data/dataset.js';
+import { archFor, readArch, type Architecture } from '../../model/arch.js';
 import { optionalInteger, optionalNumber, parseIntegerList, parseSeed } from '../parse.js';
 import { prepareOutputFile } from '../../util/files.js';
 import { checkChainTrainingMemory, checkTrainingMemory } from '../../util/memory.js';
@@ -30,24 +28,12 @@ export function parseArchFlag(s: string, flag = '--arch'): number[] | Architectu
   return readArch(s);
 }
 
-/** The architecture on data of this shape (an image's [1, H, W], else features). */
-export function archFor(arch: number[] | Architecture, data: Dataset): number[] | Architecture {
-  if (Array.isArray(arch)) {
-    if (data.dims !== arch[0]) throw new ShapeError(`Expected --arch to start with ${data.dims} (the data's features) but it starts with ${arch[0]}`);
-    return arch;
-  }
-  const input: Shape3 = arch.input ?? (data.shape && data.shape[0] * data.shape[1] === data.dims ? [1, data.shape[0], data.shape[1]] : [data.dims, 1, 1]);
-  if (input[0] * input[1] * input[2] !== data.dims)
-    throw new ShapeError(`Expected the architecture's input ${input.join('×')} to hold the data's ${data.dims} features`);
-  return { input, layers: arch.layers };
-}
-
 export function registerTrain(program: Command): void {
   program
     .command('train')
     .description('train a network with a recipe (the paper\'s by default) and save it as ONNX')
     .option('--dataset <spec>', 'data set (see loadDataset)', 'mnist')
-    .option('--arch <arch>', 'layer sizes, input first (784,1200,1200,10), a CNN (conv:16x5,pool:max2,conv:32x5,pool:max2,dense:128,10) or a .json file', '784,1200,1200,10')
+    .option('--arch <arch>', 'layer sizes, input first (784,1200,1200,10), a CNN (conv:16x5,pool:max2,conv:32x5,pool:max2,dense:128,10), lenet (that CNN) or a .json file', '784,1200,1200,10')
     .option('--recipe <name>', 'paper | paper-octave (the paper\'s, drawing from the authors\' Octave random stream) | modern', 'paper')
     .option('--seed <n>', 'seed of initialisation, shuffles and dropout', '1')
     .requiredOption('--out <file.onnx>', 'where to write the trained network')

@@ -10,8 +10,22 @@ import cliProgress from 'cli-progress';
 import { ValueError } from '../../errors.js';
 import { loadDataset } from '../../data/index.js';
 import { loadOnnx } from '../../model/onnx.js';
-import { NORMALIZATIONS, PRESET_NAMES, SLEEP_INPUTS, type Normalization, type PresetName, type SleepInput } from '../../sleep/presets.js';
-import { parseBounds } from '../../tune/space.js';
+import {
+  BIAS_MODES,
+  CONV_STDP,
+  NORMALIZATIONS,
+  PRESET_NAMES,
+  SLEEP_INPUTS,
+  getPreset,
+  type BiasMode,
+  type ConvStdp,
+  type Normalization,
+  type PresetName,
+  type SleepInput,
+  type SleepParameters,
+} from '../../sleep/presets.js';
+import { ifLayerCount } from '../../sleep/sleep.js';
+import { PLASTIC_CHOICES, parseBounds, type PlasticChoice } from '../../tune/space.js';
 import { DEFAULT_OBJECTIVE } from '../../tune/objective.js';
 import { tune, tuneFiles, type Algorithm, type CandidateRunner, type TuneOptions } from '../../tune/tune.js';
 import { readFileSync } from 'node:fs';
@@ -39,6 +53,12 @@ interface CliOptions {
   bounds?: string;
   searchInput?: string;
   searchNormalization?: string;
+  searchBias?: string;
+  searchConvStdp?: string;
+  searchLayers?: string;
+  bias?: string;
+  convStdp?: string;
+  layers?: string;
   base: string;
   baseline: string;
   batch?: string;
@@ -61,7 +81,7 @@ export function registerTune(program: Command): void {
   program
     .command('tune')
     .description('search the sleep parameters of a network (genetic algorithm or CMA-ES) on held-out training rows')
-    .requiredOption('--model <file>', 'the .onnx network (a bias-free ReLU MLP)')
+    .requiredOption('--model <file>', 'the .onnx network (a ReLU MLP or CNN; one beta is searched per layer of IF neurons)')
     .option('--dataset <spec>', 'data set spec (its TRAINING split is used; the test split never)', 'mnist')
     .option('--quick', 'use the seeded quick subset of the data set')
     .option('--data-seed <n>', 'seed of the quick subset / generated data', '0')
@@ -79,8 +99,14 @@ export function registerTune(program: Command): void {
     .option('--bounds <list>', 'e.g. maxRate=5:1000,beta=0.5:100,beta3=1:50:lin,steps=500:30000')
     .option('--search-input <list>', `also search the sleep input among ${SLEEP_INPUTS.join(', ')}`)
     .option('--search-normalization <list>', `also search the normalisation among ${NORMALIZATIONS.join(', ')}`)
+    .option('--search-bias <list>', `also search the bias mode among ${BIAS_MODES.join(', ')}`)
+    .option('--search-conv-stdp <list>', `also search the shared-kernel rule among ${CONV_STDP.join(', ')}`)
+    .option('--search-layers <list>', `also search the plastic layers among ${PLASTIC_CHOICES.join(', ')}`)
+    .option('--bias <mode>', `bias mode when not searched: ${BIAS_MODES.join(' | ')} (default: the base preset's)`)
+    .option('--conv-stdp <mode>', `shared-kernel rule when not searched: ${CONV_STDP.join(' | ')} (default: the base preset's)`)
+    .option('--layers <which>', `plastic layers when not searched: ${PLASTIC_CHOICES.join(' | ')} (default: the base preset's)`)
     .option('--base <preset>', 'preset giving the fields that are not searched', 'mnist-fgsm')
-    .option('--baseline <preset|none>', 'preset scored alongside for comparison', 'mnist-fgsm')
+    .option('--baseline <preset|none|auto>', 'preset scored alongside for comparison (auto: mnist-fgsm where it fits the network)', 'auto')
     .option('--batch <n>', 'sleeps per native call (default: a whole generation)')
     .requiredOption('--out <file>', 'preset file to write (history and checkpoint beside it)')
     .option('--json', 'print one JSON object')
@@ -104,11 +130,18 @@ export function registerTune(program: Command): void {
       prepareOutputFile(o.out, '--out');
       const net = await loadOnnx(o.model);
       const split = await loadDataset(o.dataset, { quick: o.quick, seed: dataSeed });
-      const layers = net.weightLayers;
-      const base = o.base as PresetName;
-      if (!PRESET_NAMES.includes(base)) throw new ValueError(`Expected one of ${PRESET_NAMES.join(', ')} for --base but received ${JSON.stringify(o.base)}`);
+      const layers = ifLayerCount(net);
+      const baseName = o.base as PresetName;
+      if (!PRESET_NAMES.includes(baseName)) throw new ValueError(`Expected one of ${PRESET_NAMES.join(', ')} for --base but received ${JSON.stringify(o.base)}`);
+      const fixed: Partial<SleepParameters> = {};
+      if (o.bias !== undefined) fixed.bias = parseChoice(o.bias, '--bias', BIAS_MODES);
+      if (o.convStdp !== undefined) fixed.convStdp = parseChoice(o.convStdp, '--conv-stdp', CONV_STDP);
+      if (o.layers !== undefined) fixed.layers = parseChoice(o.layers, '--layers', PLASTIC_CHOICES);
+      const { name: _n, description: _d, ...preset } = getPreset(baseName);
+      const base: TuneOptions['base'] = Object.keys(fixed).length ? { ...preset, ...fixed } : baseName;
       let baseline: TuneOptions['baseline'] = null;
-      if (o.baseline !== 'none') {
+      if (o.baseline === 'auto') baseline = undefined;
+      else if (o.baseline !== 'none') {
         if (!PRESET_NAMES.includes(o.baseline as PresetName))
           throw new ValueError(`Expected none or one of ${PRESET_NAMES.join(', ')} for --baseline but received ${JSON.stringify(o.baseline)}`);
         baseline = o.baseline as PresetName;
@@ -153,6 +186,9 @@ export function registerTune(program: Command): void {
           bounds: o.bounds ? parseBounds(o.bounds, layers) : undefined,
           inputs: list<SleepInput>(o.searchInput, SLEEP_INPUTS, '--search-input'),
           normalizations: list<Normalization>(o.searchNormalization, NORMALIZATIONS, '--search-normalization'),
+          biases: list<BiasMode>(o.searchBias, BIAS_MODES, '--search-bias'),
+          convStdps: list<ConvStdp>(o.searchConvStdp, CONV_STDP, '--search-conv-stdp'),
+          plasticLayers: list<PlasticChoice>(o.searchLayers, PLASTIC_CHOICES, '--search-layers'),
           base,
           baseline,
           batch,
