@@ -10,7 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { BenchRow, Suite } from './types.js';
 import { runtimeInfo } from '../src/native/runtime.js';
 
-const SUITES = ['forward', 'train', 'cnn', 'sleep', 'sleepcnn', 'attacks', 'distributed'];
+const SUITES = ['forward', 'train', 'cnn', 'sleep', 'sleepcnn', 'attacks', 'autoattack', 'distributed'];
 
 const here = dirname(fileURLToPath(import.meta.url));
 

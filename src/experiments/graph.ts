@@ -9,7 +9,7 @@ import type { RunOptions } from '../util/control.js';
 import { unitKey } from './store.js';
 import type { NetworkId } from './results.js';
 import type { ExperimentSpec } from './spec.js';
-import type { FinetuneKind, LoadedData, Ops, PerturbationStats, SleepStats } from './ops.js';
+import type { AutoAttackValue, FinetuneKind, LoadedData, Ops, PerturbationStats, SleepStats } from './ops.js';
 
 export interface NetValue {
   cleanAccuracy: number;
@@ -21,7 +21,7 @@ export interface CurveValue {
   x: number[];
   accuracy: number[];
 }
-export type UnitValue = NetValue | CurveValue | PerturbationStats;
+export type UnitValue = NetValue | CurveValue | PerturbationStats | AutoAttackValue;
 
 export interface UnitCtx {
   ops: Ops;
@@ -42,7 +42,11 @@ export interface UnitNode {
   /** Planned relative cost, for the ETA. */
   weight: number;
   /** What this node is in the results: a network, a curve point set, or perturbation stats. */
-  role: { type: 'net'; network: NetworkId } | { type: 'curve'; curve: string; network: NetworkId } | { type: 'pert'; attack: 'deepfool' | 'jsma' | 'cw'; network: NetworkId };
+  role:
+    | { type: 'net'; network: NetworkId }
+    | { type: 'curve'; curve: string; network: NetworkId }
+    | { type: 'pert'; attack: 'deepfool' | 'jsma' | 'cw'; network: NetworkId }
+    | { type: 'autoattack'; network: NetworkId };
   run(ctx: UnitCtx): Promise<{ value: UnitValue; net?: Network }>;
 }
 
@@ -154,6 +158,21 @@ export function buildGraph(spec: ExperimentSpec): UnitNode[] {
           const src = await ctx.net(control);
           const net = await ctx.net(target);
           return { value: { x: [0, ...p.eps], accuracy: await withClean(ctx, net, p.n, (t) => ctx.ops.transfer(src, net, t, p.eps, ev, seed, ctx.ro)) } };
+        } });
+      }
+    }
+    const aa = ev.autoattack;
+    if (aa && aa.n > 0 && aa.eps.length) {
+      // The headline robust accuracy; networks other than the control also get the transfer
+      // check (PGD examples crafted on the control, on the same images).
+      for (const network of pick(CURVE_NETS)) {
+        const target = nets.get(network)!;
+        const deps = network === 'control' ? [target] : [control, target];
+        const transfer = network === 'control' ? {} : { transfer: { pgd: { steps: ev.pgd.steps, restarts: ev.pgd.restarts, loss: ev.pgd.loss } } };
+        add({ kind: 'eval-autoattack', label: `seed ${seed} / autoattack / ${network}`, seed, params: { ...dataP, testSize: ev.testSize, autoattack: aa, ...transfer }, deps, weight: 6 * aa.eps.length, role: { type: 'autoattack', network }, async run(ctx) {
+          const net = await ctx.net(target);
+          const source = network === 'control' ? undefined : await ctx.net(control);
+          return { value: await ctx.ops.autoattack(net, await ctx.evalSet(aa.n), aa, ev, seed, ctx.ro, source) };
         } });
       }
     }
