@@ -10,7 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { BenchRow, Suite } from './types.js';
 import { runtimeInfo } from '../src/native/runtime.js';
 
-const SUITES = ['forward', 'train', 'cnn', 'sleep', 'sleepcnn', 'attacks', 'distributed', 'cli'];
+const SUITES = ['forward', 'train', 'cnn', 'sleep', 'sleepcnn', 'attacks', 'autoattack', 'distributed', 'cli'];
 
 const here = dirname(fileURLToPath(import.meta.url));
 

@@ -60,6 +60,8 @@ describe('cnn-mnist --quick, on a smaller network of the same shape', () => {
     ev.pgd = { ...ev.pgd, n: 40, steps: 5, eps: [0.1, 0.3] };
     ev.square = { ...ev.square, n: 15, queries: 30, eps: [0.1, 0.3] };
     ev.transfer = { n: 40, eps: [0.1, 0.3] };
+    expect(ev.autoattack).toEqual({ n: 30, eps: [0.1, 0.2, 0.3], version: 'standard', norm: 'linf' });
+    ev.autoattack = { ...ev.autoattack!, n: 8, eps: [0.1, 0.3] };
     const r = await runExperiment(s, { out, ops: realOps(), report: true });
     expect(r.networks.map((n) => n.id).sort()).toEqual(
       ['control', 'distillation', 'finetune-blur', 'finetune-deepfool', 'finetune-fgsm', 'finetune-noise', 'pgd-train', 'sleep'].sort(),
@@ -69,11 +71,18 @@ describe('cnn-mnist --quick, on a smaller network of the same shape', () => {
     // input + conv, maxpool, conv, maxpool, dense, dense
     expect(r.sleep.spikesPerLayer).toHaveLength(7);
     expect(r.sleep.spikesPerLayer[0].mean).toBeGreaterThan(0);
+    expect(r.sleep.layers).toEqual(['conv', 'maxpool', 'conv', 'maxpool', 'dense', 'dense']);
     expect(r.curves.map((c) => c.id).sort()).toEqual(['blur', 'fgsm-ce', 'fgsm-mse', 'noise', 'pgd', 'square', 'transfer'].sort());
     const md = readFileSync(join(out, 'report.md'), 'utf8');
-    const mlp = await writeReport(syntheticResults({ sleepGain: 0.05 }));
+    // AutoAttack on the CNNs: the headline, per network, the worst case at most the clean accuracy
+    expect(r.autoattack!.map((a) => a.network).sort()).toEqual(['control', 'distillation', 'finetune-fgsm', 'pgd-train', 'sleep'].sort());
+    for (const a of r.autoattack!) a.robust.forEach((v) => expect(v.mean).toBeLessThanOrEqual(a.cleanAccuracy.mean));
+    const mlp = await writeReport(syntheticResults({ sleepGain: 0.05, aaGain: 0 }));
     expect(h2(md)).toEqual(h2(mlp.markdown));
     expect(md).toContain('conv:4x5,pool:max2,conv:8x5,pool:max2,dense:16,10');
+    expect(md).toContain('| layer 1 (conv) | layer 2 (maxpool) |');
     expect(md).toMatch(/Sleep: preset `cnn-mnist`/);
+    // the CNN study's verdict rests on cross-entropy FGSM (its networks are trained with it)
+    expect(md).toMatch(/\*\*FGSM \(cross-entropy\)\*\*/);
   }, 600_000);
 });

@@ -263,6 +263,7 @@ describe.skipIf(!REDIS_SERVER)('nrem reproduce on BullMQ workers (real Redis on 
     await first.waitFor(() => (first.stderr.match(/^\[\d+\/\d+\]/gm)?.length ?? 0) >= 15 || undefined, 120_000, 'half of the units');
     first.child.kill('SIGKILL');
     await first.exited;
+    const doneBeforeKill = new Set(events((e) => e.type === 'done' && e.status === 'computed').map((e) => e.key));
     const second = cli([...args, '--json']);
     expect(await second.exited).toBe(0);
     const summary = JSON.parse(second.lines[second.lines.length - 1]) as { units: { computed: number; reused: number } };
@@ -270,10 +271,14 @@ describe.skipIf(!REDIS_SERVER)('nrem reproduce on BullMQ workers (real Redis on 
     expect(summary.units.computed + summary.units.reused).toBe(total);
     const r = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Results;
     expect(withoutTiming(r)).toEqual(withoutTiming(refPatches));
-    // Every unit computed exactly once across both coordinators (a resubmitted unit is "found").
+    // Every unit computed, and no unit finished before the kill computed again (a resubmitted
+    // finished unit is "found"). A unit still running on a worker when the coordinator died
+    // may be computed a second time by another worker: same key, same value, harmless.
     const computed = events((e) => e.type === 'done' && e.status === 'computed').map((e) => e.key);
-    expect(computed).toHaveLength(total);
     expect(new Set(computed).size).toBe(total);
+    const again = computed.filter((k, i) => computed.indexOf(k) !== i);
+    for (const k of again) expect(doneBeforeKill.has(k), `unit ${k} finished before the kill and was computed again`).toBe(false);
+    expect(again.length).toBeLessThanOrEqual(workers.length);
   });
 
   it('Redis stopped under a running study: the coordinator fails within seconds, naming the URL', async () => {

@@ -100,6 +100,23 @@ describe('experiment runner on the patches set', () => {
     expect(r.sleep.spikesPerLayer).toHaveLength(2);
     expect(r.sleep.spikesPerLayer[0].mean).toBeGreaterThan(0);
     expect(r.sleep.input).toMatch(/^mean/);
+    // AutoAttack, the headline: per network, worst case below every stage before it, at most the clean accuracy.
+    expect(r.autoattack!.map((a) => a.network).sort()).toEqual(['control', 'distillation', 'finetune-fgsm', 'pgd-train', 'sleep'].sort());
+    for (const a of r.autoattack!) {
+      expect(a.eps).toEqual([0.1, 0.3]);
+      expect(a.stages.map((s) => s.attack)).toEqual(['apgd-ce', 'apgd-t', 'fab-t', 'square']);
+      a.eps.forEach((_, e) => {
+        expect(a.robust[e].mean).toBeLessThanOrEqual(a.cleanAccuracy.mean);
+        expect(a.robust[e].mean).toBe(a.stages[3].robust[e].mean);
+        for (let s = 1; s < 4; s++) expect(a.stages[s].robust[e].mean).toBeLessThanOrEqual(a.stages[s - 1].robust[e].mean);
+      });
+      expect(a.robust[1].mean).toBeLessThanOrEqual(a.robust[0].mean);
+      const pgd = r.curves.find((c) => c.id === 'pgd')!.series.find((s) => s.network === a.network)!;
+      // On the same first 50 images as PGD's, at eps 0.1 and 0.3: never above the 5-step PGD's accuracy.
+      expect(a.robust[0].mean).toBeLessThanOrEqual(pgd.accuracy[1].mean + 1e-9);
+    }
+    expect(readFileSync(join(out, 'report.md'), 'utf8')).toContain('AutoAttack: the headline robust accuracy');
+    expect(readFileSync(join(out, 'report.md'), 'utf8')).toContain('**Verdict (AutoAttack):**');
   });
 
   it('a third run finds every unit finished and recomputes nothing', async () => {

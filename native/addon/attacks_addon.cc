@@ -1,10 +1,15 @@
-// Bindings: attacks and distortions (native/core/{gradients,pgd,deepfool,jsma,cw,square,distort}.h).
+// Bindings: attacks and distortions (native/core/{gradients,pgd,deepfool,jsma,cw,square,apgd,fab,distort}.h).
 //   attackGradient(net, x, n, y, loss, dX, lossOut|null, control?) → Promise<void>
 //   attackClassGrads(net, x, n, classes: number[], J, control?) → Promise<void>
+//   attackLogits(net, x, n, Z, control?) → Promise<void>: Z (n × K) = z_L, what the attacks see
 //   attackRun(kind, net, x, n, y, opts, out, aux|null, control?) → Promise<void>
-//     kind: "pgd" | "deepfool" | "jsma" | "cw" | "square"; out: (E ×) n × d;
-//     aux (Int32Array): deepfool iterations (n), square queries (E × n); jsma: y is the
-//     target array, in/out (−1 → second most likely class)
+//     kind: "pgd" | "deepfool" | "jsma" | "cw" | "square" | "apgd" | "fab"; out: (E ×) n × d;
+//     aux (Int32Array): deepfool iterations (n), square queries (E × n), apgd / fab: bit 0
+//     adversarial, bit 1 (apgd) zero gradient at the start (n); jsma: y is the target array,
+//     in/out (−1 → second most likely class). apgd resolves with { rows, zeroGradient,
+//     halvings } (native/core/apgd.h). apgd / fab opts.eps: a number or one per row.
+//     opts.keys (square, apgd, fab): the random key of each row (default row0 + row);
+//     square opts.rowEps: one eps per row in place of the epsilons list (out n × d).
 //   fgsmSweep(net, x, n, y, eps: number[], loss, correct: Uint8Array (E × n), control?)
 //   distort(kind, level, x, n, d, h, w, seed, row0, out, control?)
 //   attackFinish(net, x, n, raw[], clipped[], norm, eps[], restrict: boolean[], y, targets|null,
@@ -16,11 +21,14 @@
 // Backend (native/core/backend.h): attackRun reads opts.backend; attackGradient,
 // attackClassGrads and fgsmSweep take it as an optional last argument after control
 // ("cpu" default | "cuda" | "auto"). On CUDA, unset batch sizes default to GPU-sized batches.
+#include <cmath>
 #include <memory>
 
+#include "../core/apgd.h"
 #include "../core/cw.h"
 #include "../core/deepfool.h"
 #include "../core/distort.h"
+#include "../core/fab.h"
 #include "../core/gradients.h"
 #include "../core/jsma.h"
 #include "../core/pgd.h"
@@ -69,6 +77,18 @@ nrem::Tick make_tick(const char* phase, const ProgressFn& progress, const Cancel
 }
 
 Napi::Value Undef(Napi::Env e) { return e.Undefined(); }
+
+// opts.keys: one non-negative integer per row, or absent (empty).
+std::vector<uint64_t> get_keys(const Napi::Object& o, const std::string& w, int64_t n) {
+  std::vector<uint64_t> keys;
+  if (!has_field(o, "keys")) return keys;
+  for (double v : get_number_array(o, "keys", w)) {
+    require(v >= 0 && v == std::floor(v) && v < 9007199254740992.0, "ERR_VALUE", "Expected non-negative integers in " + w + ".keys");
+    keys.push_back(static_cast<uint64_t>(v));
+  }
+  require(static_cast<int64_t>(keys.size()) == n, "ERR_SHAPE", "Expected " + w + ".keys to hold one entry per row");
+  return keys;
+}
 
 // The backend argument after control: undefined/null → cpu, else "cpu" | "cuda" | "auto".
 nrem::Backend backend_arg(const Napi::CallbackInfo& info, size_t i) {
@@ -164,6 +184,25 @@ Napi::Value AttackClassGrads(const Napi::CallbackInfo& info) {
   });
 }
 
+Napi::Value AttackLogits(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    const Target t = target(info[0], backend_arg(info, 5), "attackLogits");
+    const int64_t n = get_n(info[2]);
+    F32 x = get_f32(info[1], "x", n * t.net().inputs());
+    F32 z = get_f32(info[3], "Z", n * t.net().outputs());
+    const float* xd = x.data;
+    float* zd = z.data;
+    return start_task(
+        env,
+        [=](const ProgressFn&, const Cancel& cancel) {
+          cancel.check();
+          t.make(cancel)->logits(xd, static_cast<size_t>(n), zd);
+        },
+        Undef, {info[0], info[1], info[3]}, info.Length() > 4 ? info[4] : env.Undefined());
+  });
+}
+
 Napi::Value AttackRun(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
@@ -245,7 +284,7 @@ Napi::Value AttackRun(const Napi::CallbackInfo& info) {
       };
     } else if (kind == "square") {
       nrem::SquareOptions p;
-      p.eps = get_floats(o, "epsilons", w);
+      p.eps = has_field(o, "rowEps") && !has_field(o, "epsilons") ? std::vector<float>{} : get_floats(o, "epsilons", w);
       p.max_queries = static_cast<int>(get_int_or(o, "maxQueries", 1000, w));
       p.p_init = static_cast<float>(get_number_or(o, "pInit", 0.8, w));
       p.h = static_cast<int>(get_int_or(o, "h", 0, w));
@@ -253,11 +292,80 @@ Napi::Value AttackRun(const Napi::CallbackInfo& info) {
       p.c = static_cast<int>(get_int_or(o, "c", 1, w));
       p.seed = get_seed(o, "seed", w);
       p.row0 = static_cast<uint64_t>(get_int_or(o, "row0", 0, w));
+      p.rescale_schedule = get_bool_or(o, "rescaleSchedule", true, w);
+      p.l2 = get_bool_or(o, "l2", false, w);
+      p.keys = get_keys(o, w, n);
+      if (has_field(o, "rowEps")) p.row_eps = get_floats(o, "rowEps", w);
       p.batch = batch_opt(o, w, t, 1000, 16384);
-      float* out = get_f32(info[6], "out", static_cast<long>(p.eps.size()) * n * d).data;
-      int32_t* q = aux_of(static_cast<long>(p.eps.size()) * n);
+      const long E = p.row_eps.empty() ? static_cast<long>(p.eps.size()) : 1;
+      float* out = get_f32(info[6], "out", E * n * d).data;
+      int32_t* q = aux_of(E * n);
       exec = [=](const ProgressFn& pr, const Cancel& c) {
         nrem::square_attack(*t.make(c), xd, yd, rows, p, out, q, make_tick("square", pr, c));
+      };
+    } else if (kind == "apgd" || kind == "fab") {
+      // Both fill `fooled` (uint8) and copy it into aux (Int32Array, n) when given: bit 0
+      // adversarial, bit 1 (apgd) zero gradient at the first start point.
+      auto fooled = std::make_shared<std::vector<uint8_t>>(rows), zero = std::make_shared<std::vector<uint8_t>>(rows);
+      int32_t* flags = aux_of(static_cast<long>(n));
+      float* out = get_f32(info[6], "out", n * d).data;
+      const bool l2 = get_bool_or(o, "l2", false, w);
+      // eps: one number, or one per row.
+      float eps = 0.0f;
+      std::vector<float> row_eps;
+      require(has_field(o, "eps"), "ERR_ARGUMENT", "Expected " + w + ".eps");
+      if (o.Get("eps").IsArray()) {
+        row_eps = get_floats(o, "eps", w);
+        require(static_cast<int64_t>(row_eps.size()) == n, "ERR_SHAPE", "Expected " + w + ".eps to hold one entry per row");
+      } else {
+        eps = static_cast<float>(get_number(o, "eps", w));
+      }
+      const int iterations = static_cast<int>(get_int_or(o, "iterations", 100, w));
+      const int restarts = static_cast<int>(get_int_or(o, "restarts", 1, w));
+      const int targets = static_cast<int>(get_int_or(o, "targetClasses", 9, w));
+      const uint64_t seed = get_seed(o, "seed", w), row0 = static_cast<uint64_t>(get_int_or(o, "row0", 0, w));
+      auto copy_flags = [fooled, zero, flags, rows]() {
+        if (flags)
+          for (size_t r = 0; r < rows; ++r) flags[r] = (*fooled)[r] | ((*zero)[r] << 1);
+      };
+      if (kind == "apgd") {
+        nrem::ApgdOptions p;
+        p.l2 = l2, p.eps = eps, p.row_eps = row_eps, p.iterations = iterations, p.restarts = restarts;
+        p.target_classes = targets;
+        p.loss = nrem::parse_apgd_loss(has_field(o, "loss") ? get_string(o, "loss", w) : "ce");
+        p.rho = static_cast<float>(get_number_or(o, "rho", 0.75, w));
+        p.early_stop = get_bool_or(o, "earlyStop", true, w);
+        p.seed = seed, p.row0 = row0, p.keys = get_keys(o, w, n);
+        p.batch = batch_opt(o, w, t, 1000, 16384);
+        auto stats = std::make_shared<nrem::ApgdStats>();
+        exec = [=](const ProgressFn& pr, const Cancel& c) {
+          nrem::apgd_attack(*t.make(c), xd, yd, rows, p, out, fooled->data(), zero->data(), stats.get(), make_tick("apgd", pr, c));
+          copy_flags();
+        };
+        return start_task(
+            env, exec,
+            [stats](Napi::Env e) -> Napi::Value {
+              auto r = Napi::Object::New(e);
+              r.Set("rows", static_cast<double>(stats->rows));
+              r.Set("zeroGradient", static_cast<double>(stats->zero_gradient));
+              r.Set("halvings", static_cast<double>(stats->halvings));
+              return r;
+            },
+            keep, info.Length() > 8 ? info[8] : env.Undefined());
+      }
+      nrem::FabOptions p;
+      p.l2 = l2, p.eps = eps, p.row_eps = row_eps, p.iterations = iterations, p.restarts = restarts;
+      p.target_classes = targets;
+      p.targeted = get_bool_or(o, "targeted", true, w);
+      p.alpha_max = static_cast<float>(get_number_or(o, "alphaMax", 0.1, w));
+      p.eta = static_cast<float>(get_number_or(o, "eta", 1.05, w));
+      p.beta = static_cast<float>(get_number_or(o, "beta", 0.9, w));
+      p.stop_at_eps = get_bool_or(o, "stopAtEps", true, w);
+      p.seed = seed, p.row0 = row0, p.keys = get_keys(o, w, n);
+      p.batch = batch_opt(o, w, t, 1000, 16384);
+      exec = [=](const ProgressFn& pr, const Cancel& c) {
+        nrem::fab_attack(*t.make(c), xd, yd, rows, p, out, fooled->data(), make_tick("fab", pr, c));
+        copy_flags();
       };
     } else {
       throw nrem::Error("ERR_VALUE", "Unknown attack '" + kind + "'");
@@ -442,6 +550,7 @@ void Init(Napi::Env env, Napi::Object exports) {
   exports.Set("attackFinish", Napi::Function::New(env, AttackFinish));
   exports.Set("attackGradient", Napi::Function::New(env, AttackGradient));
   exports.Set("attackClassGrads", Napi::Function::New(env, AttackClassGrads));
+  exports.Set("attackLogits", Napi::Function::New(env, AttackLogits));
   exports.Set("attackRun", Napi::Function::New(env, AttackRun));
   exports.Set("fgsmSweep", Napi::Function::New(env, FgsmSweep));
   exports.Set("distort", Napi::Function::New(env, Distort));

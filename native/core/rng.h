@@ -26,6 +26,8 @@ enum RngStream : uint64_t {
   kStreamAttack = 6,    // random starts, Square attack
   kStreamDistort = 7,   // noise
   kStreamData = 8,      // data subsets, generated data
+  kStreamApgd = 9,      // APGD start points
+  kStreamFab = 10,      // FAB random restarts
 };
 
 NREM_HD inline uint64_t rng_bits(uint64_t seed, uint64_t stream, uint64_t a, uint64_t b) {

@@ -51,6 +51,8 @@ export interface AttackTarget {
   native(): NativeModel;
   readonly inputSize: number;
   readonly outputSize: number;
+  /** C × H × W of one input, when the model knows it (a Network does): Square's windows. */
+  readonly inputShape?: readonly number[];
 }
 
 export type AttackNorm = 'linf' | 'l2' | 'l0';

@@ -7,3 +7,7 @@ export { SquareAttack, transferAttack, type SquareOptions } from './square.js';
 export { fgsmSweep, epsRange, SWEEP_METHODS, type SweepMethod, type SweepResult } from './sweep.js';
 export { summarize, median, type AttackSummary, type EpsSummary } from './metrics.js';
 export { distort, evaluateDistortions, DISTORTIONS, type DistortionKind, type DistortOptions, type DistortionCurve } from './distortions.js';
+export { APGD, APGD_LOSSES, type ApgdLoss, type ApgdOptions } from './apgd.js';
+export { FAB, type FabOptions } from './fab.js';
+export { autoAttack, autoAttackSweep, AutoAttack, logitsOf, AUTOATTACK_STAGES, AUTOATTACK_VERSIONS, VERSION_STAGES, type AutoAttackOptions, type AutoAttackSweepOptions, type AutoAttackResult, type AutoAttackStage, type AutoAttackStageResult, type AutoAttackVersion } from './autoattack.js';
+export { checkProbabilities, checkRandomized, checkSquare, checkTransfer, checkZeroGradient, type CheckId, type SanityCheck } from './checks.js';

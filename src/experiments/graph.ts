@@ -9,7 +9,7 @@ import type { RunOptions } from '../util/control.js';
 import { unitKey } from './store.js';
 import type { NetworkId } from './results.js';
 import type { ExperimentSpec } from './spec.js';
-import type { FinetuneKind, LoadedData, Ops, PerturbationStats, SleepStats, TunedSleep } from './ops.js';
+import type { AutoAttackValue, FinetuneKind, LoadedData, Ops, PerturbationStats, SleepStats, TunedSleep } from './ops.js';
 import { architectureOf, archText } from '../model/arch.js';
 
 export interface NetValue {
@@ -24,7 +24,7 @@ export interface CurveValue {
   x: number[];
   accuracy: number[];
 }
-export type UnitValue = NetValue | CurveValue | PerturbationStats | TunedSleep;
+export type UnitValue = NetValue | CurveValue | PerturbationStats | TunedSleep | AutoAttackValue;
 
 export interface UnitCtx {
   ops: Ops;
@@ -51,7 +51,8 @@ export interface UnitNode {
     | { type: 'net'; network: NetworkId }
     | { type: 'curve'; curve: string; network: NetworkId }
     | { type: 'pert'; attack: 'deepfool' | 'jsma' | 'cw'; network: NetworkId }
-    | { type: 'tune' };
+    | { type: 'tune' }
+    | { type: 'autoattack'; network: NetworkId };
   /** Computed by the coordinating process, never handed to workers (it reads the user's files: the given control). */
   local?: boolean;
   run(ctx: UnitCtx): Promise<{ value: UnitValue; net?: Network }>;
@@ -192,6 +193,21 @@ export function buildGraph(spec: ExperimentSpec): UnitNode[] {
           const src = await ctx.net(control);
           const net = await ctx.net(target);
           return { value: { x: [0, ...p.eps], accuracy: await withClean(ctx, net, p.n, (t) => ctx.ops.transfer(src, net, t, p.eps, ev, seed, ctx.ro)) } };
+        } });
+      }
+    }
+    const aa = ev.autoattack;
+    if (aa && aa.n > 0 && aa.eps.length) {
+      // The headline robust accuracy; networks other than the control also get the transfer
+      // check (PGD examples crafted on the control, on the same images).
+      for (const network of pick(CURVE_NETS)) {
+        const target = nets.get(network)!;
+        const deps = network === 'control' ? [target] : [control, target];
+        const transfer = network === 'control' ? {} : { transfer: { pgd: { steps: ev.pgd.steps, restarts: ev.pgd.restarts, loss: ev.pgd.loss } } };
+        add({ kind: 'eval-autoattack', label: `seed ${seed} / autoattack / ${network}`, seed, params: { ...dataP, testSize: ev.testSize, autoattack: aa, ...transfer }, deps, weight: 6 * aa.eps.length, role: { type: 'autoattack', network }, async run(ctx) {
+          const net = await ctx.net(target);
+          const source = network === 'control' ? undefined : await ctx.net(control);
+          return { value: await ctx.ops.autoattack(net, await ctx.evalSet(aa.n), aa, ev, seed, ctx.ro, source) };
         } });
       }
     }

@@ -28,13 +28,14 @@ import { PGD } from '../attacks/pgd.js';
 import { SquareAttack } from '../attacks/square.js';
 import { DeepFool, CarliniWagnerL2, JSMA } from '../attacks/minimal.js';
 import { summarize } from '../attacks/metrics.js';
+import { autoAttackSweep } from '../attacks/autoattack.js';
 import type { Attack, AttackResult } from '../attacks/base.js';
 import { distill } from '../defenses/distillation.js';
 import { finetune } from '../defenses/finetune.js';
 import { pgdTrain } from '../defenses/pgd-train.js';
 import type { RunOptions } from '../util/control.js';
 import type { EvaluationSpec, SleepSpec, TrainSpec } from './spec.js';
-import type { LoadedData, Ops, PerturbationStats } from './ops.js';
+import type { AutoAttackValue, LoadedData, Ops, PerturbationStats } from './ops.js';
 
 /** The control's architecture from the spec on this data: layer sizes (0 = from the data) or spec.arch. */
 export function archOfSpec(spec: TrainSpec, data: LoadedData): number[] | Architecture {
@@ -203,7 +204,7 @@ export function realOps(opts: { ortSessions?: number } = {}): Ops & { release():
             : `masked-mean — the mean training image in a random ${preset.maskSize}×${preset.maskSize} window per step`;
       return {
         net: await derivedFrom(r.network, control, 'sleep', { ...(tuned ? { tuned: true } : { preset: s.preset }), ...p, seed, steps: r.stats.steps }, data.train),
-        stats: { input: words, steps: r.stats.steps, spikesPerLayer: [...r.stats.spikes], weightsChanged: [...r.stats.weightsChanged] },
+        stats: { input: words, steps: r.stats.steps, spikesPerLayer: [...r.stats.spikes], weightsChanged: [...r.stats.weightsChanged], layers: [...r.stats.layers] },
       };
     },
 
@@ -260,6 +261,22 @@ export function realOps(opts: { ortSessions?: number } = {}): Ops & { release():
       return kind === 'jsma'
         ? { n: t.n, successRate: s.successRate, medianL0: num(s.medianL0), fractionChanged: num(s.fractionChanged) }
         : { n: t.n, successRate: s.successRate, medianL2: num(s.medianL2), meanL2: num(s.meanL2), rho: kind === 'deepfool' ? num(s.rho) : undefined };
+    },
+
+    async autoattack(net, test, a, ev, seed, ro, source): Promise<AutoAttackValue> {
+      const t0 = performance.now();
+      // The transfer check: PGD examples made on the source network (the control), on the same images.
+      const transferExamples = source && a.norm === 'linf' ? (await pgdOf(ev).run(source, test.x, test.y, { epsilons: a.eps, seed, ...ro })).clipped : undefined;
+      const rs = await autoAttackSweep(net, test.x, test.y, { epsilons: a.eps, norm: a.norm, version: a.version, seed, shape: test.shape, transferExamples, ...ro });
+      return {
+        n: test.n,
+        eps: [...a.eps],
+        cleanAccuracy: rs[0].cleanAccuracy,
+        robust: rs.map((r) => r.robustAccuracy),
+        stages: rs[0].stages.map((s, i) => ({ attack: s.attack, robust: rs.map((r) => r.stages[i].robustAccuracy) })),
+        checks: rs.flatMap((r) => r.checks.map((c) => ({ eps: r.eps, id: c.id, fired: c.fired, value: c.value, message: c.message }))),
+        seconds: (performance.now() - t0) / 1000,
+      };
     },
 
     async save(net) {

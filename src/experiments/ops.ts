@@ -8,7 +8,7 @@ import type { Dataset } from '../data/dataset.js';
 import type { Network } from '../model/network.js';
 import type { RunOptions } from '../util/control.js';
 import type { Architecture } from '../model/arch.js';
-import type { ControlSpec, DistillationSpec, EvaluationSpec, FinetuneSpec, PgdTrainSpec, SleepSpec, TrainSpec, TuneSpec } from './spec.js';
+import type { AutoAttackEvalSpec, ControlSpec, DistillationSpec, EvaluationSpec, FinetuneSpec, PgdTrainSpec, SleepSpec, TrainSpec, TuneSpec } from './spec.js';
 
 export interface LoadedData {
   train: Dataset;
@@ -21,6 +21,8 @@ export interface SleepStats {
   steps: number;
   spikesPerLayer: number[];
   weightsChanged: number[];
+  /** The spiking layers' kinds (input excluded): dense, conv, maxpool, avgpool. */
+  layers?: string[];
 }
 
 export interface PerturbationStats {
@@ -46,6 +48,20 @@ export interface TunedSleep {
   score: number;
   controlScore: number;
   baseline: { name: string; score: number } | null;
+}
+
+/** AutoAttack on one network and seed: robust accuracy per eps, after each stage, and the checks. */
+export interface AutoAttackValue {
+  n: number;
+  eps: number[];
+  cleanAccuracy: number;
+  /** robust[e]: worst-case robust accuracy at eps[e] (ONNX Runtime confirmed). */
+  robust: number[];
+  /** Robust accuracy after each stage, per eps. */
+  stages: { attack: string; robust: number[] }[];
+  /** Checks that fired, per eps (those that did not are listed with fired false). */
+  checks: { eps: number; id: string; fired: boolean; value: number; message: string }[];
+  seconds: number;
 }
 
 export type FinetuneKind = 'fgsm' | 'noise' | 'blur' | 'deepfool' | 'jsma' | 'cw';
@@ -74,6 +90,11 @@ export interface Ops {
   /** PGD examples crafted on `source`, accuracy of `target` on them, per eps. */
   transfer(source: Network, target: Network, test: Dataset, eps: number[], ev: EvaluationSpec, seed: number, ro: RunOptions): Promise<number[]>;
   minimal(attack: 'deepfool' | 'jsma' | 'cw', net: Network, test: Dataset, ev: EvaluationSpec, seed: number, ro: RunOptions): Promise<PerturbationStats>;
+  /**
+   * AutoAttack on `test` (already cut to n) at each eps; `source` (when given, the control):
+   * PGD examples crafted on it feed the transfer check.
+   */
+  autoattack(net: Network, test: Dataset, a: AutoAttackEvalSpec, ev: EvaluationSpec, seed: number, ro: RunOptions, source?: Network): Promise<AutoAttackValue>;
   /** ONNX bytes of a network and back. */
   save(net: Network): Promise<Uint8Array>;
   load(bytes: Uint8Array): Promise<Network>;

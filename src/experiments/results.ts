@@ -67,6 +67,23 @@ export interface PerturbationResult {
   fractionChanged?: Stat;
 }
 
+/** AutoAttack per network: the headline robust accuracy (worst case per example over its attacks). */
+export interface AutoAttackSummary {
+  network: NetworkId;
+  /** Test images attacked (the first n of the evaluation set). */
+  n: number;
+  version: string;
+  norm: string;
+  eps: number[];
+  cleanAccuracy: Stat;
+  /** robust[e]: Stat over seeds of the robust accuracy at eps[e]. */
+  robust: Stat[];
+  /** Robust accuracy after each stage (APGD-CE, APGD-T, FAB-T, Square for 'standard'), per eps. */
+  stages: { attack: string; robust: Stat[] }[];
+  /** Every sanity check that fired, with its seed and eps (nothing here = all checks passed). */
+  warnings: { seed: number; eps: number; id: string; message: string }[];
+}
+
 export interface SleepResult {
   /** The preset name, or "tune" (the parameters were searched for this network: see `tuned`). */
   preset: string;
@@ -90,6 +107,8 @@ export interface SleepResult {
   spikesPerLayer: Stat[];
   /** Weights changed per weight matrix. */
   weightsChanged: Stat[];
+  /** The spiking layers' kinds (input excluded), where known: dense, conv, maxpool, avgpool. */
+  layers?: string[];
   wallSeconds: Stat;
 }
 
@@ -111,6 +130,8 @@ export interface Results {
   networks: NetworkResult[];
   curves: Curve[];
   perturbations: PerturbationResult[];
+  /** Absent when the spec has no AutoAttack evaluation. */
+  autoattack?: AutoAttackSummary[];
   sleep: SleepResult;
 }
 
@@ -140,6 +161,9 @@ export function curveOf(r: Results, id: string): Curve | undefined {
 }
 export function seriesOf(c: Curve | undefined, network: NetworkId): Stat[] | undefined {
   return c?.series.find((s) => s.network === network)?.accuracy;
+}
+export function autoattackOf(r: Results, id: NetworkId): AutoAttackSummary | undefined {
+  return r.autoattack?.find((a) => a.network === id);
 }
 export function networkOf(r: Results, id: NetworkId): NetworkResult | undefined {
   return r.networks.find((n) => n.id === id);

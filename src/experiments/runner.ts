@@ -14,9 +14,9 @@ import type { Network } from '../model/network.js';
 import { throwIfAborted, type ProgressEvent, type RunOptions } from '../util/control.js';
 import { runtimeInfo } from '../native/runtime.js';
 import { buildGraph, type CurveValue, type NetValue, type UnitCtx, type UnitNode, type UnitValue } from './graph.js';
-import type { LoadedData, Ops, PerturbationStats, TunedSleep } from './ops.js';
+import type { AutoAttackValue, LoadedData, Ops, PerturbationStats, TunedSleep } from './ops.js';
 import type { RunEvent } from './progress.js';
-import { NETWORK_LABELS, RESULTS_SCHEMA_VERSION, stat, type Curve, type NetworkId, type PerturbationResult, type Results } from './results.js';
+import { NETWORK_LABELS, RESULTS_SCHEMA_VERSION, stat, type AutoAttackSummary, type Curve, type NetworkId, type PerturbationResult, type Results } from './results.js';
 import { validateSpec, type ExperimentSpec } from './spec.js';
 import { DirStore, StoreIntegrityError, type Store, type UnitRecord } from './store.js';
 import { writeAtomicSync } from '../util/atomic.js';
@@ -367,6 +367,27 @@ export function aggregate(
       perturbations.push({ attack, network, n: v[0].n, successRate: stat(v.map((s) => s.successRate)), medianL2: opt('medianL2'), meanL2: opt('meanL2'), rho: opt('rho'), medianL0: opt('medianL0'), fractionChanged: opt('fractionChanged') });
     }
 
+  const aaSpec = spec.evaluation.autoattack;
+  const autoattack: AutoAttackSummary[] = [];
+  for (const network of netIds) {
+    const found = nodes.filter((n) => n.role.type === 'autoattack' && n.role.network === network);
+    const runs = seeds.map((s) => found.find((n) => n.seed === s)).filter((n): n is UnitNode => n !== undefined);
+    const v = runs.map((n) => val(n) as AutoAttackValue);
+    if (!v.length || !aaSpec) continue;
+    const eps = v[0].eps;
+    autoattack.push({
+      network,
+      n: v[0].n,
+      version: aaSpec.version,
+      norm: aaSpec.norm,
+      eps,
+      cleanAccuracy: stat(v.map((x) => x.cleanAccuracy)),
+      robust: eps.map((_, e) => stat(v.map((x) => x.robust[e]))),
+      stages: v[0].stages.map((s, i) => ({ attack: s.attack, robust: eps.map((_, e) => stat(v.map((x) => x.stages[i].robust[e]))) })),
+      warnings: v.flatMap((x, i) => x.checks.filter((c) => c.fired).map((c) => ({ seed: runs[i].seed, eps: c.eps, id: c.id, message: c.message }))),
+    });
+  }
+
   const sl = bySeed<NetValue>((n) => n.role.type === 'net' && n.role.network === 'sleep').map((v) => v.sleep!);
   const tu = bySeed<TunedSleep>((n) => n.role.type === 'tune');
   const tuned: Results['sleep']['tuned'] = tu.length
@@ -409,12 +430,14 @@ export function aggregate(
     networks,
     curves,
     perturbations,
+    ...(autoattack.length ? { autoattack } : {}),
     sleep: {
       preset: spec.sleep.preset,
       input: sl[0]?.input ?? 'unknown',
       steps: sl[0]?.steps ?? 0,
       spikesPerLayer: Array.from({ length: layers }, (_, l) => stat(sl.map((s) => s.spikesPerLayer[l]))),
       weightsChanged: Array.from({ length: mats }, (_, l) => stat(sl.map((s) => s.weightsChanged[l]))),
+      ...(sl[0]?.layers ? { layers: [...sl[0].layers] } : {}),
       wallSeconds: stat(sl.map((s) => s.seconds)),
       ...(tuned ? { tuned } : {}),
     },

@@ -90,6 +90,11 @@ export const SPEC_FIELDS: Record<string, string> = {
   'evaluation.transfer': 'Transfer: PGD examples crafted on the control, evaluated on each network.',
   'evaluation.transfer.n': 'Test images; 0 = skip.',
   'evaluation.transfer.eps': 'Budgets.',
+  'evaluation.autoattack': 'AutoAttack (Croce & Hein: APGD-CE, APGD-T, FAB-T, Square), the headline robust accuracy; leave it out to skip.',
+  'evaluation.autoattack.n': 'Test images attacked (the first n); 0 = skip.',
+  'evaluation.autoattack.eps': 'Budgets (L∞ in [0, 1], or L2).',
+  'evaluation.autoattack.version': 'standard (APGD-CE, APGD-T, FAB-T, Square) or plus.',
+  'evaluation.autoattack.norm': 'linf or l2.',
 };
 
 /** Every field path of a spec object (no array indices). */

@@ -259,9 +259,32 @@ export interface Addon {
     control?: NativeControl,
     backend?: BackendName,
   ): Promise<void>;
-  /** One attack over a batch; out is (E ×) n × d; aux: deepfool iterations / square queries. */
+  /** z_L (n × K), the pre-activation logits every attack works on. */
+  attackLogits(net: NativeModel, x: Float32Array, n: number, Z: Float32Array, control?: NativeControl, backend?: BackendName): Promise<void>;
+  /**
+   * APGD (native/core/apgd.h) on one eps: out n × d; aux (n) receives 1 where adversarial.
+   * opts: eps, l2, loss ('ce' | 'dlr' | 'dlr-targeted'), iterations, restarts, targetClasses,
+   * rho, earlyStop, seed, row0, keys (one random key per row), batch, backend.
+   */
   attackRun(
-    kind: 'pgd' | 'deepfool' | 'jsma' | 'cw' | 'square',
+    kind: 'apgd',
+    net: NativeModel,
+    x: Float32Array,
+    n: number,
+    y: Int32Array,
+    opts: Record<string, number | boolean | string | number[]>,
+    out: Float32Array,
+    aux: Int32Array | null,
+    control?: NativeControl,
+  ): Promise<NativeApgdStats>;
+  /**
+   * One attack over a batch; out is (E ×) n × d; aux: deepfool iterations / square queries
+   * (E × n) / fab: 1 where adversarial (n). fab (native/core/fab.h) opts: eps, l2, targeted,
+   * iterations, restarts, targetClasses, alphaMax, eta, beta, stopAtEps, seed, row0, keys,
+   * batch. square: also rescaleSchedule and keys.
+   */
+  attackRun(
+    kind: 'pgd' | 'deepfool' | 'jsma' | 'cw' | 'square' | 'fab',
     net: NativeModel,
     x: Float32Array,
     n: number,
@@ -271,6 +294,19 @@ export interface Addon {
     aux: Int32Array | null,
     control?: NativeControl,
   ): Promise<void>;
+  // APGD / FAB internals for tests (native/addon/autoattack_addon.cc), synchronous.
+  /** The checkpoint iterations of APGD with N iterations, and the period h at each. */
+  apgdSchedule(iterations: number): { h0: number; hMin: number; hDecr: number; checkpoints: number[]; lengths: number[] };
+  /** The step-size test at a checkpoint after iteration k (steps[j] = loss after step j). */
+  apgdShouldHalve(steps: Float32Array, k: number, h: number, rho: number, reducedLast: boolean, bestLast: number, best: number): boolean;
+  /** APGD's losses and their gradients with respect to the logits. */
+  apgdLoss(kind: 'ce' | 'dlr' | 'dlr-targeted', Z: Float32Array, n: number, K: number, y: Int32Array, t: Int32Array | null, loss: Float32Array, G: Float32Array): void;
+  /** FAB's projection of t onto {w·v = b} ∩ [0, 1]^d (smallest L∞ / L2 step) into delta. */
+  fabProject(norm: 'linf' | 'l2', t: Float32Array, w: Float32Array, b: number, delta: Float32Array): void;
+  /** Square's window side at each of Q iterations (p schedule unscaled or spread over Q). */
+  squareSides(pInit: number, Q: number, rescale: boolean, h: number, w: number, l2?: boolean): Int32Array;
+  /** Square's L2 proposal shape eta(s) (s × s), transposed when flip. */
+  squareEta(s: number, flip: boolean): Float32Array;
   /** The paper's FGSM sweep: correct[e·n + r] = 1 where clip01(x + eps_e·sign(g)) is still classified y. */
   fgsmSweep(
     net: NativeModel,
@@ -374,6 +410,16 @@ export interface Addon {
     control?: NativeControl,
     backend?: BackendName,
   ): Promise<NativeSleepStats[]>;
+}
+
+/** What APGD reports besides its examples (native/core/apgd.h ApgdStats). */
+export interface NativeApgdStats {
+  /** Rows attacked (correctly classified before the attack). */
+  rows: number;
+  /** Of those, rows whose loss gradient at the first start point is exactly zero. */
+  zeroGradient: number;
+  /** Step-size halvings, summed over rows and runs. */
+  halvings: number;
 }
 
 /** Loss functions of the engine: the paper's squared error, softmax cross-entropy on z_L. */

@@ -5,7 +5,7 @@
  */
 import { writeAtomicSync } from '../util/atomic.js';
 import { join } from 'node:path';
-import type { Curve, NetworkId, Results, Stat } from '../experiments/results.js';
+import type { AutoAttackSummary, Curve, NetworkId, Results, Stat } from '../experiments/results.js';
 import { NETWORK_LABELS, stat } from '../experiments/results.js';
 import { buildFigures, type Figure } from './plots.js';
 import { toHtml, toMarkdown, type Block } from './document.js';
@@ -142,10 +142,47 @@ export function maskingChecks(r: Results): string[] {
   return out;
 }
 
+/** Sleep − control AutoAttack robust accuracy, per seed averaged over the eps > 0, and per eps. */
+export function autoattackGain(r: Results): { mean: Stat; perEps: { eps: number; d: Stat }[]; summary: { control: AutoAttackSummary; sleep: AutoAttackSummary } } | undefined {
+  const control = r.autoattack?.find((a) => a.network === 'control');
+  const sleep = r.autoattack?.find((a) => a.network === 'sleep');
+  if (!control || !sleep) return undefined;
+  const perEps = control.eps.map((eps, e) => ({ eps, d: diff(sleep.robust[e], control.robust[e]) })).filter((p) => p.eps > 0);
+  if (!perEps.length) return undefined;
+  const seeds = perEps[0].d.values.length;
+  const avg = Array.from({ length: seeds }, (_, j) => perEps.reduce((a, p) => a + p.d.values[j], 0) / perEps.length);
+  return { mean: stat(avg), perEps, summary: { control, sleep } };
+}
+
+/** The AutoAttack verdict: does sleep raise the worst-case robust accuracy? */
+function autoattackVerdict(r: Results, fgsmV: 'better' | 'worse' | 'unclear'): string | undefined {
+  const g = autoattackGain(r);
+  if (!g) return undefined;
+  const v = verdictOf(g.mean);
+  const { control, sleep } = g.summary;
+  const figures = g.perEps.map((p) => {
+    const e = control.eps.indexOf(p.eps);
+    return `eps ${p.eps}: ${fmtAcc(sleep.robust[e])} vs ${fmtAcc(control.robust[e])}`;
+  });
+  const flagged = [...new Set([...control.warnings, ...sleep.warnings].map((w) => w.id))];
+  const caveat = flagged.length ? ` The sanity checks flagged ${flagged.join(', ')} on these networks (see the AutoAttack section): read these figures with that in mind.` : '';
+  const base = `robust accuracy under AutoAttack (${control.version}, ${control.norm === 'linf' ? 'L∞' : 'L2'}, worst case per example, ${control.n} test images), slept network minus the control averaged over eps: ${fmtPts(g.mean)} (${figures.join('; ')}).`;
+  if (v === 'better')
+    return `**Verdict (AutoAttack):** yes — sleep raises the ${base}${fgsmV === 'better' ? " Sleep's FGSM advantage survives the strongest standard evaluation." : ''}${caveat}`;
+  if (v === 'worse') return `**Verdict (AutoAttack):** no — sleep lowers the ${base}${caveat}`;
+  return (
+    `**Verdict (AutoAttack):** no clear effect — sleep does not clearly change the ${base}` +
+    (fgsmV === 'better' ? ' An advantage against FGSM that does not survive AutoAttack is the signature of gradient masking, not robustness.' : '') +
+    caveat
+  );
+}
+
 /** Answers to experiments.md §6 questions 1 and 2, from the numbers. */
 export function answers(r: Results): { q1: string[]; q2: string[]; headline: string[] } {
   const c = (id: string) => r.curves.find((x) => x.id === id);
-  const fg = sleepGain(c('fgsm-mse'));
+  // The FGSM curve the verdict rests on: the spec's first loss (the paper's squared error for its MLPs, cross-entropy for the CNN studies).
+  const fgId = r.spec.evaluation.fgsm.losses[0] === 'ce' && c('fgsm-ce') ? 'fgsm-ce' : 'fgsm-mse';
+  const fg = sleepGain(c(fgId));
   const strong = (['pgd', 'square', 'transfer'] as const).map((id) => ({ id, g: sleepGain(c(id)) }));
   const q1: string[] = [];
   for (const [id, name] of [
@@ -174,6 +211,12 @@ export function answers(r: Results): { q1: string[]; q2: string[]; headline: str
     verdict =
       `**Verdict:** no — sleep helps against FGSM (${fmtPts(fg.mean)}) but not against ${names(strongV.filter((s) => s.v !== 'better').map((s) => s.id)) || 'the stronger attacks'}: ` +
       'an advantage that disappears under a gradient-free or transferred attack is the signature of gradient masking, not robustness.';
+  // AutoAttack, when the run has it, gives the verdict; the single attacks stay as context.
+  const aaVerdict = autoattackVerdict(r, fgV);
+  if (aaVerdict) {
+    q1.push(verdict.replace('**Verdict:**', '**Against the single attacks:**'));
+    verdict = aaVerdict;
+  }
   q1.push(verdict);
   const tr = c('transfer');
   const trS = sleepGain(tr);
@@ -215,10 +258,14 @@ export function answers(r: Results): { q1: string[]; q2: string[]; headline: str
 
   const headline: string[] = [];
   if (ctl && slp) headline.push(`Clean accuracy: control ${fmtAcc(ctl.cleanAccuracy)}, slept ${fmtAcc(slp.cleanAccuracy)} (${fmtPts(slp.cleanDelta)}).`);
+  if (r.autoattack?.length) {
+    const parts = r.autoattack.map((a) => `${NETWORK_LABELS[a.network]} ${a.eps.map((e, i) => `${fmtAcc(a.robust[i])}${a.warnings.some((w) => w.eps === e) ? ' ⚠' : ''}`).join(' / ')}`);
+    headline.push(`**Robust accuracy under AutoAttack** (eps ${r.autoattack[0].eps.join(' / ')}, ${r.autoattack[0].n} test images; ⚠ = a sanity check fired): ${parts.join('; ')}.`);
+  }
   for (const [id, name] of [
     ['noise', 'Gaussian noise'],
     ['blur', 'Gaussian blur'],
-    ['fgsm-mse', 'FGSM (paper loss)'],
+    [fgId, fgId === 'fgsm-ce' ? 'FGSM (cross-entropy)' : 'FGSM (paper loss)'],
   ] as const) {
     const s = describeGain(name, c(id));
     if (s) headline.push(s);
@@ -260,6 +307,11 @@ export function reportBlocks(r: Results): Block[] {
       'Noise is Gaussian with mean 0; the axis is its **variance** (the authors\' plot says "std"; it is a variance), images clipped to [0, 1].',
       'All attacks are white-box on each network itself (gradients in test mode), except transfer (PGD examples crafted on the control). PGD, Square, transfer, DeepFool, JSMA and C&W examples count as adversarial only when ONNX Runtime, running the exported network, confirms the misclassification; the FGSM sweep, noise and blur use nrem\'s native forward pass.',
       'DeepFool, JSMA and C&W attack the correctly classified images among the first n test images; their norms are over successful examples.',
+      ...(r.autoattack?.length
+        ? [
+            `AutoAttack (the headline robust accuracy): version \`${r.autoattack[0].version}\`, ${r.autoattack[0].norm === 'linf' ? 'L∞' : 'L2'}, on the first ${r.autoattack[0].n} test images at eps ${r.autoattack[0].eps.join(', ')}, with the original's budgets (APGD 100 iterations, 9 target classes or as many as there are, FAB-T 100 iterations, Square 5,000 queries); networks other than the control are also checked against PGD examples transferred from the control.`,
+          ]
+        : []),
     ],
   });
 
@@ -314,6 +366,8 @@ export function reportBlocks(r: Results): Block[] {
     b.push({ kind: 'p', text: 'A larger perturbation needed to change the decision means a more robust network; success rates below 100 % mean the attack\'s budget ran out.' });
   }
 
+  if (r.autoattack?.length) b.push(...autoattackBlocks(r.autoattack));
+
   b.push({ kind: 'h2', text: "Does sleep's robustness survive PGD, Square and transfer attacks?" });
   for (const id of ['pgd', 'square', 'transfer']) {
     const cv = c(id);
@@ -330,7 +384,7 @@ export function reportBlocks(r: Results): Block[] {
   const s = r.sleep;
   b.push({
     kind: 'table',
-    head: ['figure', ...s.spikesPerLayer.map((_, i) => (i === 0 ? 'input' : `layer ${i}`))],
+    head: ['figure', ...s.spikesPerLayer.map((_, i) => (i === 0 ? 'input' : s.layers?.[i - 1] ? `layer ${i} (${s.layers[i - 1]})` : `layer ${i}`))],
     rows: [
       ['spikes in sleep', ...s.spikesPerLayer.map((v) => (v.values.length > 1 ? `${int(v.mean)} ± ${int(v.sd)}` : int(v.mean)))],
       ['weights changed (matrix into this layer)', '–', ...s.weightsChanged.map((v) => (v.values.length > 1 ? `${int(v.mean)} ± ${int(v.sd)}` : int(v.mean)))],
@@ -344,6 +398,46 @@ export function reportBlocks(r: Results): Block[] {
     kind: 'p',
     text: `\`nrem reproduce --spec ${sp.name}${sp.quick ? ' --quick' : ''} --seeds ${r.seeds.length}\` — results.json (schema version ${r.schemaVersion}, docs/results-schema.md) holds every number above, per seed.`,
   });
+  return b;
+}
+
+/** The AutoAttack section: robust accuracy per network and eps, the stages, the checks' warnings. */
+function autoattackBlocks(aa: AutoAttackSummary[]): Block[] {
+  const b: Block[] = [];
+  const a0 = aa[0];
+  b.push({ kind: 'h2', text: 'AutoAttack: the headline robust accuracy' });
+  b.push({
+    kind: 'p',
+    text:
+      `AutoAttack (Croce & Hein 2020), version \`${a0.version}\`, ${a0.norm === 'linf' ? 'L∞' : 'L2'}, on the first ${a0.n} test images: each attack runs only on the images every earlier one failed on, ` +
+      'so an image counts as robust only if all of them fail (the worst case per example); every adversarial example is confirmed by ONNX Runtime. ⚠ marks a figure that a sanity check puts in doubt (listed below the tables).',
+  });
+  b.push({
+    kind: 'table',
+    head: ['network', 'clean (same images)', ...a0.eps.map((e) => `eps ${e}`)],
+    rows: aa.map((a) => [NETWORK_LABELS[a.network], fmtAcc(a.cleanAccuracy), ...a.eps.map((e, i) => `${fmtAcc(a.robust[i])}${a.warnings.some((w) => w.eps === e) ? ' ⚠' : ''}`)]),
+  });
+  for (let e = 0; e < a0.eps.length; e++) {
+    b.push({ kind: 'h3', text: `Robust accuracy after each attack, eps ${a0.eps[e]}` });
+    b.push({
+      kind: 'table',
+      head: ['network', ...a0.stages.map((s) => s.attack.toUpperCase())],
+      rows: aa.map((a) => [NETWORK_LABELS[a.network], ...a.stages.map((s) => fmtAcc(s.robust[e]))]),
+    });
+  }
+  const warn = aa.flatMap((a) => {
+    // One line per network, check and message; the seeds and eps where it fired in brackets.
+    const by = new Map<string, { id: string; message: string; where: string[] }>();
+    for (const w of a.warnings) {
+      const k = `${w.id}|${w.message}`;
+      const g = by.get(k) ?? { id: w.id, message: w.message, where: [] };
+      g.where.push(`seed ${w.seed}, eps ${w.eps}`);
+      by.set(k, g);
+    }
+    return [...by.values()].map((g) => `⚠ **${NETWORK_LABELS[a.network]}** (${g.where.join('; ')}) — ${g.id}: ${g.message}`);
+  });
+  b.push({ kind: 'p', text: warn.length ? 'Sanity checks that fired:' : 'No sanity check fired (zero gradients, Square or transfer beating the white-box attacks, randomness in the outputs, probabilities instead of logits).' });
+  if (warn.length) b.push({ kind: 'list', items: warn });
   return b;
 }
 

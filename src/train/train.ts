@@ -10,11 +10,14 @@ import { architecture, type Architecture } from '../model/arch.js';
 import type { Dataset } from '../data/dataset.js';
 import { runNative, type RunOptions } from '../util/control.js';
 import { checkChainTrainingMemory } from '../util/memory.js';
-import { expectFiniteAsync, expectFloat32Array, expectInt, expectNumber, expectOneOf, expectSeed } from '../util/validate.js';
+import { RUN_OPTION_KEYS, expectFiniteAsync, expectFloat32Array, expectInt, expectKnownKeys, expectNumber, expectOneOf, expectSeed } from '../util/validate.js';
 
 export const LOSSES = ['mse', 'mse-release', 'cross-entropy'] as const;
 /** mse: the paper's 1/2·Σ(a_L − y)² / batch; cross-entropy: softmax CE on z_L (soft targets allowed). */
 export type LossName = NativeLoss;
+
+/** Every key TrainOptions has: a misspelt option is an error, not silently the default. */
+export const TRAIN_OPTION_KEYS = ['epochs', 'batchSize', 'lr', 'momentum', 'lrDecay', 'loss', 'targets', 'temperature', 'seed', 'shuffle', 'rng', ...RUN_OPTION_KEYS] as const;
 
 export interface TrainOptions extends RunOptions {
   epochs: number;
@@ -221,6 +224,7 @@ async function checkDataValues(net: Network, data: Dataset, opts: TrainOptions):
 export async function train(net: Network, data: Dataset, opts: TrainOptions): Promise<TrainResult> {
   if (!(net instanceof Network)) throw new ArgumentError('Expected a Network for net');
   if (!opts || typeof opts !== 'object') throw new ArgumentError('Expected an options object for opts');
+  expectKnownKeys(opts, TRAIN_OPTION_KEYS, 'train options');
   const epochs = expectInt(opts.epochs, 'epochs', 1, 1_000_000);
   const batchSize = expectInt(opts.batchSize, 'batchSize', 1, 1 << 24);
   const lr = expectNumber(opts.lr, 'lr', Number.MIN_VALUE);

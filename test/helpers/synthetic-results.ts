@@ -6,7 +6,7 @@
 import { RESULTS_SCHEMA_VERSION, stat, type Curve, type NetworkId, type Results } from '../../src/experiments/results.js';
 import { builtinSpec } from '../../src/experiments/spec.js';
 
-export function syntheticResults(opts: { sleepGain: number; seeds?: number; pgdGain?: number }): Results {
+export function syntheticResults(opts: { sleepGain: number; seeds?: number; pgdGain?: number; aaGain?: number; aaWarning?: boolean }): Results {
   const seeds = Array.from({ length: opts.seeds ?? 3 }, (_, i) => i + 1);
   const jitter = (v: number, i: number) => Math.min(1, Math.max(0, v + 0.004 * (i - 1)));
   const st = (v: number) => stat(seeds.map((_, i) => jitter(v, i)));
@@ -54,6 +54,27 @@ export function syntheticResults(opts: { sleepGain: number; seeds?: number; pgdG
       { attack: 'deepfool' as const, network, n: 100, successRate: st(1), medianL2: st(1.5), meanL2: st(1.6), rho: st(0.15) },
       { attack: 'jsma' as const, network, n: 30, successRate: st(0.9), medianL0: st(20), fractionChanged: st(0.03) },
     ]),
+    // AutoAttack (when aaGain is given): the slept network's robust accuracy shifted by aaGain.
+    ...(opts.aaGain === undefined
+      ? {}
+      : {
+          autoattack: (['control', 'sleep'] as NetworkId[]).map((network) => {
+            const g = network === 'sleep' ? opts.aaGain! : 0;
+            const at = (e: number) => Math.max(0, 0.6 - 2 * e + g);
+            const aaEps = [0.1, 0.2, 0.3];
+            return {
+              network,
+              n: 100,
+              version: 'standard',
+              norm: 'linf',
+              eps: aaEps,
+              cleanAccuracy: st(0.94),
+              robust: aaEps.map((e) => st(at(e))),
+              stages: ['apgd-ce', 'apgd-t', 'fab-t', 'square'].map((attack, i) => ({ attack, robust: aaEps.map((e) => st(at(e) + 0.03 * (3 - i))) })),
+              warnings: opts.aaWarning && network === 'sleep' ? [{ seed: 1, eps: 0.1, id: 'zero-gradient', message: 'APGD-CE: 40 of 90 attacked examples have an exactly zero loss gradient' }] : [],
+            };
+          }),
+        }),
     sleep: {
       preset: 'mnist-fgsm',
       input: 'sequence: the training images in order, cycled',

@@ -1,8 +1,11 @@
 /**
- * nrem attack --model m.onnx --dataset mnist --attack fgsm|pgd|deepfool|jsma|cw|square
+ * nrem attack --model m.onnx --dataset mnist --attack fgsm|pgd|deepfool|jsma|cw|square|autoattack
  *   [--eps 0,0.05,0.1] [--limit N] [--loss mse|ce] [--steps] [--seed] [--no-recheck] [--json]
+ *   [--version standard|plus] [--norm linf|l2]   (autoattack)
  * FGSM runs the paper's sweep natively (one gradient per image); every attack's successes
- * are re-checked with ONNX Runtime and disagreements reported.
+ * are re-checked with ONNX Runtime and disagreements reported. AutoAttack re-checks each
+ * stage's examples before they count, and prints its sanity checks' warnings next to the
+ * robust accuracy they undermine.
  */
 import type { Command } from 'commander';
 import { loadOnnx } from '../../model/onnx.js';
@@ -12,6 +15,7 @@ import { CarliniWagnerL2, DeepFool, FGSM, JSMA, PGD, SquareAttack, type Attack }
 import { fgsmSweep, epsRange, type SweepMethod } from '../../attacks/sweep.js';
 import { summarize } from '../../attacks/metrics.js';
 import { recheckWithOrt } from '../../attacks/recheck.js';
+import { autoAttackSweep } from '../../attacks/autoattack.js';
 import type { AttackLoss } from '../../attacks/gradients.js';
 import { progressBar } from './progress.js';
 import { datasetFor, inputWarnings } from '../warnings.js';
@@ -20,7 +24,7 @@ import { optionalInteger, optionalNumberList, parseChoice, parseLimit, parseSeed
 import { ATTACK_LOSSES } from '../../attacks/gradients.js';
 import { SWEEP_METHODS } from '../../attacks/sweep.js';
 
-const ATTACKS = ['fgsm', 'pgd', 'deepfool', 'jsma', 'cw', 'square'] as const;
+const ATTACKS = ['fgsm', 'pgd', 'deepfool', 'jsma', 'cw', 'square', 'autoattack'] as const;
 /** Largest meaningful budget per attack norm on inputs in [0, 1]: L∞ 1; L2 and L0 are checked against d after loading. */
 const LINF = new Set(['fgsm', 'pgd', 'square']);
 /** FGSM with the re-check: up to this many eps, one FGSM run serves the sweep and the re-check (n × d floats per eps). */
@@ -39,6 +43,8 @@ interface AttackCliOptions {
   quick?: boolean;
   recheck: boolean;
   sweepMethod?: string;
+  version: string;
+  norm: string;
   json?: boolean;
 }
 
@@ -48,7 +54,7 @@ export function registerAttack(program: Command): void {
     .description('attack a model on a data set: accuracy vs eps (fgsm, pgd, square) or perturbation sizes (deepfool, jsma, cw)')
     .requiredOption('--model <file>', 'ONNX model')
     .option('--dataset <spec>', 'data set spec (default: the data set the model records, else mnist)')
-    .requiredOption('--attack <name>', 'fgsm | pgd | deepfool | jsma | cw | square')
+    .requiredOption('--attack <name>', 'fgsm | pgd | deepfool | jsma | cw | square | autoattack')
     .option('--eps <list>', 'budgets, comma-separated (fgsm default: 0:0.005:0.4)')
     .option('--limit <n>', 'first N test examples')
     .option('--loss <name>', 'mse (the paper, on the output) | ce (on the pre-activation) | margin', 'ce')
@@ -56,6 +62,8 @@ export function registerAttack(program: Command): void {
     .option('--seed <n>', 'seed', '0')
     .option('--quick', 'the quick data subset')
     .option('--sweep-method <m>', "fgsm: closed-form (first layer piecewise linear in eps) | direct (whole network at every x'); default closed-form, or with the re-check and at most 16 eps the re-checked examples themselves (direct)")
+    .option('--version <v>', 'autoattack: standard (APGD-CE, APGD-T, FAB-T, Square) | plus', 'standard')
+    .option('--norm <p>', 'autoattack: linf | l2', 'linf')
     .option('--no-recheck', 'skip the ONNX Runtime re-check')
     .option('--json', 'print one JSON object as the last line')
     .option('--timings', 'print where the wall time went (load, checks, work, recheck, write) on stderr')
@@ -65,15 +73,18 @@ export function registerAttack(program: Command): void {
       // Every flag is checked before the model and data are loaded.
       const seed = parseSeed(o.seed);
       const attackName = parseChoice(o.attack, '--attack', ATTACKS);
+      const aaVersion = parseChoice(o.version, '--version', ['standard', 'plus'] as const);
+      const aaNorm = parseChoice(o.norm, '--norm', ['linf', 'l2'] as const);
+      const linf = LINF.has(attackName) || (attackName === 'autoattack' && aaNorm === 'linf');
       const limit = parseLimit(o.limit);
-      const eps = optionalNumberList(o.eps, '--eps', { min: 0, max: LINF.has(attackName) ? 1 : Number.MAX_SAFE_INTEGER, maxCount: attackName === 'fgsm' ? 10_000 : 100 });
+      const eps = optionalNumberList(o.eps, '--eps', { min: 0, max: linf ? 1 : Number.MAX_SAFE_INTEGER, maxCount: attackName === 'fgsm' ? 10_000 : 100 });
       const loss: AttackLoss = parseChoice(o.loss, '--loss', ATTACK_LOSSES);
       const steps = optionalInteger(o.steps, '--steps', { min: 1, max: 10_000_000 });
       if (o.sweepMethod !== undefined) parseChoice(o.sweepMethod, '--sweep-method', SWEEP_METHODS);
       const net = await loadOnnx(o.model);
       const data = await loadDataset(datasetFor(o.dataset, net), { quick: o.quick, seed });
       const test = limit !== undefined ? head(data.test, limit) : data.test;
-      if (eps && !LINF.has(attackName)) {
+      if (eps && !linf) {
         const max = attackName === 'jsma' ? test.dims : Math.sqrt(test.dims);
         const bad = eps.findIndex((e) => e > max);
         if (bad >= 0) throw new UsageError(`--eps entry ${bad + 1}: expected a budget <= ${max} (the largest ${attackName === 'jsma' ? 'L0' : 'L2'} distance between inputs of ${test.dims} values in [0, 1]) but received ${eps[bad]}`);
@@ -116,6 +127,19 @@ export function registerAttack(program: Command): void {
           out.recheck = { confirmed: rc.confirmedCount, rejected: rc.rejected, disagreements: rc.disagreements.map((d) => d.rows.length) };
         }
         }
+      } else if (attackName === 'autoattack') {
+        const all = await autoAttackSweep(net, test.x, test.y, { epsilons: eps ?? [0.1, 0.2, 0.3], norm: aaNorm, version: aaVersion, seed, recheck: o.recheck, onProgress, shape: test.shape, ...(steps ? { iterations: steps } : {}) });
+        bar?.stop();
+        for (const r of all) {
+          if (o.json) continue;
+          // The warnings go next to the figure they undermine.
+          console.error(`eps ${r.eps}: robust accuracy ${(100 * r.robustAccuracy).toFixed(1)} % (clean ${(100 * r.cleanAccuracy).toFixed(1)} %; ${r.stages.map((s) => `${s.attack} ${(100 * s.robustAccuracy).toFixed(1)} %`).join(', ')})`);
+          for (const w of r.warnings) console.error(`  warning: ${w}`);
+          if (!r.warnings.length) console.error('  checks: none fired');
+        }
+        const perEpsilon = all.map((r) => ({ epsilon: r.eps, robustAccuracy: r.robustAccuracy, stages: r.stages, warnings: r.warnings, checks: r.checks.map((c) => ({ id: c.id, fired: c.fired, value: c.value })), maxPerturbation: r.maxPerturbation }));
+        out = { attack: 'autoattack', version: aaVersion, norm: aaNorm, n: test.n, cleanAccuracy: all[0].cleanAccuracy, recheck: o.recheck, perEpsilon };
+        tm.lap('work'); // AutoAttack re-checks each stage itself: its ONNX Runtime time is in work
       } else {
         let a: Attack;
         switch (attackName) {
