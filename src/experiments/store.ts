@@ -17,7 +17,8 @@
  * (src/distributed/redis-store.ts: the same records and payloads as Redis values).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { makeDirs } from '../util/files.js';
 import { join } from 'node:path';
 import { NremError } from '../errors.js';
 import { writeAtomicSync } from '../util/atomic.js';
@@ -187,7 +188,7 @@ export class DirStore implements Store {
   /** `root` is the run's output folder; the store is root/units. */
   constructor(root: string, opts: { create?: boolean } = {}) {
     this.dir = join(root, 'units');
-    if (opts.create !== false) mkdirSync(this.dir, { recursive: true });
+    if (opts.create !== false) makeDirs(this.dir, '--out');  // one level at a time: a bad path is an OutputError, never a loop
     else if (!existsSync(this.dir)) throw new StoreIntegrityError(`the store folder ${this.dir} does not exist here (is the shared file system mounted at the same path?)`);
     this.location = { type: 'dir', path: root };
   }
