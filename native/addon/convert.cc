@@ -54,6 +54,9 @@ double get_number_or(const Napi::Object& o, const char* key, double fallback, co
 int64_t get_int(const Napi::Object& o, const char* key, const std::string& where) {
   double d = get_number(o, key, where);
   require(std::floor(d) == d, "ERR_VALUE", "Expected an integer for " + where + "." + key);
+  // |d| < 2^63: the cast of a larger double to int64 is undefined behaviour
+  require(d >= -9223372036854775808.0 && d < 9223372036854775808.0, "ERR_VALUE",
+          "Expected an integer in [-2^63, 2^63) for " + where + "." + key);
   return static_cast<int64_t>(d);
 }
 
