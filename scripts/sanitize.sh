@@ -57,7 +57,7 @@ vt=$?
 asan_s=$(( $(date +%s) - t1 ))
 reports=$(ls "$out"/asan.* "$out"/ubsan.* 2>/dev/null | wc -l)
 if [ -f "$out/asan-tests.json" ]; then
-  asan_tests=$(node -e 'const r=require(process.argv[1]);console.log(JSON.stringify({passed:r.numPassedTests,failed:r.numFailedTests,files:r.numTotalTestSuites}))' "$PWD/$out/asan-tests.json")
+  asan_tests=$(node -e 'const r=require(process.argv[1]);console.log(JSON.stringify({passed:r.numPassedTests,failed:r.numFailedTests,files:r.numTotalTestSuites}))' "$(cd "$out" && pwd)/asan-tests.json")
 fi
 if [ "$vt" = 0 ] && [ "$reports" = 0 ]; then asan_ok=true; else status=1; fi
 for f in "$out"/asan.* "$out"/ubsan.*; do [ -f "$f" ] && { echo "---- $f"; head -60 "$f"; }; done
