@@ -15,19 +15,11 @@ import { loadMnist } from '../src/data/mnist.js';
 import { head } from '../src/data/dataset.js';
 import { OrtModel } from '../src/model/ort.js';
 import type { BenchRow } from './types.js';
+import { best } from './timing.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const LENET = 'conv:16x5,pool:max2,conv:32x5,pool:max2,dense:128,10';
 
-async function best(reps: number, fn: () => Promise<unknown>): Promise<number> {
-  let t = Infinity;
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    await fn();
-    t = Math.min(t, (performance.now() - t0) / 1000);
-  }
-  return t;
-}
 
 function torchRun(rows: number): { seconds: number; forwardSeconds: number; notes: string } | undefined {
   if (spawnSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' }).status !== 0) return undefined;

@@ -10,16 +10,8 @@ import { runtimeInfo, setGemm } from '../src/native/runtime.js';
 import type { BenchRow } from './types.js';
 import { controlNet } from './fixture.js';
 import { benchIsas, onEachPath, pathLabel } from './paths.js';
+import { best } from './timing.js';
 
-async function best(reps: number, fn: () => Promise<unknown>): Promise<number> {
-  let t = Infinity;
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    await fn();
-    t = Math.min(t, (performance.now() - t0) / 1000);
-  }
-  return t;
-}
 
 export async function benchForward(): Promise<BenchRow[]> {
   const net = controlNet();

@@ -20,6 +20,7 @@ import type { BenchRow } from './types.js';
 import { controlNet, fixtureDir } from './fixture.js';
 import { benchIsas, onEachPath, pathLabel } from './paths.js';
 import { runtimeInfo } from '../src/native/runtime.js';
+import { timedSleep } from './timing.js';
 
 
 /** The fixture network with its hidden layers k× wider (each hidden unit copied k times, outgoing weights / k). */
@@ -37,10 +38,6 @@ function widened(net: Network, k: number): Network {
   return new Network({ sizes: [n0, m1, m2, n3], output: 'relu', dropout: 0.2 }, [V1, V2, V3]);
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 /** Synaptic events of a sleep: Σ_l spikes_(l-1) · n_l (current) + STDP applications. */
 function synapticEvents(net: Network, r: SleepResult): number {
@@ -49,15 +46,6 @@ function synapticEvents(net: Network, r: SleepResult): number {
   return e;
 }
 
-async function timed(net: Network, x: Float32Array, o: SleepOptions, reps: number): Promise<{ s: number; r: SleepResult }> {
-  const times: number[] = [];
-  let r!: SleepResult;
-  for (let i = 0; i < reps; i++) {
-    r = await sleep(net, x, o);
-    times.push(r.stats.seconds);
-  }
-  return { s: median(times), r };
-}
 
 export async function benchSleep(): Promise<BenchRow[]> {
   const suite = 'sleep';
@@ -86,7 +74,7 @@ export async function benchSleep(): Promise<BenchRow[]> {
     });
     b.run({ async: true });
   });
-  const full = await timed(net, x, base, 7);
+  const full = await timedSleep(net, x, base, 7);
   const steps = full.r.stats.steps;
   const ev = synapticEvents(net, full.r);
   const defaultIsa = runtimeInfo().isa.name;
@@ -102,7 +90,7 @@ export async function benchSleep(): Promise<BenchRow[]> {
 
   // Dense reference on a prefix, extrapolated.
   const prefix = 1000;
-  const dense = await timed(net, x, { ...base, steps: prefix, engine: 'dense' }, 1);
+  const dense = await timedSleep(net, x, { ...base, steps: prefix, engine: 'dense' }, 1);
   const denseFull = (dense.s * steps) / prefix;
   let torchFull: number | undefined;
   rows.push({
@@ -147,7 +135,7 @@ export async function benchSleep(): Promise<BenchRow[]> {
   // The full sleep on the other paths this CPU runs (same spikes and weights on every path).
   const others = benchIsas().filter((i) => i !== defaultIsa);
   await onEachPath(others, async (isa) => {
-    const r = await timed(net, x, base, 7);
+    const r = await timedSleep(net, x, base, 7);
     const vs = [`dense ${(denseFull / r.s).toFixed(0)}x`, ...(torchFull ? [`PyTorch ${(torchFull / r.s).toFixed(0)}x`] : [])].join(', ');
     rows.push({
       suite,
@@ -161,14 +149,14 @@ export async function benchSleep(): Promise<BenchRow[]> {
 
   // Scaling with the number of steps (sequence input cycles past 60,000).
   for (const n of [6776, 13552, 54210]) {
-    const r = await timed(net, x, { ...base, steps: n }, 3);
+    const r = await timedSleep(net, x, { ...base, steps: n }, 3);
     rows.push({ suite, name: `event engine, ${n} steps`, seconds: r.s, ratio: r.s / full.s, versus: 'time / time of 27,105 steps', notes: `${Math.round(n / r.s).toLocaleString('en')} steps/s` });
   }
 
   // Scaling with width: hidden units copied k times (same input spikes, k× the fan-out).
   for (const k of [2, 4]) {
     const wide = widened(net, k);
-    const r = await timed(wide, x, base, 3);
+    const r = await timedSleep(wide, x, base, 3);
     rows.push({
       suite,
       name: `event engine, hidden layers ${k}x wider (784-${1200 * k}-${1200 * k}-10)`,

@@ -23,23 +23,11 @@ import { controlNet, fixtureDir } from './fixture.js';
 import { benchIsas, onEachPath, pathLabel } from './paths.js';
 import { dirname, join } from 'node:path';
 import { readFileSync } from 'node:fs';
+import { timedSleep } from './timing.js';
 
 const STEPS = 27105;
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
-async function timed(net: Network, x: Float32Array, o: SleepOptions, reps: number): Promise<{ s: number; r: SleepResult }> {
-  const times: number[] = [];
-  let r!: SleepResult;
-  for (let i = 0; i < reps; i++) {
-    r = await sleep(net, x, o);
-    times.push(r.stats.seconds);
-  }
-  return { s: median(times), r };
-}
 
 /** Outputs along one axis whose window holds input coordinate u. */
 function covering(u: number, n: number, k: number, s: number, p: number): number {
@@ -100,7 +88,7 @@ export async function benchSleepcnn(): Promise<BenchRow[]> {
   const isa = runtimeInfo().isa.name;
   const paths = [isa, ...benchIsas().filter((i) => i !== isa)];
   await onEachPath(paths, async (path) => {
-    const m = await timed(mlp, x, mlpOpts, 7);
+    const m = await timedSleep(mlp, x, mlpOpts, 7);
     const mEv = chainEvents(mlp, m.r);
     rows.push({
       suite,
@@ -110,7 +98,7 @@ export async function benchSleepcnn(): Promise<BenchRow[]> {
       notes: `median of 7; input spikes ${m.r.stats.spikes[0].toLocaleString('en')}; spikes ${m.r.stats.spikes.join('/')}; ${(mEv / m.s / 1e9).toFixed(2)} G synaptic events/s; ${pathLabel()}`,
     });
     for (const d of drives) {
-      const c = await timed(lenet, x, d.opts, 7);
+      const c = await timedSleep(lenet, x, d.opts, 7);
       const cEv = chainEvents(lenet, c.r);
       rows.push({
         suite,
@@ -125,8 +113,8 @@ export async function benchSleepcnn(): Promise<BenchRow[]> {
       });
       if (path === isa) {
         const prefix = 300;
-        const dense = await timed(lenet, x, { ...d.opts, steps: prefix, engine: 'dense' }, 1);
-        const event = await timed(lenet, x, { ...d.opts, steps: prefix }, 3);
+        const dense = await timedSleep(lenet, x, { ...d.opts, steps: prefix, engine: 'dense' }, 1);
+        const event = await timedSleep(lenet, x, { ...d.opts, steps: prefix }, 3);
         const denseFull = (dense.s * STEPS) / prefix;
         rows.push({
           suite,
