@@ -8,7 +8,7 @@
 import { addon, type NativeApgdStats } from '../native/binding.js';
 import { runNative, type RunOptions } from '../util/control.js';
 import { ValueError } from '../errors.js';
-import { expectInt, expectNumber, expectOneOf } from '../util/validate.js';
+import { expectInt, expectKnownKeys, expectNumber, expectOneOf } from '../util/validate.js';
 import { Attack, type AttackNorm, type AttackTarget, type CraftContext, type Crafted } from './base.js';
 
 export const APGD_LOSSES = ['ce', 'dlr', 'dlr-targeted'] as const;
@@ -85,6 +85,8 @@ export async function runApgd(net: AttackTarget, x: Float32Array, n: number, y: 
   return { adversarial, fooled: Uint8Array.from(flags, (f) => f & 1), zeroGradient: Uint8Array.from(flags, (f) => (f >> 1) & 1), stats };
 }
 
+export const APGD_OPTION_KEYS = ['norm', 'loss', 'iterations', 'restarts', 'targetClasses', 'rho', 'earlyStop', 'batch'] as const;
+
 /** Defaults and checks of the APGD options (classes: the network's output size). */
 export function resolveApgd(opts: ApgdOptions, classes: number): Required<ApgdOptions> {
   const loss = expectOneOf(opts.loss ?? 'ce', 'loss', APGD_LOSSES);
@@ -112,6 +114,7 @@ export class APGD extends Attack {
 
   constructor(opts: ApgdOptions = {}) {
     super();
+    expectKnownKeys(opts, APGD_OPTION_KEYS, 'APGD options');
     this.opts = { ...opts };
     resolveApgd(opts, Number.MAX_SAFE_INTEGER); // argument types and ranges now; the class count is checked at run time
     this.norm = opts.norm ?? 'linf';

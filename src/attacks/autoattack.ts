@@ -16,7 +16,7 @@ import { ArgumentError, ValueError } from '../errors.js';
 import { Network } from '../model/network.js';
 import { OrtModel } from '../model/ort.js';
 import { runNative, type RunOptions } from '../util/control.js';
-import { expectFloat32Array, expectInt, expectOneOf, expectSeed } from '../util/validate.js';
+import { RUN_OPTION_KEYS, expectFloat32Array, expectInt, expectKnownKeys, expectOneOf, expectSeed } from '../util/validate.js';
 import { Attack, checkAttackInputs, checkEpsilons, perturbationNorms, predictRows, toLabels, type AttackNorm, type AttackTarget, type CraftContext, type Crafted } from './base.js';
 import { expectEpsilon, expectTargetClasses, resolveApgd, runApgd, type ApgdCall, type ApgdOptions, type LpNorm } from './apgd.js';
 import { resolveFab, runFab, type FabOptions } from './fab.js';
@@ -56,6 +56,11 @@ export interface AutoAttackOptions extends RunOptions {
   transferExamples?: Float32Array;
   batch?: number;
 }
+
+/** The keys of AutoAttackOptions (autoAttack); autoAttackSweep takes epsilons for eps, the AutoAttack class neither. */
+export const AUTOATTACK_OPTION_KEYS = ['eps', 'norm', 'version', 'attacks', 'seed', 'iterations', 'restarts', 'targetClasses', 'squareQueries', 'shape', 'recheck', 'transferExamples', 'batch', ...RUN_OPTION_KEYS] as const;
+const SWEEP_OPTION_KEYS = AUTOATTACK_OPTION_KEYS.map((k) => (k === 'eps' ? 'epsilons' : k));
+const CLASS_OPTION_KEYS = AUTOATTACK_OPTION_KEYS.filter((k) => !['eps', 'seed', 'transferExamples', ...RUN_OPTION_KEYS].includes(k));
 
 export interface AutoAttackStageResult {
   attack: AutoAttackStage;
@@ -156,6 +161,7 @@ export interface AutoAttackSweepOptions extends Omit<AutoAttackOptions, 'eps' | 
 /** AutoAttack on n examples at one eps. */
 export async function autoAttack(net: AttackTarget, x: Float32Array, labels: ArrayLike<number>, opts: AutoAttackOptions): Promise<AutoAttackResult> {
   if (!opts || typeof opts !== 'object') throw new ArgumentError('Expected an options object with eps for autoAttack');
+  expectKnownKeys(opts, AUTOATTACK_OPTION_KEYS, 'autoAttack options');
   const { eps, transferExamples, ...rest } = opts;
   expectEpsilon(eps, opts.norm === 'l2' ? 'l2' : 'linf', net.inputSize, 'eps');
   if (transferExamples !== undefined) expectFloat32Array(transferExamples, 'transferExamples', x.length);
@@ -173,6 +179,7 @@ export async function autoAttack(net: AttackTarget, x: Float32Array, labels: Arr
 export async function autoAttackSweep(net: AttackTarget, x: Float32Array, labels: ArrayLike<number>, opts: AutoAttackSweepOptions): Promise<AutoAttackResult[]> {
   const t0 = performance.now();
   if (!opts || typeof opts !== 'object') throw new ArgumentError('Expected an options object with epsilons for autoAttackSweep');
+  expectKnownKeys(opts, SWEEP_OPTION_KEYS, 'autoAttackSweep options');
   const d = net.inputSize, K = net.outputSize;
   const n = checkAttackInputs(x, d);
   const y = toLabels(labels, n, K);
@@ -328,6 +335,7 @@ export class AutoAttack extends Attack {
   lastResults: AutoAttackResult[] = [];
   constructor(private readonly opts: AutoAttackClassOptions = {}) {
     super();
+    expectKnownKeys(opts, CLASS_OPTION_KEYS, 'AutoAttack options');
     this.norm = expectOneOf(opts.norm ?? 'linf', 'norm', ['linf', 'l2'] as const);
     this.name = `autoattack-${expectOneOf(opts.version ?? 'standard', 'version', AUTOATTACK_VERSIONS)}`;
   }

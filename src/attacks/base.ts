@@ -9,7 +9,7 @@
 import { ShapeError, ValueError } from '../errors.js';
 import type { NativeModel } from '../native/binding.js';
 import { runNative, type RunOptions } from '../util/control.js';
-import { NATIVE_SCAN_MIN, expectFloat32Array, expectInt, expectNumber } from '../util/validate.js';
+import { NATIVE_SCAN_MIN, RUN_OPTION_KEYS, expectFloat32Array, expectInt, expectKnownKeys, expectNumber } from '../util/validate.js';
 import { addon } from '../native/binding.js';
 import { checkArrayMemory } from '../util/memory.js';
 
@@ -64,6 +64,9 @@ export interface AttackCallOptions extends RunOptions {
   seed?: number;
 }
 
+/** The keys `Attack.run` takes (a misspelt one is refused, not ignored). */
+export const ATTACK_CALL_OPTION_KEYS = ['epsilons', 'seed', ...RUN_OPTION_KEYS] as const;
+
 export interface AttackResult {
   attack: string;
   norm: AttackNorm;
@@ -108,6 +111,7 @@ export abstract class Attack {
 
   async run(net: AttackTarget, x: Float32Array, labels: ArrayLike<number>, opts: AttackCallOptions = {}): Promise<AttackResult> {
     const t0 = performance.now();
+    expectKnownKeys(opts, ATTACK_CALL_OPTION_KEYS, `${this.constructor.name}.run options`);
     const d = net.inputSize;
     const n = await checkAttackInputsAsync(x, d);
     const y = toLabels(labels, n, net.outputSize);

@@ -6,7 +6,7 @@
  */
 import { addon } from '../native/binding.js';
 import { runNative, type RunOptions } from '../util/control.js';
-import { expectFiniteAsync, expectFloat32Array, expectInt, expectNumber, expectOneOf, expectSeed } from '../util/validate.js';
+import { RUN_OPTION_KEYS, expectFiniteAsync, expectFloat32Array, expectInt, expectKnownKeys, expectNumber, expectOneOf, expectSeed } from '../util/validate.js';
 import { ShapeError } from '../errors.js';
 import { predictRows, toLabels, type AttackTarget } from './base.js';
 
@@ -23,8 +23,11 @@ export interface DistortOptions extends RunOptions {
   row0?: number;
 }
 
+export const DISTORT_OPTION_KEYS = ['shape', 'seed', 'row0', ...RUN_OPTION_KEYS] as const;
+
 /** A distorted copy of x (n × d). */
 export async function distort(x: Float32Array, d: number, kind: DistortionKind, level: number, opts: DistortOptions = {}): Promise<Float32Array> {
+  expectKnownKeys(opts, DISTORT_OPTION_KEYS, 'distort options');
   expectFloat32Array(x, 'x');
   expectInt(d, 'd', 1);
   if (x.length % d !== 0) throw new ShapeError(`Expected x to hold a multiple of ${d} values but it holds ${x.length}`);
@@ -58,6 +61,8 @@ export async function evaluateDistortions(
   levels: Partial<Record<DistortionKind, number[]>>,
   opts: DistortOptions = {},
 ): Promise<DistortionCurve[]> {
+  expectKnownKeys(levels, DISTORTIONS, 'evaluateDistortions levels');
+  expectKnownKeys(opts, DISTORT_OPTION_KEYS, 'evaluateDistortions options');
   const d = net.inputSize;
   const n = x.length / d;
   const y = toLabels(labels, n, net.outputSize);

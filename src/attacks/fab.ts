@@ -6,7 +6,7 @@
  */
 import { addon } from '../native/binding.js';
 import { runNative } from '../util/control.js';
-import { expectInt, expectNumber, expectOneOf } from '../util/validate.js';
+import { expectInt, expectKnownKeys, expectNumber, expectOneOf } from '../util/validate.js';
 import { Attack, type AttackNorm, type AttackTarget, type CraftContext, type Crafted } from './base.js';
 import { expectEpsilon, expectTargetClasses, type ApgdCall, type LpNorm } from './apgd.js';
 
@@ -33,6 +33,8 @@ export interface FabRun {
   adversarial: Float32Array;
   fooled: Uint8Array;
 }
+
+export const FAB_OPTION_KEYS = ['norm', 'targeted', 'iterations', 'restarts', 'targetClasses', 'alphaMax', 'eta', 'beta', 'stopAtEps', 'batch'] as const;
 
 export function resolveFab(opts: FabOptions, classes: number): Required<FabOptions> {
   const targeted = opts.targeted ?? true;
@@ -81,6 +83,7 @@ export class FAB extends Attack {
 
   constructor(opts: FabOptions = {}) {
     super();
+    expectKnownKeys(opts, FAB_OPTION_KEYS, 'FAB options');
     this.opts = { ...opts };
     resolveFab(opts, Number.MAX_SAFE_INTEGER); // argument types and ranges now; the class count is checked at run time
     this.norm = opts.norm ?? 'linf';

@@ -7,12 +7,15 @@
 import { addon } from '../native/binding.js';
 import { runNative, type RunOptions } from '../util/control.js';
 import { BACKENDS, type Backend } from '../native/runtime.js';
-import { expectFiniteAsync, expectOneOf } from '../util/validate.js';
+import { RUN_OPTION_KEYS, expectFiniteAsync, expectKnownKeys, expectOneOf } from '../util/validate.js';
 import { ShapeError, ValueError } from '../errors.js';
 import { toLabels, type AttackTarget } from './base.js';
 
 export const ATTACK_LOSSES = ['mse', 'ce', 'margin'] as const;
 export type AttackLoss = (typeof ATTACK_LOSSES)[number];
+
+/** The options inputGradient and classGradients take. */
+export const GRADIENT_OPTION_KEYS = ['backend', ...RUN_OPTION_KEYS] as const;
 
 async function rowsOf(net: AttackTarget, x: Float32Array): Promise<number> {
   if (!(x instanceof Float32Array) || x.length % net.inputSize !== 0)
@@ -29,6 +32,7 @@ export async function inputGradient(
   loss: AttackLoss = 'ce',
   opts?: RunOptions & { backend?: Backend },
 ): Promise<{ grad: Float32Array; loss: Float32Array }> {
+  expectKnownKeys(opts, GRADIENT_OPTION_KEYS, 'inputGradient options');
   const backend = expectOneOf(opts?.backend ?? 'cpu', 'backend', BACKENDS);
   const n = await rowsOf(net, x);
   const y = toLabels(labels, n, net.outputSize);
@@ -46,6 +50,7 @@ export async function classGradients(
   classes: number[],
   opts?: RunOptions & { backend?: Backend },
 ): Promise<Float32Array> {
+  expectKnownKeys(opts, GRADIENT_OPTION_KEYS, 'classGradients options');
   const backend = expectOneOf(opts?.backend ?? 'cpu', 'backend', BACKENDS);
   const n = await rowsOf(net, x);
   for (const k of classes)

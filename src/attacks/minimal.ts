@@ -5,7 +5,7 @@
  */
 import { addon } from '../native/binding.js';
 import { runNative } from '../util/control.js';
-import { expectInt, expectNumber } from '../util/validate.js';
+import { expectInt, expectKnownKeys, expectNumber } from '../util/validate.js';
 import { ValueError } from '../errors.js';
 import { Attack, toLabels, type AttackTarget, type CraftContext, type Crafted } from './base.js';
 
@@ -18,6 +18,8 @@ export interface DeepFoolOptions {
   batch?: number;
 }
 
+export const DEEPFOOL_OPTION_KEYS = ['overshoot', 'maxIterations', 'candidates', 'batch'] as const;
+
 export class DeepFool extends Attack {
   readonly name = 'deepfool';
   readonly norm = 'l2' as const;
@@ -27,6 +29,7 @@ export class DeepFool extends Attack {
   lastIterations?: Int32Array;
   constructor(o: DeepFoolOptions = {}) {
     super();
+    expectKnownKeys(o, DEEPFOOL_OPTION_KEYS, 'DeepFool options');
     this.options = {
       overshoot: expectNumber(o.overshoot ?? 0.02, 'overshoot', 0),
       maxIterations: expectInt(o.maxIterations ?? 100, 'maxIterations', 1, 1e6),
@@ -54,6 +57,8 @@ export interface CarliniWagnerOptions {
   batch?: number;
 }
 
+export const CW_OPTION_KEYS = ['searchSteps', 'maxIterations', 'lr', 'initialConst', 'confidence', 'batch'] as const;
+
 export class CarliniWagnerL2 extends Attack {
   readonly name = 'cw';
   readonly norm = 'l2' as const;
@@ -61,6 +66,7 @@ export class CarliniWagnerL2 extends Attack {
   readonly options: Required<CarliniWagnerOptions>;
   constructor(o: CarliniWagnerOptions = {}) {
     super();
+    expectKnownKeys(o, CW_OPTION_KEYS, 'CarliniWagnerL2 options');
     this.options = {
       searchSteps: expectInt(o.searchSteps ?? 5, 'searchSteps', 1, 1000),
       maxIterations: expectInt(o.maxIterations ?? 1000, "maxIterations", 1, 1e7),
@@ -89,6 +95,8 @@ export interface JsmaOptions {
   batch?: number;
 }
 
+export const JSMA_OPTION_KEYS = ['theta', 'maxChanges', 'maxIterations', 'pairs', 'targets', 'batch'] as const;
+
 export class JSMA extends Attack {
   readonly name: string;
   readonly norm = 'l0' as const;
@@ -97,6 +105,7 @@ export class JSMA extends Attack {
   readonly targets?: ArrayLike<number>;
   constructor(o: JsmaOptions = {}) {
     super();
+    expectKnownKeys(o, JSMA_OPTION_KEYS, 'JSMA options');
     this.options = {
       theta: expectNumber(o.theta ?? 0.1, 'theta', Number.MIN_VALUE),
       maxChanges: expectInt(o.maxChanges ?? 7, 'maxChanges', 1, 255),

@@ -6,7 +6,7 @@
  */
 import { addon } from '../native/binding.js';
 import { runNative } from '../util/control.js';
-import { expectInt, expectNumber, expectOneOf } from '../util/validate.js';
+import { expectInt, expectKnownKeys, expectNumber, expectOneOf } from '../util/validate.js';
 import { Attack, type AttackNorm, type AttackTarget, type CraftContext, type Crafted } from './base.js';
 import { ATTACK_LOSSES, type AttackLoss } from './gradients.js';
 
@@ -27,6 +27,10 @@ export interface PgdOptions {
   batch?: number;
 }
 
+export const PGD_OPTION_KEYS = ['norm', 'loss', 'steps', 'step', 'relStep', 'randomStart', 'restarts', 'earlyStop', 'targeted', 'batch'] as const;
+/** FGSM's and FGM's options: the rest of PGD's are fixed by what the attack is. */
+export const FGSM_OPTION_KEYS = ['loss', 'batch'] as const;
+
 export class PGD extends Attack {
   readonly name: string;
   readonly norm: AttackNorm;
@@ -35,6 +39,7 @@ export class PGD extends Attack {
 
   constructor(opts: PgdOptions = {}, name?: string) {
     super();
+    expectKnownKeys(opts, PGD_OPTION_KEYS, 'PGD options');
     const norm = expectOneOf(opts.norm ?? 'linf', 'norm', ['linf', 'l2'] as const);
     this.norm = norm;
     this.options = {
@@ -78,6 +83,7 @@ export class PGD extends Attack {
 /** FGSM: x' = clip01(x + eps·sign(∇ℓ)), one gradient per example for every eps. */
 export class FGSM extends PGD {
   constructor(opts: { loss?: AttackLoss; batch?: number } = {}) {
+    expectKnownKeys(opts, FGSM_OPTION_KEYS, 'FGSM options');
     super({ norm: 'linf', loss: opts.loss, steps: 1, relStep: 1, randomStart: false, restarts: 1, earlyStop: false, batch: opts.batch }, 'fgsm');
   }
 }
@@ -85,6 +91,7 @@ export class FGSM extends PGD {
 /** L2 FGM: x' = clip01(x + eps·g/‖g‖). */
 export class FGM extends PGD {
   constructor(opts: { loss?: AttackLoss; batch?: number } = {}) {
+    expectKnownKeys(opts, FGSM_OPTION_KEYS, 'FGM options');
     super({ norm: 'l2', loss: opts.loss, steps: 1, relStep: 1, randomStart: false, restarts: 1, earlyStop: false, batch: opts.batch }, 'fgm');
   }
 }
@@ -92,6 +99,7 @@ export class FGM extends PGD {
 /** Basic iterative method: PGD without random start. */
 export class BIM extends PGD {
   constructor(opts: Omit<PgdOptions, 'randomStart'> = {}) {
+    expectKnownKeys(opts, PGD_OPTION_KEYS.filter((k) => k !== 'randomStart'), 'BIM options');
     super({ ...opts, randomStart: false }, `bim-${opts.norm ?? 'linf'}`);
   }
 }

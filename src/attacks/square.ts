@@ -4,7 +4,7 @@
 import { addon } from '../native/binding.js';
 import { runNative } from '../util/control.js';
 import { ShapeError } from '../errors.js';
-import { expectInt, expectNumber, expectOneOf } from '../util/validate.js';
+import { expectInt, expectKnownKeys, expectNumber, expectOneOf } from '../util/validate.js';
 import { Attack, predictRows, toLabels, type AttackCallOptions, type AttackResult, type AttackTarget, type CraftContext, type Crafted } from './base.js';
 
 export interface SquareOptions {
@@ -40,6 +40,8 @@ export function imageShape(d: number, shape?: ImageShape, input?: readonly numbe
   return s * s === d ? [1, s, s] : [1, 1, d];
 }
 
+export const SQUARE_OPTION_KEYS = ['norm', 'maxQueries', 'pInit', 'rescaleSchedule', 'shape', 'batch'] as const;
+
 export class SquareAttack extends Attack {
   readonly name: string;
   readonly norm: 'linf' | 'l2';
@@ -48,6 +50,7 @@ export class SquareAttack extends Attack {
   lastQueries?: Int32Array;
   constructor(o: SquareOptions = {}) {
     super();
+    expectKnownKeys(o, SQUARE_OPTION_KEYS, 'SquareAttack options');
     this.norm = expectOneOf(o.norm ?? 'linf', 'norm', ['linf', 'l2'] as const);
     this.name = this.norm === 'l2' ? 'square-l2' : 'square';
     this.options = {
