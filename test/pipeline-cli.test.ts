@@ -10,8 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Command } from 'commander';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { registerReproduce, loadSpec } from '../src/cli/commands/reproduce.js';
 import { registerTrain } from '../src/cli/commands/train.js';
 import { registerSleep } from '../src/cli/commands/sleep.js';
@@ -24,8 +23,9 @@ import { PRESET_NAMES } from '../src/sleep/presets.js';
 import type { Results } from '../src/experiments/results.js';
 import { loadDataset } from '../src/data/index.js';
 import { fashionMnistDir } from '../src/data/mnist.js';
-import { FormatError, NremError, ValueError } from '../src/errors.js';
+import { FormatError, ValueError } from '../src/errors.js';
 import { smallMnist } from './helpers/small-specs.js';
+import { lastJson, runCli } from './helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nrem-pipeline-'));
 const savedCache = process.env.NREM_CACHE_DIR;
@@ -38,28 +38,7 @@ afterAll(() => {
 const fixture = resolve('test/fixtures/onnx/mlp_bias.onnx');
 
 /** Runs `nrem ARGS` in-process; its stdout lines, stderr text, and the error it ended with. */
-async function nrem(args: string[]): Promise<{ out: string[]; err: string; error?: NremError }> {
-  const program = new Command().exitOverride();
-  for (const r of [registerReproduce, registerTrain, registerSleep, registerEval, registerInspect, registerAttack]) r(program);
-  const out: string[] = [];
-  let err = '';
-  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  const write = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => (out.push(...String(s).replace(/\n$/, '').split('\n')), true));
-  const ewrite = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
-  try {
-    await program.parseAsync(['node', 'nrem', ...args]);
-    return { out, err };
-  } catch (e) {
-    if (!(e instanceof NremError)) throw e;
-    return { out, err, error: e };
-  } finally {
-    log.mockRestore();
-    write.mockRestore();
-    ewrite.mockRestore();
-  }
-}
-
-const lastJson = (lines: string[]) => JSON.parse(lines[lines.length - 1]);
+const nrem = (args: string[]) => runCli([registerReproduce, registerTrain, registerSleep, registerEval, registerInspect, registerAttack], args);
 
 describe('reproduce --print-spec and docs/reproduce.md', () => {
   it('prints a complete, commented spec that reads back as it was, every field commented', async () => {

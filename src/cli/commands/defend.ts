@@ -18,10 +18,11 @@ import { makeReporter } from '../../experiments/progress.js';
 import { optionalInteger, parseChoice, parseInteger, parseIntegerList, parseNumber, parseSeed, UsageError } from '../parse.js';
 import { prepareOutputFile } from '../../util/files.js';
 import { checkTrainingMemory } from '../../util/memory.js';
+import { datasetFor, inputWarnings } from '../warnings.js';
 
 interface DefendOpts {
   method: string;
-  data: string;
+  data?: string;
   quick?: boolean;
   net?: string;
   out: string;
@@ -44,7 +45,7 @@ export function registerDefend(program: Command): void {
     .command('defend')
     .description('build a baseline defence (distillation, finetune, pgd-train) and save it as ONNX')
     .requiredOption('--method <m>', 'distillation | finetune | pgd-train')
-    .option('--data <spec>', 'data set spec (mnist, mnist-idx:DIR, patches, features:FILE)', 'mnist')
+    .option('--data <spec>', 'data set spec (mnist, fashion-mnist, mnist-idx:DIR, patches, features:FILE) (default: the data set --net records, else mnist)')
     .option('--quick', 'the quick 8,000 / 2,000 subset')
     .option('--net <file.onnx>', 'finetune: the control network (required); pgd-train: start from it')
     .requiredOption('--out <file.onnx>', 'where to write the defended network')
@@ -76,7 +77,11 @@ export function registerDefend(program: Command): void {
         parseChoice(o.kind, '--kind', FINETUNE_KINDS);
       }
       prepareOutputFile(o.out, '--out');
-      const { train: data, test } = await loadDataset(o.data, { quick: o.quick, seed });
+      // The network a defence starts from (finetune; pgd-train with --net): its recorded data set is the default.
+      const parent = o.net && method !== 'distillation' ? await loadOnnx(o.net) : undefined;
+      const dataset = parent ? datasetFor(o.data, parent) : (o.data ?? 'mnist');
+      const { train: data, test } = await loadDataset(dataset, { quick: o.quick, seed });
+      const warnings = parent ? await inputWarnings(parent, data, o.net) : [];
       const sizes = given ?? [data.dims, ...(data.dims === 784 ? [1200, 1200] : [100]), data.classes];
       const reporter = makeReporter(o.json ? 'quiet' : 'auto');
       const ac = new AbortController();
@@ -92,13 +97,12 @@ export function registerDefend(program: Command): void {
             await madeFrom(net, data, 'distillation', { ...params, sizes, temperature });
             break;
           case 'finetune': {
-            const parent = await loadOnnx(o.net!);
-            net = (await finetune(parent, data, { kind: o.kind as FinetuneKindName, seed, recipe: o.recipe as 'paper', epochs, replace, ...ro })).network;
-            await derivedFrom(net, parent, 'finetune', { ...params, kind: o.kind, replace }, data);
+            net = (await finetune(parent!, data, { kind: o.kind as FinetuneKindName, seed, recipe: o.recipe as 'paper', epochs, replace, ...ro })).network;
+            await derivedFrom(net, parent!, 'finetune', { ...params, kind: o.kind, replace }, data);
             break;
           }
           case 'pgd-train': {
-            const init = o.net ? await loadOnnx(o.net) : undefined;
+            const init = parent;
             net = (await pgdTrain(o.recipe as 'paper', sizes, data, { seed, eps, steps, epochs, init, ...ro })).network;
             const p = { ...params, eps, steps };
             await (init ? derivedFrom(net, init, 'pgd-train', p, data) : madeFrom(net, data, 'pgd-train', { ...p, sizes }));
@@ -108,10 +112,10 @@ export function registerDefend(program: Command): void {
       } finally {
         reporter.stop();
       }
-      await saveOnnx(net, o.out, { recipe: { defence: o.method, data: o.data, quick: !!o.quick, seed } });
+      await saveOnnx(net, o.out, { recipe: { defence: o.method, data: dataset, quick: !!o.quick, seed } });
       const acc = (await evaluate(net, test)).accuracy;
       const wallSeconds = (performance.now() - t0) / 1000;
-      if (o.json) console.log(JSON.stringify({ method: o.method, out: o.out, testAccuracy: acc, wallSeconds }));
+      if (o.json) console.log(JSON.stringify({ method: o.method, out: o.out, dataset: data.name, testAccuracy: acc, warnings, wallSeconds }));
       else console.log(`${o.method}: wrote ${o.out}; test accuracy ${(100 * acc).toFixed(2)} % (${wallSeconds.toFixed(1)} s)`);
     });
 }

@@ -32,10 +32,11 @@ import type { Coordinator } from '../../distributed/coordinator.js';
 import type { Store } from '../../experiments/store.js';
 import { optionalInteger, parseChoice, parseNumber, parseSeed, UsageError } from '../parse.js';
 import { prepareOutputFile } from '../../util/files.js';
+import { datasetFor, inputWarnings } from '../warnings.js';
 
 interface CliOptions {
   model: string;
-  dataset: string;
+  dataset?: string;
   quick?: boolean;
   dataSeed: string;
   objective: string;
@@ -81,7 +82,7 @@ export function registerTune(program: Command): void {
     .command('tune')
     .description('search the sleep parameters of a network (genetic algorithm or CMA-ES) on held-out training rows')
     .requiredOption('--model <file>', 'the .onnx network (a ReLU MLP or CNN; one beta is searched per layer of IF neurons)')
-    .option('--dataset <spec>', 'data set spec (its TRAINING split is used; the test split never)', 'mnist')
+    .option('--dataset <spec>', 'data set spec (its TRAINING split is used; the test split never) (default: the data set the model records, else mnist)')
     .option('--quick', 'use the seeded quick subset of the data set')
     .option('--data-seed <n>', 'seed of the quick subset / generated data', '0')
     .option('--objective <terms>', 'comma list of clean | noise:v | blur:σ | saltpepper:p | contrast:c | fgsm:ε [:weight]', DEFAULT_OBJECTIVE)
@@ -128,7 +129,10 @@ export function registerTune(program: Command): void {
       const valSplit = parseChoice(o.valSplit, '--val-split', ['tail', 'stratified'] as const);
       prepareOutputFile(o.out, '--out');
       const net = await loadOnnx(o.model);
-      const split = await loadDataset(o.dataset, { quick: o.quick, seed: dataSeed });
+      const dataset = datasetFor(o.dataset, net);
+      const split = await loadDataset(dataset, { quick: o.quick, seed: dataSeed });
+      // The search runs on training rows only: those are what the model is checked against.
+      const warnings = await inputWarnings(net, split.train, o.model);
       const layers = ifLayerCount(net);
       const baseName = o.base as PresetName;
       if (!PRESET_NAMES.includes(baseName)) throw new UsageError(`Expected one of ${PRESET_NAMES.join(', ')} for --base but received ${JSON.stringify(o.base)}`);
@@ -165,7 +169,7 @@ export function registerTune(program: Command): void {
           candidates = dist.remoteCandidates(coord, {
             store,
             model: new Uint8Array(readFileSync(o.model)),
-            data: { dataset: o.dataset, quick: o.quick, seed: Number(o.dataSeed) },
+            data: { dataset, quick: o.quick, seed: Number(o.dataSeed) },
             onLog: (m) => process.stderr.write(`${m}\n`),
           });
         }
@@ -220,6 +224,8 @@ export function registerTune(program: Command): void {
           bestSoFar: h.candidates.map((c) => c.bestSoFar),
           searchSeconds: h.seconds,
           wallSeconds: (performance.now() - t0) / 1000,
+          dataset: split.train.name,
+          warnings,
         };
         if (o.json) console.log(JSON.stringify(summary));
         else {
