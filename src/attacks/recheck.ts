@@ -18,8 +18,10 @@ export interface RecheckReport {
   disagreements: { epsilon: number; rows: number[]; native: number[]; ort: number[] }[];
 }
 
-export async function recheckWithOrt(net: Network, result: AttackResult, labels: ArrayLike<number>, opts?: RunOptions): Promise<RecheckReport> {
-  const ort = await OrtModel.fromNetwork(net);
+/** `session`: an ONNX Runtime session of `net` to use (and leave open), e.g. one shared by several re-checks. */
+export async function recheckWithOrt(net: Network, result: AttackResult, labels: ArrayLike<number>, opts?: RunOptions & { session?: OrtModel }): Promise<RecheckReport> {
+  const ort = opts?.session ?? (await OrtModel.fromNetwork(net));
+  const ro: RunOptions = { signal: opts?.signal, onProgress: opts?.onProgress };
   try {
     const n = result.clean.length;
     const confirmed: Uint8Array[] = [];
@@ -27,7 +29,7 @@ export async function recheckWithOrt(net: Network, result: AttackResult, labels:
     const rejected: number[] = [];
     const disagreements: RecheckReport['disagreements'] = [];
     for (let e = 0; e < result.epsilons.length; e++) {
-      const p = await ort.predict(result.clipped[e], n, opts);
+      const p = await ort.predict(result.clipped[e], n, ro);
       const c = new Uint8Array(n);
       let ok = 0, bad = 0;
       const rows: number[] = [], nat: number[] = [], o: number[] = [];
@@ -48,6 +50,6 @@ export async function recheckWithOrt(net: Network, result: AttackResult, labels:
     }
     return { confirmed, confirmedCount, rejected, disagreements };
   } finally {
-    await ort.dispose();
+    if (!opts?.session) await ort.dispose();
   }
 }

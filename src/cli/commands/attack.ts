@@ -2,16 +2,22 @@
  * nrem attack --model m.onnx --dataset mnist --attack fgsm|pgd|deepfool|jsma|cw|square|autoattack
  *   [--eps 0,0.05,0.1] [--limit N] [--loss mse|ce] [--steps] [--seed] [--no-recheck] [--json]
  *   [--version standard|plus] [--norm linf|l2]   (autoattack)
- * FGSM runs the paper's sweep natively (one gradient per image); every attack's successes
- * are re-checked with ONNX Runtime and disagreements reported. AutoAttack re-checks each
- * stage's examples before they count, and prints its sanity checks' warnings next to the
- * robust accuracy they undermine.
+ * FGSM with the re-check runs FGSM once per eps (16 eps per call, each call's examples
+ * re-checked before the next are made); without it, the paper's sweep natively (one
+ * gradient per image). Every attack's successes are re-checked with ONNX Runtime and
+ * disagreements reported. AutoAttack re-checks each stage's examples before they count, and
+ * prints its sanity checks' warnings next to the robust accuracy they undermine.
  */
 import type { Command } from 'commander';
 import { loadOnnx } from '../../model/onnx.js';
 import { loadDataset } from '../../data/index.js';
 import { head } from '../../data/dataset.js';
 import { CarliniWagnerL2, DeepFool, FGSM, JSMA, PGD, SquareAttack, type Attack } from '../../attacks/index.js';
+import { predictRows } from '../../attacks/base.js';
+import { OrtModel } from '../../model/ort.js';
+import type { Network } from '../../model/network.js';
+import type { Dataset } from '../../data/dataset.js';
+import type { ProgressEvent } from '../../util/control.js';
 import { fgsmSweep, epsRange, type SweepMethod } from '../../attacks/sweep.js';
 import { summarize } from '../../attacks/metrics.js';
 import { recheckWithOrt } from '../../attacks/recheck.js';
@@ -27,8 +33,8 @@ import { SWEEP_METHODS } from '../../attacks/sweep.js';
 const ATTACKS = ['fgsm', 'pgd', 'deepfool', 'jsma', 'cw', 'square', 'autoattack'] as const;
 /** Largest meaningful budget per attack norm on inputs in [0, 1]: L∞ 1; L2 and L0 are checked against d after loading. */
 const LINF = new Set(['fgsm', 'pgd', 'square']);
-/** FGSM with the re-check: up to this many eps, one FGSM run serves the sweep and the re-check (n × d floats per eps). */
-const SHARED_MAX_EPS = 16;
+/** FGSM with the re-check runs this many eps per FGSM call: the examples of a chunk (2 × n × d floats per eps) are re-checked, then dropped. */
+export const FGSM_CHUNK = 16;
 
 interface AttackCliOptions {
   timings?: boolean;
@@ -61,7 +67,7 @@ export function registerAttack(program: Command): void {
     .option('--steps <n>', 'iterations (pgd steps, deepfool/jsma/cw max iterations, square queries)')
     .option('--seed <n>', 'seed', '0')
     .option('--quick', 'the quick data subset')
-    .option('--sweep-method <m>', "fgsm: closed-form (first layer piecewise linear in eps) | direct (whole network at every x'); default closed-form, or with the re-check and at most 16 eps the re-checked examples themselves (direct)")
+    .option('--sweep-method <m>', "fgsm: closed-form (first layer piecewise linear in eps) | direct (whole network at every x'); default closed-form, or with the re-check the re-checked examples themselves (direct)")
     .option('--version <v>', 'autoattack: standard (APGD-CE, APGD-T, FAB-T, Square) | plus', 'standard')
     .option('--norm <p>', 'autoattack: linf | l2', 'linf')
     .option('--no-recheck', 'skip the ONNX Runtime re-check')
@@ -98,34 +104,23 @@ export function registerAttack(program: Command): void {
       if (attackName === 'fgsm') {
         const epsilons = eps ?? epsRange();
         const positive = epsilons.filter((e) => e > 0);
-        if (o.recheck && o.sweepMethod === undefined && positive.length <= SHARED_MAX_EPS) {
-          // One FGSM run gives both the accuracies (the network at each x', as --sweep-method direct)
+        if (o.recheck && o.sweepMethod === undefined) {
+          // One FGSM pass gives both the accuracies (the network at each x', as --sweep-method direct)
           // and the examples ONNX Runtime re-checks: the sweep would compute the same gradients again.
-          const a = await new FGSM({ loss }).run(net, test.x, test.y, { epsilons: positive, onProgress });
-          const acc = (p: Int32Array) => {
-            let ok = 0;
-            for (let i = 0; i < p.length; i++) if (p[i] === test.y[i]) ok++;
-            return p.length ? ok / p.length : 0;
-          };
+          const a = await fgsmRechecked(net, test, positive, loss, { onProgress, lap: (phase) => tm.lap(phase) });
           let k = 0;
-          const accuracy = epsilons.map((e) => acc(e > 0 ? a.predictions[k++] : a.clean));
-          out = { attack: 'fgsm', loss, method: 'direct', n: test.n, epsilons, accuracy };
-          tm.lap('work');
-          const rc = await recheckWithOrt(net, a, test.y);
-          tm.lap('recheck');
-          out.recheck = { confirmed: rc.confirmedCount, rejected: rc.rejected, disagreements: rc.disagreements.map((d) => d.rows.length) };
+          const accuracy = epsilons.map((e) => (e > 0 ? a.accuracy[k++] : a.cleanAccuracy));
+          out = { attack: 'fgsm', loss, method: 'direct', n: test.n, epsilons, accuracy, recheck: a.recheck };
         } else {
-        const method = (o.sweepMethod ?? 'closed-form') as SweepMethod;
-        const r = await fgsmSweep(net, test.x, test.y, { epsilons, loss, method, onProgress });
-        out = { attack: 'fgsm', loss, method, n: r.n, epsilons: r.epsilons, accuracy: r.accuracy };
-        tm.lap('work');
-        if (o.recheck) {
-          // Re-check the FGSM verdicts at each eps through the attack path + ONNX Runtime.
-          const a = await new FGSM({ loss }).run(net, test.x, test.y, { epsilons: r.epsilons.filter((e) => e > 0).slice(0, 81) });
-          const rc = await recheckWithOrt(net, a, test.y);
-          tm.lap('recheck');
-          out.recheck = { confirmed: rc.confirmedCount, rejected: rc.rejected, disagreements: rc.disagreements.map((d) => d.rows.length) };
-        }
+          const method = (o.sweepMethod ?? 'closed-form') as SweepMethod;
+          const r = await fgsmSweep(net, test.x, test.y, { epsilons, loss, method, onProgress });
+          out = { attack: 'fgsm', loss, method, n: r.n, epsilons: r.epsilons, accuracy: r.accuracy };
+          tm.lap('work');
+          if (o.recheck) {
+            // Re-check the FGSM verdicts at each eps through the attack path + ONNX Runtime.
+            out.recheck = (await fgsmRechecked(net, test, positive, loss)).recheck;
+            tm.lap('recheck');
+          }
         }
       } else if (attackName === 'autoattack') {
         const all = await autoAttackSweep(net, test.x, test.y, { epsilons: eps ?? [0.1, 0.2, 0.3], norm: aaNorm, version: aaVersion, seed, recheck: o.recheck, onProgress, shape: test.shape, ...(steps ? { iterations: steps } : {}) });
@@ -181,4 +176,55 @@ export function registerAttack(program: Command): void {
       if (o.json) console.log(JSON.stringify(out));
       else console.log(JSON.stringify(out, null, 2));
     });
+}
+
+/**
+ * FGSM at every eps (> 0) of `epsilons`, FGSM_CHUNK eps per call, each chunk's examples
+ * re-checked by ONNX Runtime (one session for all) before the next is made: the accuracy at
+ * each eps is the network's at x' (as fgsmSweep's direct method), the re-check counts per eps.
+ * Memory stays that of one chunk whatever the number of eps. `lap` is told when each
+ * stretch of FGSM ('work') or ONNX Runtime ('recheck', its session's start included) ends.
+ */
+export async function fgsmRechecked(
+  net: Network,
+  test: Dataset,
+  epsilons: number[],
+  loss: AttackLoss,
+  { onProgress, lap = () => {} }: { onProgress?: (p: ProgressEvent) => void; lap?: (phase: 'work' | 'recheck') => void } = {},
+): Promise<{ accuracy: number[]; cleanAccuracy: number; recheck: { confirmed: number[]; rejected: number[]; disagreements: number[] } }> {
+  const n = test.n;
+  const acc = (p: Int32Array) => {
+    let ok = 0;
+    for (let i = 0; i < n; i++) if (p[i] === test.y[i]) ok++;
+    return n ? ok / n : 0;
+  };
+  const accuracy: number[] = [];
+  const recheck = { confirmed: [] as number[], rejected: [] as number[], disagreements: [] as number[] };
+  if (!epsilons.length) {
+    const cleanAccuracy = acc(await predictRows(net, test.x, n));
+    lap('work');
+    return { accuracy, cleanAccuracy, recheck };
+  }
+  const fgsm = new FGSM({ loss });
+  const session = await OrtModel.fromNetwork(net);
+  lap('recheck');
+  let cleanAccuracy = 0;
+  try {
+    for (let c0 = 0; c0 < epsilons.length; c0 += FGSM_CHUNK) {
+      const chunk = epsilons.slice(c0, c0 + FGSM_CHUNK);
+      const progress = onProgress && ((p: ProgressEvent) => onProgress({ ...p, done: c0 + (p.total ? (p.done / p.total) * chunk.length : 0), total: epsilons.length }));
+      const a = await fgsm.run(net, test.x, test.y, { epsilons: chunk, onProgress: progress });
+      if (c0 === 0) cleanAccuracy = acc(a.clean);
+      accuracy.push(...a.predictions.map(acc));
+      lap('work');
+      const rc = await recheckWithOrt(net, a, test.y, { session });
+      recheck.confirmed.push(...rc.confirmedCount);
+      recheck.rejected.push(...rc.rejected);
+      recheck.disagreements.push(...rc.disagreements.map((d) => d.rows.length));
+      lap('recheck');
+    }
+  } finally {
+    await session.dispose();
+  }
+  return { accuracy, cleanAccuracy, recheck };
 }
