@@ -7,11 +7,13 @@
  *   work           the command's own computation (sleep, training epochs, the attack, the evaluation)
  *   evaluate       accuracies the command reports besides its work (before/after a sleep, after training)
  *   recheck        ONNX Runtime re-checking adversarial examples
- *   write          the output model file
+ *   units          reproduce: computing the study's units (their split by kind: reproduce --timings)
+ *   report         reproduce: aggregating results.json and writing report.md / report.html
+ *   write          the output model file (reproduce: results.json)
  * `lap(phase)` charges the time since the previous lap to `phase`. The JSON of the commands
  * carries `timings` (seconds per phase and total); --timings prints them on stderr.
  */
-export const PHASES = ['startup', 'load', 'checks', 'normalisation', 'work', 'evaluate', 'recheck', 'write'] as const;
+export const PHASES = ['startup', 'load', 'checks', 'normalisation', 'work', 'evaluate', 'recheck', 'units', 'report', 'write'] as const;
 export type Phase = (typeof PHASES)[number];
 
 export class Timings {

@@ -58,7 +58,15 @@ export interface RunExperimentOptions {
   onEvent?: (e: RunEvent) => void;
   /** Write report.md / report.html (default true). */
   report?: boolean;
+  /**
+   * Told as each stretch of the run ends (reproduce --timings): 'load' (store scan, graph, the
+   * data description), 'units' (computing what the store lacks), 'report' (aggregation,
+   * report.md / report.html), 'write' (results.json).
+   */
+  onPhase?: (phase: RunPhase) => void;
 }
+
+export type RunPhase = 'load' | 'units' | 'report' | 'write';
 
 export { nremVersion } from '../util/version.js';
 
@@ -253,6 +261,7 @@ export async function runExperiment(specIn: ExperimentSpec, opts: RunExperimentO
   const startedAt = new Date();
   const t0 = performance.now();
   const emit = opts.onEvent ?? (() => {});
+  const phase = opts.onPhase ?? (() => {});
   const store = opts.store ?? new DirStore(opts.out);
   // Temp files of a writer still at work (a worker on a shared folder) are left alone.
   await store.cleanTemp(opts.executor ? 10 * 60_000 : 0);
@@ -262,6 +271,7 @@ export async function runExperiment(specIn: ExperimentSpec, opts: RunExperimentO
   emit({ type: 'plan', total: nodes.length, weight: nodes.reduce((a, n) => a + n.weight, 0) });
 
   const { records, todo } = await scanStore(nodes, store, (message) => emit({ type: 'log', message }));
+  phase('load');
   let done = 0;
   const reused = nodes.length - todo.length;
   for (const node of nodes)
@@ -289,10 +299,12 @@ export async function runExperiment(specIn: ExperimentSpec, opts: RunExperimentO
   }
   const missing = nodes.filter((n) => !records.has(n.key));
   if (missing.length) throw new StoreIntegrityError(`internal: ${missing.length} units did not finish (first: "${missing[0].label}")`);
+  phase('units');
 
   // Data description (from the first seed's data).
   const d0 = await opts.ops.loadData(spec.data, { quick: spec.quick, seed: spec.seeds[0] });
   const dataInfo: Results['data'] = { name: d0.train.name, source: spec.data, train: d0.train.n, test: d0.test.n, dims: d0.train.dims, classes: d0.train.classes, note: spec.subsetNote };
+  phase('load');
   const controlNode = nodes.find((n) => n.role.type === 'net' && n.role.network === 'control');
   const controlArch = controlNode ? (records.get(controlNode.key)?.value as NetValue | undefined)?.arch : undefined;
   const results = aggregate(spec, nodes, records, {
@@ -303,9 +315,12 @@ export async function runExperiment(specIn: ExperimentSpec, opts: RunExperimentO
     reused,
     data: dataInfo,
   });
+  phase('report');
   writeAtomicSync(join(opts.out, 'results.json'), JSON.stringify(results, null, 1), { mkdir: true });
+  phase('write');
   // Loaded only when wanted: the report's plotting libraries take seconds to import (a worker's child never needs them).
   if (opts.report !== false) await (await import('../report/report.js')).writeReport(results, opts.out);
+  phase('report');
   return results;
 }
 

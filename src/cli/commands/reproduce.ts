@@ -15,6 +15,8 @@ import { loadOnnx } from '../../model/onnx.js';
 import { loadDataset } from '../../data/index.js';
 import { inputWarnings } from '../warnings.js';
 import { makeReporter } from '../../experiments/progress.js';
+import { UnitTimings } from '../../experiments/unit-timings.js';
+import { Timings } from '../timings.js';
 // The runner, its operations and the report (vega: ~0.6 s to import) load when a study runs, not at every nrem command.
 import { FormatError, NremError } from '../../errors.js';
 import { ValueError } from '../../errors.js';
@@ -37,6 +39,7 @@ interface ReproduceOpts {
   printSpec?: string | boolean;
   json?: boolean;
   quiet?: boolean;
+  timings?: boolean;
   redis?: string;
   store?: string;
   queue?: string;
@@ -120,10 +123,12 @@ export function registerReproduce(program: Command): void {
     .option('--print-spec [name]', 'print the complete spec that would run (commented JSON, flags applied) and exit; edit it and pass it back with --spec FILE')
     .option('--json', 'no progress; print one JSON summary as the last line of stdout')
     .option('--quiet', 'no progress output')
+    .option('--timings', "print where the wall time went on stderr: per unit kind (computed, reused, total and max seconds) and the run's split (load, units, report, write)")
     .option('--redis <url>', 'run the units on `nrem worker`s connected to this Redis (docs/distributed.md)')
     .option('--store <dir|redis|url>', 'where unit records live: dir (OUT/units, default; shared folder for workers), redis (the --redis Redis) or a redis:// URL')
     .option('--queue <name>', 'with --redis: the queue name the workers use')
     .action(async (o: ReproduceOpts) => {
+      const tm = new Timings();
       const overrides = await overridesOf(o);
       if (o.printSpec !== undefined) {
         const name = typeof o.printSpec === 'string' ? o.printSpec : o.spec;
@@ -146,6 +151,7 @@ export function registerReproduce(program: Command): void {
         import('../../report/report.js'),
       ]);
       const reporter = makeReporter(o.json || o.quiet ? 'quiet' : 'auto');
+      const unitTimes = new UnitTimings();
       const ac = new AbortController();
       const onSig = () => ac.abort();
       process.once('SIGINT', onSig);
@@ -157,11 +163,16 @@ export function registerReproduce(program: Command): void {
       let coord: Coordinator | undefined;
       try {
         if (dist && o.redis) coord = await dist.Coordinator.connect({ redis: o.redis, queue: o.queue });
-        const r = await runExperiment(spec, { out, ops: realOps(), store, executor: coord && dist?.distributedExecutor(coord), signal: ac.signal, onEvent: reporter });
+        const r = await runExperiment(spec, { out, ops: realOps(), store, executor: coord && dist?.distributedExecutor(coord), signal: ac.signal,
+          onEvent: (e) => (unitTimes.observe(e), reporter(e)),
+          onPhase: (p) => tm.lap(p),
+        });
         reporter.stop();
         const wall = (performance.now() - t0) / 1000;
+        if (o.timings) for (const line of ['unit timings (this run; units found in the store cost nothing):', ...unitTimes.lines()]) process.stderr.write(`nrem: ${line}\n`);
+        tm.report(o.timings);
         if (o.json) {
-          console.log(JSON.stringify({ ok: true, out, results: join(out, 'results.json'), report: join(out, 'report.html'), data: spec.data, control: r.control, units: r.units, warnings, wallSeconds: wall }));
+          console.log(JSON.stringify({ ok: true, out, results: join(out, 'results.json'), report: join(out, 'report.html'), data: spec.data, control: r.control, units: r.units, warnings, wallSeconds: wall, timings: tm.toJSON(), unitTimings: unitTimes.toJSON() }));
         } else {
           if (!o.quiet) {
             console.log(`\n${spec.title}`);
