@@ -8,20 +8,23 @@
 //             avx512   avx2 + AVX-512 F, DQ, VL, BW, CD (Skylake-X and later; OS saving ZMM state)
 //   choice:   NREM_ISA=avx512|avx2|generic forces a path (an error at load if this CPU or
 //             this build cannot run it); unset or "auto": the widest path the CPU runs.
-//             The generic GEMM uses the CPU's FMA instructions where it has them (fma, avx,
-//             OS YMM state), else an exact software fma (gemm_generic.cc); NREM_FMA=software
-//             forces the latter on x86-64 (tests, benchmarks; arm64 always has FMA).
+//             The generic GEMM and direct conv use the CPU's FMA instructions where it has
+//             them (fma, avx, OS YMM state), else an exact software fma (fma_soft.h);
+//             NREM_FMA=software forces the latter on x86-64 (tests, benchmarks; arm64
+//             always has FMA).
 //   results:  bit-identical on every path: the sleep kernels give the same spikes and
-//             weights, and the GEMM kernels compute every entry as the same chain of fused
-//             multiply-adds over k in ascending order (gemm_kernels.h). Every other kernel of
-//             the forward, backward, training and attacks (bias, activations, losses,
-//             im2col, pooling, optimizers) is compiled once, for the baseline, and runs the
-//             same instructions whatever the path; none depends on the GEMM's tile sizes.
+//             weights, and the GEMM and direct-conv kernels compute every entry as the same
+//             chain of fused multiply-adds in the same order (gemm_kernels.h,
+//             layers/conv_kernels.h). Every other kernel of the forward, backward, training
+//             and attacks (bias, activations, losses, im2col, pooling, optimizers) is
+//             compiled once, for the baseline, and runs the same instructions whatever the
+//             path; none depends on the GEMM's tile sizes.
 #pragma once
 #include <string>
 #include <vector>
 
 #include "gemm_kernels.h"
+#include "layers/conv_kernels.h"
 #include "sleep_kernels.h"
 
 namespace nrem {
@@ -46,6 +49,7 @@ struct IsaKernels {
   Isa isa;
   GemmKernel gemm;
   SleepKernels sleep;
+  ConvKernels conv;
 };
 
 // The path in use; the first call reads NREM_ISA (throws ERR_BACKEND naming the missing

@@ -7,21 +7,13 @@
 //                            the generic path when the CPU has fma, avx and the OS saves YMM
 //                            state, unless NREM_FMA=software.
 //   gemm_kernel_generic      x86-64 baseline (SSE2, no FMA instruction): the fma emulated
-//                            exactly, 4 lanes at a time in float64 (FmaSoft below); about
-//                            an order of magnitude slower than the hardware FMA, still
-//                            several times faster than calling the C library's fmaf.
+//                            exactly, 4 lanes at a time in float64 (fma_soft.h), about
+//                            100× slower than the hardware FMA.
 //                            Elsewhere (arm64: fmadd/fmla): the compiler's fmaf.
-// Exact emulation (x86-64 baseline), a, b, c float32, all finite:
-//   p = a·b            exact in float64 (24 + 24 <= 53 bits)
-//   s = fl64(p + c), e = (p + c) − s exactly (TwoSum: bb = s − p, e = (p − (s − bb)) + (c − bb))
-//   t = s, or s's neighbour towards zero when e ≠ 0 points from s towards zero:
-//       the sum truncated to 53 bits; o = t with its last bit set when e ≠ 0 (round to odd)
-//   fma = fl32(o)      correct: rounding to odd at 53 >= 24 + 2 bits, then to nearest,
-//                      rounds once (Boldo & Melquiond 2008); exact sums (e = 0, including
-//                      signed zeros) are s itself. A non-finite s has e = NaN: left as s.
 #include <cstring>
 
 #include "cpu_target.h"
+#include "fma_soft.h"
 #include "gemm_kernels.h"
 #include "gemm_pack.h"
 
@@ -47,28 +39,9 @@ struct FmaBuiltin {
 };
 
 #if NREM_X86_KERNELS
-// The same by the exact emulation of the header (float64 lanes, plain SSE2).
+// The same by the exact emulation (fma_soft.h).
 struct FmaSoft {
-  typedef double v4d __attribute__((vector_size(32)));
-  typedef long long v4l __attribute__((vector_size(32)));
-  typedef unsigned long long v4u __attribute__((vector_size(32)));
-  static inline __attribute__((always_inline)) v4 fma4(float a, v4 b, v4 c) {
-    const v4d p = static_cast<double>(a) * __builtin_convertvector(b, v4d);
-    const v4d cd = __builtin_convertvector(c, v4d);
-    const v4d s = p + cd;
-    const v4d bb = s - p;
-    const v4d e = (p - (s - bb)) + (cd - bb);
-    const v4l inexact = ((e < 0.0) | (e > 0.0)) & 1;  // 0 or 1; 0 for e = NaN
-    v4l bits;
-    std::memcpy(&bits, &s, sizeof bits);
-    v4l ebits;
-    std::memcpy(&ebits, &e, sizeof ebits);
-    const v4l towards_zero = reinterpret_cast<v4l>(reinterpret_cast<v4u>(bits ^ ebits) >> 63);  // e, s of opposite sign
-    const v4l odd = (bits - (towards_zero & inexact)) | inexact;
-    v4d o;
-    std::memcpy(&o, &odd, sizeof o);
-    return __builtin_convertvector(o, v4);
-  }
+  static inline __attribute__((always_inline)) v4 fma4(float a, v4 b, v4 c) { return fma_soft4(v4{a, a, a, a}, b, c); }
 };
 #endif
 

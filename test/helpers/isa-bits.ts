@@ -27,6 +27,7 @@ const steps: Record<string, () => Promise<string>> = {
   // forward passes
   forwardMlp: async () => hash(await mlp.forward(x.x)),
   forwardLenet: async () => hash(await lenet.forward(x.x)),
+  forwardLenet20: async () => hash(await lenet.forward(x.x.subarray(0, 20 * 784))),
   // backward (an attack's input gradient: loss reductions, dense and conv backward)
   gradLenet: async () => {
     const g = await inputGradient(lenet, x.x.subarray(0, 100 * 784), x.y.subarray(0, 100), 'ce');

@@ -7,7 +7,7 @@
  * mnist-minimal sleep of the 784-1200-1200-10 network), and prints their hashes
  * (test/helpers/isa-bits.ts); every path must print the same hashes. The generic path runs
  * once more with NREM_FMA=software (the exact software fma of a CPU without FMA, ~100×
- * slower) on the MLP training run alone. A path this CPU cannot run is skipped naming the
+ * slower) on the MLP training run and a LeNet forward pass of 20 digits alone. A path this CPU cannot run is skipped naming the
  * missing feature (AVX-512 CI machines run it).
  */
 import { spawn } from 'node:child_process';
@@ -52,7 +52,7 @@ describe('every CPU path gives the same bits with the native GEMM', () => {
     const g = await base();
     const hw = ['fma', 'avx', 'os-ymm-state'].every((f) => info.flags.includes(f));
     expect(g.path).toMatch(hw ? /^generic native generic 6x8 \(fma, hardware\)/ : /^generic native generic 6x8 \(fma/);
-    expect(Object.keys(results(g))).toHaveLength(8);
+    expect(Object.keys(results(g))).toHaveLength(9);
     // the sleeps spike and learn ("factors weights spikes/layer potentiations/weight-layer"):
     // the MLP in every layer, the LeNet in its first five layers and two weight layers
     const counts = (key: string, i: number) => g[key].split(' ')[i].split('/').map(Number);
@@ -60,9 +60,10 @@ describe('every CPU path gives the same bits with the native GEMM', () => {
     expect(counts('sleepMlp', 3).every((n) => n > 0), g.sleepMlp).toBe(true);
     expect(counts('sleepLenet', 2).slice(0, 5).every((n) => n > 0), g.sleepLenet).toBe(true);
     expect(counts('sleepLenet', 3).filter((n) => n > 0).length, g.sleepLenet).toBeGreaterThanOrEqual(2);
-    const soft = await hashes({ NREM_ISA: 'generic', NREM_FMA: 'software', ISA_BITS_ONLY: 'trainMlp' });
+    const soft = await hashes({ NREM_ISA: 'generic', NREM_FMA: 'software', ISA_BITS_ONLY: 'trainMlp,forwardLenet20' });
     if (process.arch === 'x64') expect(soft.path).toMatch(/generic 6x8 \(fma, software\)/);
     expect(soft.trainMlp).toBe(g.trainMlp);
+    expect(soft.forwardLenet20).toBe(g.forwardLenet20);
   });
 
   for (const isa of ['avx2', 'avx512'] as const)
