@@ -1,5 +1,6 @@
 #include "cpu.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -18,8 +19,24 @@ namespace {
 
 const IsaKernels kGeneric{Isa::Generic, gemm_kernel_generic, sleep_kernels_generic, conv_kernels_generic};
 #if NREM_X86_KERNELS
+const IsaKernels kGenericFma{Isa::Generic, gemm_kernel_generic_fma, sleep_kernels_generic, conv_kernels_generic_fma};
 const IsaKernels kAvx2{Isa::Avx2, gemm_kernel_avx2, sleep_kernels_avx2, conv_kernels_avx2};
 const IsaKernels kAvx512{Isa::Avx512, gemm_kernel_avx512, sleep_kernels_avx512, conv_kernels_avx512};
+
+bool has_flag(const std::string& name);
+// The generic path's GEMM and direct conv built for FMA hardware (gemm_generic.cc,
+// conv_direct_generic.cc) when the CPU has it and NREM_FMA=software does not ask for the
+// exact software emulation; the same bits either way.
+const IsaKernels* generic_kernels() {
+  static const IsaKernels* k = [] {
+    const char* e = std::getenv("NREM_FMA");
+    const bool soft = e && std::strcmp(e, "software") == 0;
+    return !soft && has_flag("fma") && has_flag("avx") && has_flag("os-ymm-state") ? &kGenericFma : &kGeneric;
+  }();
+  return k;
+}
+#else
+const IsaKernels* generic_kernels() { return &kGeneric; }
 #endif
 
 // The dispatch table: one entry per path compiled into this build.
@@ -32,7 +49,7 @@ const IsaKernels* table(Isa isa) {
       return &kAvx512;
 #endif
     case Isa::Generic:
-      return &kGeneric;
+      return generic_kernels();
     default:
       return nullptr;
   }
@@ -110,6 +127,13 @@ CpuFeatures detect() {
   return f;
 }
 
+#if NREM_X86_KERNELS
+bool has_flag(const std::string& name) {
+  const auto& f = cpu_features().flags;
+  return std::find(f.begin(), f.end(), name) != f.end();
+}
+#endif
+
 std::once_flag g_once;
 std::atomic<const IsaKernels*> g_kernels{nullptr};
 std::string g_reason, g_initial_reason;
@@ -145,6 +169,9 @@ std::string auto_reason(Isa chosen) {
 
 void init_once() {
   std::call_once(g_once, [] {
+    const char* fma = std::getenv("NREM_FMA");
+    require(!fma || !*fma || std::strcmp(fma, "auto") == 0 || std::strcmp(fma, "software") == 0, "ERR_VALUE",
+            std::string("NREM_FMA=") + (fma ? fma : "") + " is not a choice (expected software or auto)");
     const char* env = std::getenv("NREM_ISA");
     Isa isa;
     std::string reason;

@@ -8,10 +8,17 @@
 //             avx512   avx2 + AVX-512 F, DQ, VL, BW, CD (Skylake-X and later; OS saving ZMM state)
 //   choice:   NREM_ISA=avx512|avx2|generic forces a path (an error at load if this CPU or
 //             this build cannot run it); unset or "auto": the widest path the CPU runs.
-//   results:  the sleep kernels give bit-identical spikes and weights on every path; the
-//             GEMM's avx2 and avx512 kernels compute every entry as the same chain of FMAs
-//             (bit-identical to each other), the generic kernel as separate mul and add
-//             (gemm_kernels.h).
+//             The generic GEMM and direct conv use the CPU's FMA instructions where it has
+//             them (fma, avx, OS YMM state), else an exact software fma (fma_soft.h);
+//             NREM_FMA=software forces the latter on x86-64 (tests, benchmarks; arm64
+//             always has FMA).
+//   results:  bit-identical on every path: the sleep kernels give the same spikes and
+//             weights, and the GEMM and direct-conv kernels compute every entry as the same
+//             chain of fused multiply-adds in the same order (gemm_kernels.h,
+//             layers/conv_kernels.h). Every other kernel of the forward, backward, training
+//             and attacks (bias, activations, losses, im2col, pooling, optimizers) is
+//             compiled once, for the baseline, and runs the same instructions whatever the
+//             path; none depends on the GEMM's tile sizes.
 #pragma once
 #include <string>
 #include <vector>

@@ -6,7 +6,9 @@
 // use is chosen at run time (set_gemm_backend, env NREM_GEMM=native|openblas), so tests
 // can run every caller against both. Either one is deterministic for any thread count:
 // every entry of C is summed over K in an order fixed by (M, N, K) and constants; the two
-// kernels round differently from each other.
+// kernels round differently from each other. The own kernel gives the same bits on every
+// CPU path (gemm_kernels.h); OpenBLAS chooses its kernels from the CPU it detects (not
+// from NREM_ISA), so its bits may differ between kinds of CPU.
 #pragma once
 #include <functional>
 

@@ -7,12 +7,15 @@
 //   B panel  Bp[k][c] = op(B)[k0 + k, j0 + c]          k < kc, c < nr   (c >= w: 0)
 // Micro-kernel on one mr × nr tile of C (row stride ldc):
 //   c ← beta·C[r, c]   (beta = 0: c ← 0 and C is not read; beta = 1: c ← C[r, c])
-//   for k = 0 .. kc-1:   c ← c + Ap[k][r]·Bp[k][c]
-//     avx2, avx512: one fused multiply-add per k (fma(a, b, c), one rounding)
-//     generic:      a multiply, then an add (two roundings; -ffp-contract=off)
-// Every entry of C is thus a chain over k in ascending order whose result does not
-// depend on how K, M or N are blocked or on the thread count; the avx2 and avx512
-// kernels give bit-identical results (same chain of FMAs), the generic one its own.
+//   for k = 0 .. kc-1:   c ← fma(Ap[k][r], Bp[k][c], c)   (c + a·b with one rounding)
+// on every path: avx2 and avx512 with their vector FMA instructions, generic with the
+// compiler's fmaf (gemm_generic.cc: a hardware FMA where there is one, else the C
+// library's correctly rounded one). Every entry of C is thus the same chain over k in
+// ascending order on every path, whose result does not depend on how K, M or N are blocked
+// (a partial sum is stored as the float it is and reloaded), on the tile size or on the
+// thread count: the kernels differ in mr, nr, kc, mc only, so every path gives the same
+// bits. (The avx512 kernel is equal by construction, the same chain as avx2 in wider
+// registers; test/native-kernels/isa.test.ts checks it where the CPU has AVX-512.)
 #pragma once
 #include <cstddef>
 
@@ -35,6 +38,7 @@ constexpr int kGemmMaxTile = 16 * 64;
 
 extern const GemmKernel gemm_kernel_generic;
 #if defined(__x86_64__) && defined(__GNUC__)
+extern const GemmKernel gemm_kernel_generic_fma;  // the generic kernel built for FMA hardware
 extern const GemmKernel gemm_kernel_avx2;
 extern const GemmKernel gemm_kernel_avx512;
 #endif

@@ -1,12 +1,13 @@
 /**
  * Runtime CPU dispatch (native/core/cpu.h): every path this CPU runs gives the results the
  * kernels' headers promise.
- *   - GEMM: the avx2 and avx512 kernels equal, bit for bit, an exact chain of fused
- *     multiply-adds over k in ascending order computed here in float64 with round-to-odd
- *     (so also each other); the generic kernel equals the chain of separate mul and add.
+ *   - GEMM: the kernel of every path (generic, avx2, avx512) equals, bit for bit, an exact
+ *     chain of fused multiply-adds over k in ascending order computed here in float64 with
+ *     round-to-odd (so also each other; isa-bits.test.ts checks whole forward passes,
+ *     training and sleep across paths).
  *   - Sleep: the event engine on every path gives the same spikes, weights and membranes
  *     as on the generic path (MNIST on the fixture's control network).
- *   - Training: same weights for 1 and 2 threads on every path; avx2 = avx512.
+ *   - Training: same weights for 1 and 2 threads on every path; generic = avx2 = avx512.
  *   - NREM_ISA naming a path this CPU (or build) cannot run is a clear error at load, not
  *     a crash; an unknown name is ERR_VALUE.
  * Tests of a path the CPU lacks are skipped with that reason (CI machines are sometimes
@@ -61,7 +62,7 @@ interface Case {
   beta: number;
 }
 
-function gemmCase(c: Case, fused: boolean) {
+function gemmCase(c: Case) {
   const { ta, tb, M, N, K, alpha, beta } = c;
   const lda = ta ? M : K, ldb = tb ? K : N;
   const A = rand(M * K, 3), B = rand(K * N, 4), C0 = rand(M * N, 5);
@@ -74,7 +75,7 @@ function gemmCase(c: Case, fused: boolean) {
       for (let k = 0; k < K; k++) {
         const a = Math.fround(alpha * (ta ? A[k * lda + i] : A[i * lda + k]));
         const b = tb ? B[j * ldb + k] : B[k * ldb + j];
-        acc = fused ? fmaf(a, b, acc) : Math.fround(acc + Math.fround(a * b));
+        acc = fmaf(a, b, acc);
       }
       want[i * N + j] = acc;
     }
@@ -99,7 +100,7 @@ describe('GEMM kernel of each path: the exact chain its header states', () => {
         if (isa !== 'generic') ctx.skip(!has(isa), NO[isa]);
         setIsa(isa);
         setGemm('native');
-        const { got, want } = gemmCase(c, isa !== 'generic');
+        const { got, want } = gemmCase(c);
         expect(firstDiff(got, want)).toBe(-1);
       });
 
@@ -124,10 +125,10 @@ describe('GEMM kernel of each path: the exact chain its header states', () => {
 describe('direct conv kernel of each path: the exact chain its header states', () => {
   // conv 5×3×3 on 2×7×9, padding (top 1, left 0, bottom 1, right 2), bias, linear head:
   // z[o,y,x] = fl(chain + b[o]), the chain over t = (c·3 + i)·3 + j from 0 (zeros of the
-  // padding included), one rounding per term (avx2, avx512) or two (generic).
+  // padding included), one rounding per term (a fused multiply-add) on every path.
   const C = 2, H = 7, W = 9, O = 5, k = 3, pt = 1, pl = 0, pb = 1, pr = 2;
   const Ho = H + pt + pb - k + 1, Wo = W + pl + pr - k + 1;
-  function expected(net: Network, x: Float32Array, n: number, fused: boolean): Float32Array {
+  function expected(net: Network, x: Float32Array, n: number): Float32Array {
     const p = net.parameters();
     const w = p.weights[0], b = p.biases[0]!;
     const out = new Float32Array(n * O * Ho * Wo);
@@ -142,7 +143,7 @@ describe('direct conv kernel of each path: the exact chain its header states', (
                   const u = y + i - pt, v = xo + j - pl;
                   const xv = u >= 0 && u < H && v >= 0 && v < W ? x[r * C * H * W + (c * H + u) * W + v] : 0;
                   const wv = w[((o * C + c) * k + i) * k + j];
-                  acc = fused ? fmaf(wv, xv, acc) : Math.fround(acc + Math.fround(wv * xv));
+                  acc = fmaf(wv, xv, acc);
                 }
             out[((r * O + o) * Ho + y) * Wo + xo] = Math.fround(acc + b[o]);
           }
@@ -158,7 +159,7 @@ describe('direct conv kernel of each path: the exact chain its header states', (
       p.biases[0]!.set(rand(O, 8));
       net.setParameters(p);
       const x = rand(6 * C * H * W, 9);
-      expect(firstDiff(await net.forward(x), expected(net, x, 6, isa !== 'generic'))).toBe(-1);
+      expect(firstDiff(await net.forward(x), expected(net, x, 6))).toBe(-1);
     });
 });
 
@@ -203,7 +204,7 @@ describe('CNN sleep on every path', () => {
         ctx.skip(!has(isa), NO[isa]);
         const net = await loadOnnx(new URL('../fixtures/onnx/lenet_max.onnx', import.meta.url).pathname);
         const base = { preset: 'mnist-fgsm' as const, seed: 2, steps: 1500, maxRate: 120, beta: [0.5, 0.5, 0.5, 0.5], alphaScale: 2, ...c };
-        // the scale factors once: they come from forward passes, whose GEMM may round differently per path
+        // the scale factors once, from forward passes (the same on every path: isa-bits.test.ts)
         setIsa('generic');
         const opts = { ...base, scaleFactors: (await sleep(net, x, { ...base, steps: 1 })).stats.scaleFactors };
         const g = await sleep(net, x, opts);
@@ -236,10 +237,11 @@ describe('training on every path', () => {
     setThreads('auto');
   });
 
-  it('avx2 and avx512 train the same weights (same FMA chains)', async (ctx) => {
-    ctx.skip(!has('avx512'), NO.avx512);
-    expect((await trained('avx2', 2)).equals(await trained('avx512', 2))).toBe(true);
-  });
+  for (const isa of ['avx2', 'avx512'] as const)
+    it(`${isa} trains the same weights as generic (same FMA chains)`, async (ctx) => {
+      ctx.skip(!has(isa), NO[isa]);
+      expect((await trained(isa, 2)).equals(await trained('generic', 2))).toBe(true);
+    });
 });
 
 describe('choosing a path', () => {
@@ -279,5 +281,16 @@ describe('choosing a path', () => {
     const bad = load({ NREM_ISA: 'sse9' });
     expect(bad.status).toBe(3);
     expect(bad.stdout).toMatch(/error ERR_VALUE NREM_ISA=sse9 is not a CPU path/);
+  });
+
+  it('NREM_FMA=software gives the generic path the software fma; another value is ERR_VALUE at load', () => {
+    const soft = spawnSync(process.execPath, ['-e', `const a = require(${JSON.stringify(info.addon)}); a.setIsa('generic'); console.log(a.info().isa.gemmKernel)`], {
+      encoding: 'utf8',
+      env: { ...process.env, NREM_FMA: 'software' },
+    });
+    expect(soft.stdout).toMatch(process.arch === 'x64' ? /generic 6x8 \(fma, software\)/ : /generic 6x8 \(fma\)/);
+    const bad = load({ NREM_FMA: 'fast' });
+    expect(bad.status).toBe(3);
+    expect(bad.stdout).toMatch(/error ERR_VALUE NREM_FMA=fast is not a choice \(expected software or auto\)/);
   });
 });

@@ -6,14 +6,14 @@
 // One image, input zero-padded by the caller into xp (C planes of Hp × Wp, Hp = H + pt + pb,
 // Wp >= W + pl + pr and >= 8·⌈Wo/8⌉ + kw − 1, so that no read needs a bounds check):
 //   acc[o,y,x] = Σ_{t = 0 .. K-1} W[o,t] · xp[c_t, y + i_t, x + j_t]     t = (c·kh + i)·kw + j
-//     the sum a chain in ascending t from 0: avx2 and avx512 one fused multiply-add per
-//     term (one rounding), generic a multiply then an add (-ffp-contract=off) — the same
-//     roundings as the GEMM's kernels (gemm_kernels.h) on each path
+//     the sum a chain in ascending t from 0, one fused multiply-add per term (one rounding)
+//     on every path (generic: conv_direct_generic.cc) — the same roundings as the GEMM's
+//     kernels (gemm_kernels.h)
 //   z[o,y,x] = acc + b[o]                        (mode Plain; b = 0 without bias)
 //            = (acc + b[o] < 0 ? 0 : acc + b[o]) · m   (mode Relu)
 // Each output is its own chain, so the result does not depend on the tiling (4 output
 // channels × up to 3 row segments of 8 columns in registers) or on the thread count, and the
-// avx2 and avx512 kernels (the same 8-wide code) give the same bits.
+// kernels of every path (the same 8-wide code, the same FMAs) give the same bits.
 #pragma once
 #include <cstddef>
 
@@ -41,6 +41,7 @@ constexpr int kConvBlock = 4;  // output channels per packed weight block
 
 extern const ConvKernels conv_kernels_generic;
 #if defined(__x86_64__) && defined(__GNUC__)
+extern const ConvKernels conv_kernels_generic_fma;  // the generic kernel built for FMA hardware
 extern const ConvKernels conv_kernels_avx2;
 extern const ConvKernels conv_kernels_avx512;
 #endif
