@@ -1,6 +1,6 @@
 /**
  * Distributed runs (BullMQ on Redis): a private redis-server on loopback and `nrem worker`
- * processes (from dist/, one native thread per unit) on THIS machine.
+ * processes (from dist/, `--threads 1`: every thread pool of a unit one wide) on THIS machine.
  *
  * - throughput on a study of many short units (paper-patches cut short, several seeds:
  *   ~56 units per seed, 5–400 ms each) with 1 and with 2 workers — the ratio is the
@@ -10,16 +10,24 @@
  *   in the store already (each job only checks the store): seconds per unit, no compute;
  * - Redis commands per unit (INFO commandstats, Lua-internal included, before and after the 1-worker run) and the
  *   coordinator's CPU per unit (this process, which coordinates);
- * - how much parallelism the machine has at the time: two plain CPU-bound processes against
- *   one (on a shared machine, the ceiling of any 2-worker speed-up);
+ * - the CPU budget of each run, from /proc (bench/proc-cpu.ts): the units' own CPU seconds
+ *   (the workers' child processes), the workers' bookkeeping, Redis and the coordinator, per
+ *   unit; and how many cores everything else on the machine used meanwhile. The last gives
+ *   `machineHeadroom`, the speed-up the cores left to this run allowed: min(2, cores −
+ *   others during the 2-worker run) / min(1, cores − others during the 1-worker run). (An
+ *   earlier version timed two plain CPU loops against one a few seconds before the 2-worker
+ *   run; on this shared machine other sessions get their share of the cores whatever this
+ *   one's nice value (Linux autogroup), so a figure taken at another moment said little
+ *   about the run itself: 1.15 once, with 1.9 by hand a minute later.)
  * - payload transfer: saving and reading back (sha256-checked) the ONNX bytes of a
  *   784-1200-1200-10 network through the Redis store and the folder store, MB/s.
  * Each worker's first unit pays its child process's start-up: every measured run is
- * preceded by a warm-up run of other seeds.
+ * preceded by a warm-up run of other seeds. All three measured runs compute the same units
+ * (seeds 1…SEEDS).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createNetwork } from '../src/train/train.js';
@@ -35,6 +43,7 @@ import { RedisStore } from '../src/distributed/redis-store.js';
 import { startRedis, type RedisServer } from '../test/helpers/redis-server.js';
 import { tinyPatches } from '../test/helpers/small-specs.js';
 import type { BenchRow } from './types.js';
+import { machineBusySeconds, processSeconds, treeSeconds } from './proc-cpu.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/index.js', import.meta.url));
 const SEEDS = 4;
@@ -66,22 +75,6 @@ async function stop(p: ChildProcess): Promise<void> {
   await gone;
 }
 
-/**
- * What the machine gives two CPU-bound processes at this moment, against one: 2·t1/t2 for a
- * fixed busy loop (2.0 on two idle cores; less when other work shares them).
- */
-async function parallelHeadroom(): Promise<number> {
-  const loop = 'let x=0;for(let i=0;i<3e8;i++)x+=Math.sqrt(i);if(x<0)console.log(x)';
-  const run = async (n: number) => {
-    const t0 = performance.now();
-    await Promise.all(Array.from({ length: n }, () => new Promise((r) => spawn(process.execPath, ['-e', loop], { stdio: 'ignore' }).once('exit', r))));
-    return (performance.now() - t0) / 1000;
-  };
-  const t1 = await run(1);
-  const t2 = await run(2);
-  return (2 * t1) / t2;
-}
-
 /** Redis commands executed so far, those inside BullMQ's Lua scripts included (INFO commandstats). */
 async function commands(redis: RedisServer): Promise<number> {
   const info = await redis.client().info('commandstats');
@@ -90,19 +83,65 @@ async function commands(redis: RedisServer): Promise<number> {
   return n;
 }
 
-async function distributedRun(url: string, s: ExperimentSpec, out: string): Promise<{ wall: number; compute: number; units: number; cpuMs: number }> {
-  const coord = await Coordinator.connect({ redis: url, pollMs: 1000 });
+/** Where the CPU went: this process (the coordinator), Redis, the workers and their units' child processes, everything else. */
+interface Cpu {
+  wall: number;
+  busy: number;
+  bench: number;
+  coordinator: number;
+  redis: number;
+  workers: number;
+  workerProcs: number;
+}
+
+function cpuNow(redis: RedisServer, workers: ChildProcess[]): Cpu {
+  const sum = (f: (pid: number) => number) => workers.reduce((a, w) => a + f(w.pid!), 0);
+  return {
+    wall: performance.now() / 1000,
+    busy: machineBusySeconds(),
+    bench: treeSeconds(process.pid),
+    coordinator: processSeconds(process.pid),
+    redis: processSeconds(redis.proc.pid!),
+    workers: sum(treeSeconds),
+    workerProcs: sum(processSeconds),
+  };
+}
+
+interface CpuUse {
+  /** Cores everything outside this benchmark used, on average. */
+  othersCores: number;
+  /** CPU seconds of the units (the workers' child processes), of the workers' own processes, of Redis, of the coordinator. */
+  units: number;
+  workers: number;
+  redis: number;
+  coordinator: number;
+}
+
+function cpuSince(a: Cpu, redis: RedisServer, workers: ChildProcess[]): CpuUse {
+  const b = cpuNow(redis, workers);
+  const d = (k: keyof Cpu) => b[k] - a[k];
+  return {
+    othersCores: (d('busy') - d('bench')) / d('wall'),
+    units: d('workers') - d('workerProcs'),
+    workers: d('workerProcs'),
+    redis: d('redis'),
+    coordinator: d('coordinator'),
+  };
+}
+
+async function distributedRun(redis: RedisServer, workers: ChildProcess[], s: ExperimentSpec, out: string): Promise<{ wall: number; compute: number; units: number; cpu: CpuUse }> {
+  const coord = await Coordinator.connect({ redis: redis.url, pollMs: 1000 });
   try {
     const t0 = performance.now();
-    const cpu0 = process.cpuUsage();
+    const c0 = cpuNow(redis, workers);
     await runExperiment(s, { out, ops: realOps(), executor: distributedExecutor(coord), report: false });
-    const cpu = process.cpuUsage(cpu0);
+    const cpu = cpuSince(c0, redis, workers);
     const wall = (performance.now() - t0) / 1000;
     const store = new DirStore(out);
     let compute = 0;
     const nodes = buildGraph(s);
     for (const n of nodes) compute += (await store.get(n.kind, n.key))!.wallSeconds;
-    return { wall, compute, units: nodes.length, cpuMs: (cpu.user + cpu.system) / 1000 };
+    return { wall, compute, units: nodes.length, cpu };
   } finally {
     await coord.close();
   }
@@ -144,35 +183,52 @@ export async function benchDistributed(): Promise<BenchRow[]> {
   const tmp = mkdtempSync(join(tmpdir(), 'nrem-bench-dist-'));
   const redis = await startRedis();
   const workers: ChildProcess[] = [];
-  const note = 'workers, coordinator and Redis on this one shared, loaded machine; 1 native thread per unit';
+  const note = 'workers, coordinator and Redis on this one shared machine; --threads 1';
   try {
-    // Local reference: the same study in this process, no queue.
+    // Local reference: the same study in this process, no queue (after a warm-up of another seed).
+    await runExperiment(spec(3001, 1), { out: join(tmp, 'warm0'), ops: realOps(), report: false });
+    const l0 = cpuNow(redis, workers);
     const t0 = performance.now();
     await runExperiment(spec(1, SEEDS), { out: join(tmp, 'local'), ops: realOps(), report: false });
     const local = (performance.now() - t0) / 1000;
+    const localCpu = cpuSince(l0, redis, workers);
 
     workers.push(await worker(redis.url));
-    await distributedRun(redis.url, spec(1001, 1), join(tmp, 'warm1'));
+    await distributedRun(redis, workers, spec(1001, 1), join(tmp, 'warm1'));
     const c0 = await commands(redis);
-    const one = await distributedRun(redis.url, spec(1, SEEDS), join(tmp, 'one'));
+    const one = await distributedRun(redis, workers, spec(1, SEEDS), join(tmp, 'one'));
     const ops = (await commands(redis)) - c0;
     const found = await replay(redis.url, spec(1, SEEDS), join(tmp, 'one'));
 
     workers.push(await worker(redis.url));
-    await distributedRun(redis.url, spec(2001, 2), join(tmp, 'warm2'));
-    const headroom = await parallelHeadroom();
-    const two = await distributedRun(redis.url, spec(101, SEEDS), join(tmp, 'two'));
+    await distributedRun(redis, workers, spec(2001, 2), join(tmp, 'warm2'));
+    // The same seeds as the 1-worker run (the same work; the warm-up's two seeds have pushed
+    // them out of the workers' caches of data and networks).
+    const two = await distributedRun(redis, workers, spec(1, SEEDS), join(tmp, 'two'));
 
     const units = one.units;
-    rows.push({ suite, name: `local run, ${units} short units (patches, ${SEEDS} seeds)`, seconds: local, figures: { unitsPerSecond: units / local }, notes: 'one process, no queue' });
+    const cores = cpus().length;
+    const headroom = Math.min(2, cores - two.cpu.othersCores) / Math.min(1, cores - one.cpu.othersCores);
+    const perUnit = (r: typeof one) => ({
+      unitCpuSeconds: r.cpu.units,
+      coresPerUnit: r.cpu.units / r.compute,
+      othersCores: r.cpu.othersCores,
+    });
+    rows.push({
+      suite,
+      name: `local run, ${units} short units (patches, ${SEEDS} seeds)`,
+      seconds: local,
+      figures: { unitsPerSecond: units / local, othersCores: localCpu.othersCores },
+      notes: 'one process, no queue, native threads = cores; othersCores = cores the rest of the machine used meanwhile',
+    });
     rows.push({
       suite,
       name: `1 worker, ${units} units`,
       seconds: one.wall,
       ratio: local / one.wall,
       versus: 'local wall / 1-worker wall',
-      figures: { unitsPerSecond: units / one.wall, computeSeconds: one.compute },
-      notes: note,
+      figures: { unitsPerSecond: units / one.wall, computeSeconds: one.compute, ...perUnit(one) },
+      notes: `${note}; computeSeconds = the units' own wall seconds, unitCpuSeconds = their CPU seconds (the workers' child processes)`,
     });
     rows.push({
       suite,
@@ -180,15 +236,21 @@ export async function benchDistributed(): Promise<BenchRow[]> {
       seconds: two.wall,
       ratio: one.wall / two.wall,
       versus: 'speed-up over 1 worker',
-      figures: { unitsPerSecond: two.units / two.wall, computeSeconds: two.compute, machineHeadroom: headroom },
-      notes: `${note}; machineHeadroom = what two plain CPU-bound processes got against one, measured just before (2 on two idle cores)`,
+      figures: { unitsPerSecond: two.units / two.wall, computeSeconds: two.compute, ...perUnit(two), machineHeadroom: headroom },
+      notes: `${note}; machineHeadroom = min(2, cores - othersCores of this run) / min(1, cores - othersCores of the 1-worker run): the speed-up the cores left to these runs allowed`,
     });
+    const ms = (x: number) => (1000 * x) / units;
     rows.push({
       suite,
       name: 'queue + store overhead per unit (1 worker)',
       seconds: (one.wall - one.compute) / units,
-      figures: { redisCommandsPerUnit: ops / units, coordinatorCpuMsPerUnit: one.cpuMs / units },
-      notes: '(wall - units\' compute seconds) / units, folder store; includes releasing dependents',
+      figures: {
+        redisCommandsPerUnit: ops / units,
+        coordinatorCpuMsPerUnit: ms(one.cpu.coordinator),
+        redisCpuMsPerUnit: ms(one.cpu.redis),
+        workerCpuMsPerUnit: ms(one.cpu.workers),
+      },
+      notes: "(wall - units' compute seconds) / units, folder store; includes releasing dependents. CPU: the coordinator's process, redis-server, the worker's own process (not its units)",
     });
     rows.push({ suite, name: 'a unit already in the store, round trip (1 worker)', seconds: found.wall / found.units, notes: 'the same unit graph submitted again: each job only checks the store' });
 

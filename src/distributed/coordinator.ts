@@ -12,7 +12,7 @@
  * job that fails after its attempts fails the run with the worker's message; a Redis that
  * stops answering fails it within `lostAfterMs` (RedisError naming the URL).
  */
-import { Queue, QueueEvents } from 'bullmq';
+import { Queue, QueueEvents, type JobType } from 'bullmq';
 import { AbortError } from '../errors.js';
 import type { Store, UnitRecord } from '../experiments/store.js';
 import { bullConnection, checkRedis, parseRedisUrl, RedisError, watchRedis, type RedisTarget } from './redis.js';
@@ -51,6 +51,9 @@ export interface TaskHooks {
   onDone(t: Task, rec: UnitRecord, worker?: string): void;
   onLog?(message: string): void;
 }
+
+/** BullMQ states of a job that is queued or running (a finished job is removed: removeOnComplete / removeOnFail). */
+const LIVE_STATES: JobType[] = ['active', 'waiting', 'delayed', 'prioritized', 'waiting-children'];
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
@@ -223,11 +226,18 @@ export class Coordinator {
         if (Date.now() - lastPoll >= this.opts.pollMs) {
           lastPoll = Date.now();
           polls++;
-          // Missed events: a record already in the store, or a job that vanished without one.
-          for (const [id, t] of [...inflight]) if (!reported.has(id) && (await q(store.has(t.kind, t.key)))) await settle(id, false);
+          // Missed events. One call lists every job still queued or running (one Lua script,
+          // atomic); a unit whose job is not among them has finished — its record is in the
+          // store — or vanished without one (checked every 5th poll, giving events time).
+          // Per poll: one Redis call and a store read per vanished job, not a call per unit.
+          const live = new Set(await q(this.queue.getRanges(LIVE_STATES, 0, -1)));
+          const lost = [];
+          for (const [id, t] of [...inflight]) {
+            if (reported.has(id) || live.has(id) || !inflight.has(id)) continue;
+            if (await q(store.has(t.kind, t.key))) await settle(id, false);
+            else if (polls % 5 === 0) lost.push(t);
+          }
           if (polls % 5 === 0) {
-            const lost = [];
-            for (const [id, t] of inflight) if (!reported.has(id) && (await q(this.queue.getJobState(id))) === 'unknown') lost.push(t);
             for (const t of lost) inflight.delete(idOf(t));
             await enqueue(lost);
             if (!warnedIdle && inflight.size > 0 && (await q(this.queue.getWorkersCount())) === 0) {

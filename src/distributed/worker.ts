@@ -21,7 +21,12 @@ export interface WorkerOptions {
   queue?: string;
   /** Units at once, each in its own child process (default 1). */
   concurrency?: number;
-  /** Native threads per unit (default: the cores divided by the concurrency). */
+  /**
+   * Threads per unit (default: the cores divided by the concurrency): the width of every
+   * thread pool a unit runs — the native core's (which also runs OpenBLAS's tiles) and
+   * ONNX Runtime's intra-op pool, which takes the native count as its default — so
+   * `concurrency` × `threads` units of work never ask for more cores than that.
+   */
   threads?: number;
   /** A running unit's lock lives this long without renewal (default 30,000 ms). */
   lockDurationMs?: number;
@@ -78,7 +83,10 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     stalledInterval,
     maxStalledCount,
     useWorkerThreads: false,
-    workerForkOptions: { env: { ...process.env, NREM_WORKER_THREADS: String(threads), NREM_WORKER_NAME: name } },
+    // OPENBLAS_NUM_THREADS=1: nrem calls OpenBLAS single-threaded on tiles its own pool
+    // runs (native/core/gemm.cc), so the cores-1 server threads OpenBLAS starts at load would
+    // only spin (~50 ms of CPU per child measured on 2 cores, more with more cores).
+    workerForkOptions: { env: { ...process.env, NREM_WORKER_THREADS: String(threads), NREM_WORKER_NAME: name, OPENBLAS_NUM_THREADS: '1' } },
   });
   const info = (job: Job<JobEnvelope>) => ({ key: job.data?.key ?? String(job.id), kind: job.data?.kind ?? job.name, label: job.data?.label ?? String(job.id) });
   let lost = false;

@@ -21,6 +21,7 @@ import { Worker } from 'node:worker_threads';
 import { AbortError, ArgumentError, BackendError, FormatError, ShapeError } from '../errors.js';
 import { expectFloat32Array, expectInt } from '../util/validate.js';
 import { throwIfAborted, type RunOptions } from '../util/control.js';
+import { addon } from '../native/binding.js';
 import { argmaxRows, type Network } from './network.js';
 import { decodeModel, inlineExternalData, toOnnxBytes } from './onnx.js';
 import { num } from './onnx-proto.js';
@@ -28,7 +29,12 @@ import { num } from './onnx-proto.js';
 export interface OrtOptions {
   /** Rows per session.run() call (default 1,000; a fixed batch dimension in the file wins). */
   batch?: number;
-  /** ONNX Runtime intra-op threads (default: ONNX Runtime's choice). */
+  /**
+   * ONNX Runtime intra-op threads (default: the native core's thread count at the time the
+   * session starts — setThreads / NREM_THREADS — so one setting sizes every thread pool a
+   * computation uses; a `nrem worker --threads 1` unit then never runs ONNX Runtime on two
+   * threads beside another worker's unit). Results do not depend on it.
+   */
   threads?: number;
 }
 
@@ -40,7 +46,7 @@ let session;
 (async () => {
   try {
     const o = { executionProviders: ['cpu'], graphOptimizationLevel: 'all' };
-    if (workerData.threads) o.intraOpNumThreads = workerData.threads;
+    o.intraOpNumThreads = workerData.threads;
     session = await ort.InferenceSession.create(workerData.bytes, o);
     parentPort.postMessage({ type: 'ready', inputNames: session.inputNames, outputNames: session.outputNames });
   } catch (e) {
@@ -105,7 +111,7 @@ export function cleanOrtMessage(msg: string): string {
 }
 
 /** Starts a worker holding a session of `bytes`; FormatError when ONNX Runtime refuses the model. */
-async function startWorker(bytes: Uint8Array, threads: number | undefined, name: string): Promise<{ worker: Worker; ready: Reply }> {
+async function startWorker(bytes: Uint8Array, threads: number, name: string): Promise<{ worker: Worker; ready: Reply }> {
   const ortPath = createRequire(import.meta.url).resolve('onnxruntime-node');
   const worker = new Worker(WORKER, { eval: true, workerData: { ortPath, bytes, threads } });
   let onMessage!: (m: Reply) => void, onError!: (err: Error) => void, onExit!: (code: number) => void;
@@ -159,13 +165,14 @@ export class OrtModel {
   private readonly inFlight = new Map<number, (err: Error) => void>();
   private readonly bytes: Uint8Array;
   private readonly name: string;
-  private readonly threads: number | undefined;
+  /** ONNX Runtime intra-op threads of this model's sessions (restarted workers keep it). */
+  readonly threads: number;
   /** Workers started so far (1 + restarts after a worker died). */
   workersStarted = 1;
 
   private constructor(
     worker: Worker,
-    info: { inputName: string; outputName: string; rowShape: number[]; outputSize: number; batch: number; fixedBatch: boolean; bytes: Uint8Array; name: string; threads?: number },
+    info: { inputName: string; outputName: string; rowShape: number[]; outputSize: number; batch: number; fixedBatch: boolean; bytes: Uint8Array; name: string; threads: number },
   ) {
     this.worker = worker;
     this.bytes = info.bytes;
@@ -220,7 +227,7 @@ export class OrtModel {
 
   static async fromBytes(bytes: Uint8Array, name = 'model.onnx', opts: OrtOptions = {}): Promise<OrtModel> {
     const batchOpt = expectInt(opts.batch ?? 1000, 'batch', 1, 1 << 24);
-    if (opts.threads !== undefined) expectInt(opts.threads, 'threads', 1, 1024);
+    const threads = opts.threads === undefined ? addon().info().threads : expectInt(opts.threads, 'threads', 1, 1024);
     const g = decodeModel(bytes, name).graph!;
     const inits = new Set((g.initializer ?? []).map((t) => t.name));
     const input = (g.input ?? []).find((i) => !inits.has(i.name ?? ''));
@@ -235,11 +242,11 @@ export class OrtModel {
     const outDims = dims(output);
     const outputSize = outDims.length >= 2 && outDims.slice(1).every((d) => d !== null) ? outDims.slice(1).reduce((a, b) => a! * b!, 1)! : 0;
     const copy = bytes.slice();
-    const { worker, ready } = await startWorker(copy, opts.threads, name);
+    const { worker, ready } = await startWorker(copy, threads, name);
     return new OrtModel(worker, {
       bytes: copy,
       name,
-      threads: opts.threads,
+      threads,
       inputName: input.name ?? ready.inputNames![0],
       outputName: output.name ?? ready.outputNames![0],
       rowShape: rowShape as number[],
