@@ -16,10 +16,10 @@ namespace nrem {
 
 namespace {
 
-const IsaKernels kGeneric{Isa::Generic, gemm_kernel_generic, sleep_kernels_generic};
+const IsaKernels kGeneric{Isa::Generic, gemm_kernel_generic, sleep_kernels_generic, conv_kernels_generic};
 #if NREM_X86_KERNELS
-const IsaKernels kAvx2{Isa::Avx2, gemm_kernel_avx2, sleep_kernels_avx2};
-const IsaKernels kAvx512{Isa::Avx512, gemm_kernel_avx512, sleep_kernels_avx512};
+const IsaKernels kAvx2{Isa::Avx2, gemm_kernel_avx2, sleep_kernels_avx2, conv_kernels_avx2};
+const IsaKernels kAvx512{Isa::Avx512, gemm_kernel_avx512, sleep_kernels_avx512, conv_kernels_avx512};
 #endif
 
 // The dispatch table: one entry per path compiled into this build.

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "gemm_kernels.h"
+#include "layers/conv_kernels.h"
 #include "sleep_kernels.h"
 
 namespace nrem {
@@ -41,6 +42,7 @@ struct IsaKernels {
   Isa isa;
   GemmKernel gemm;
   SleepKernels sleep;
+  ConvKernels conv;
 };
 
 // The path in use; the first call reads NREM_ISA (throws ERR_BACKEND naming the missing

@@ -73,6 +73,7 @@ void forward(const Model& m, const float* X, size_t n, float* out, const Forward
   require(o.first >= 0 && o.first < L, "ERR_ARGUMENT", "forward: no layer " + std::to_string(o.first));
   const size_t chunk = chunk_rows(m), widest = m.widest();
   const size_t d_in = m.layers[o.first].in.size(), K = m.layers[L - 1].out.size();
+  float* const buf[2] = {scratch(0, chunk * widest), scratch(1, chunk * widest)};
   for (size_t r0 = 0; r0 < n; r0 += chunk) {
     const size_t rows = std::min(chunk, n - r0);
     const float* in = X + r0 * d_in;
@@ -82,17 +83,19 @@ void forward(const Model& m, const float* X, size_t n, float* out, const Forward
       apply_input_ops(m, x0, rows);
       in = x0;
     }
+    // Where layer l's output goes: the caller's buffer for the last layer or a kept layer,
+    // else the one of two per-thread buffers that does not hold the layer's input.
+    int held = -1;  // the buffer holding `in`, or -1
+    auto dest = [&](int l) -> float* {
+      const size_t w = m.layers[l].out.size();
+      if (l == L - 1) return out + r0 * K;
+      if (o.layer_out && o.layer_out[l]) return o.layer_out[l] + r0 * w;
+      return buf[held == 0 ? 1 : 0];
+    };
     for (int l = o.first; l < L; ++l) {
       const Layer& ly = m.layers[l];
-      const bool last = l == L - 1;
       const size_t w = ly.out.size();
-      float* z;
-      if (last)
-        z = out + r0 * K;
-      else if (o.layer_out && o.layer_out[l])
-        z = o.layer_out[l] + r0 * w;
-      else
-        z = scratch(l & 1, chunk * widest);
+      float* z = dest(l);
       const float mult = epilogue_mult(ly.act, m.hidden_scale);
       switch (ly.kind) {
         case LayerKind::Dense: {
@@ -104,15 +107,31 @@ void forward(const Model& m, const float* X, size_t n, float* out, const Forward
           dense_forward(ly, in, rows, z, epilogue_identity(e, mult) ? nullptr : &epi);
           break;
         }
-        case LayerKind::Conv: conv_forward(ly, in, rows, z, ly.act, mult); break;
+        case LayerKind::Conv: {
+          // A pooling layer right after, whose input nobody asked to keep: both in one pass.
+          const bool fuse = l + 1 < L && m.layers[l + 1].kind != LayerKind::Dense &&
+                            m.layers[l + 1].kind != LayerKind::Conv && !(o.layer_out && o.layer_out[l]);
+          if (fuse) {
+            const Layer& pl = m.layers[l + 1];
+            float* zp = dest(l + 1);
+            if (conv_pool_forward(ly, in, rows, ly.act, mult, pl, pl.act, epilogue_mult(pl.act, m.hidden_scale), zp)) {
+              z = zp;
+              ++l;
+              break;
+            }
+          }
+          conv_forward(ly, in, rows, z, ly.act, mult);
+          break;
+        }
         default: pool_forward(ly, in, rows, z, nullptr, ly.act, mult); break;
       }
-      if (last) {
+      if (l == L - 1) {
         if (!o.logits) output_rows(z, rows, static_cast<int>(K), m.out, m.temperature);
         if (o.layer_out && o.layer_out[l] && o.layer_out[l] != out)
           std::copy(z, z + rows * K, o.layer_out[l] + r0 * K);
       }
       in = z;
+      held = z == buf[0] ? 0 : z == buf[1] ? 1 : -1;
       if (o.check && *o.check) (*o.check)();
     }
   }

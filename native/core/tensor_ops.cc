@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <mutex>
 #include <vector>
@@ -10,8 +11,75 @@
 
 namespace nrem {
 
+namespace {
+
+// The exact scan of x[b, e) into s (the definition in the header).
+void scan_block(const float* x, size_t b, size_t e, double lo, double hi, ValueScan& s) {
+  for (size_t i = b; i < e; ++i) {
+    const double v = x[i];
+    if (!std::isfinite(v)) {
+      if (s.first_nonfinite < 0) s.first_nonfinite = static_cast<int64_t>(i);
+      if (s.first_outside < 0) s.first_outside = static_cast<int64_t>(i);
+      continue;
+    }
+    ++s.finite;
+    if (v < s.min) s.min = v;
+    if (v > s.max) s.max = v;
+    if (s.first_outside < 0 && !(v >= lo && v <= hi)) s.first_outside = static_cast<int64_t>(i);
+  }
+}
+
+#if defined(__GNUC__) && !defined(__clang__)
+// Lets GCC turn the min/max selects into minps/maxps: sound here, as a block with a NaN or
+// ±Inf (found by its bits) takes the exact scan, and the zeros' sign is fixed below.
+#define NREM_MINMAX_VECTOR __attribute__((optimize("finite-math-only,no-signed-zeros")))
+#else
+#define NREM_MINMAX_VECTOR
+#endif
+
+// min, max and whether some value is NaN or ±Inf (by its bits), of x[b, e), in vector
+// registers. Only this loop has the relaxed flags.
+NREM_MINMAX_VECTOR void block_minmax(const float* x, size_t b, size_t e, float& mn, float& mx, bool& bad) {
+  float lmin = x[b], lmax = x[b];
+  uint32_t any = 0;
+  for (size_t i = b; i < e; ++i) {
+    uint32_t u;
+    std::memcpy(&u, x + i, sizeof u);
+    any |= (u & 0x7f800000u) == 0x7f800000u;  // NaN or ±Inf: all exponent bits set
+    const float v = x[i];
+    lmin = v < lmin ? v : lmin;
+    lmax = v > lmax ? v : lmax;
+  }
+  mn = lmin;
+  mx = lmax;
+  bad = any != 0;
+}
+
+// The same result as scan_block: when every value is finite and inside [lo, hi] (the usual
+// case) only the block's min and max are needed; the exact scan runs only on a block that
+// holds a non-finite or outside value.
+void scan_fast(const float* x, size_t b, size_t e, double lo, double hi, ValueScan& s) {
+  float lmin, lmax;
+  bool bad;
+  block_minmax(x, b, e, lmin, lmax, bad);
+  if (bad || lmin < lo || lmax > hi) return scan_block(x, b, e, lo, hi, s);
+  // ±0 compare equal: the exact scan keeps the first zero it meets, so take that one's sign.
+  auto first_zero = [&]() {
+    size_t k = b;
+    while (x[k] != 0.0f) ++k;
+    return x[k];
+  };
+  if (lmin == 0.0f) lmin = first_zero();
+  if (lmax == 0.0f) lmax = first_zero();
+  s.finite += e - b;
+  if (lmin < s.min) s.min = lmin;
+  if (lmax > s.max) s.max = lmax;
+}
+
+}  // namespace
+
 ValueScan scan_values(const float* x, size_t count, double lo, double hi) {
-  const size_t grain = 1 << 18;
+  const size_t grain = 1 << 18, block = 4096;
   const size_t chunks = (count + grain - 1) / grain;
   std::vector<ValueScan> part(chunks);
   pool().parallel_for(chunks, 1, [&](size_t c0, size_t c1) {
@@ -20,18 +88,9 @@ ValueScan scan_values(const float* x, size_t count, double lo, double hi) {
       s.min = std::numeric_limits<double>::infinity();
       s.max = -std::numeric_limits<double>::infinity();
       const size_t b = c * grain, e = std::min(count, b + grain);
-      for (size_t i = b; i < e; ++i) {
-        const double v = x[i];
-        if (!std::isfinite(v)) {
-          if (s.first_nonfinite < 0) s.first_nonfinite = static_cast<int64_t>(i);
-          if (s.first_outside < 0) s.first_outside = static_cast<int64_t>(i);
-          continue;
-        }
-        ++s.finite;
-        if (v < s.min) s.min = v;
-        if (v > s.max) s.max = v;
-        if (s.first_outside < 0 && !(v >= lo && v <= hi)) s.first_outside = static_cast<int64_t>(i);
-      }
+      size_t i = b;
+      for (; i + block <= e; i += block) scan_fast(x, i, i + block, lo, hi, s);
+      scan_block(x, i, e, lo, hi, s);
       part[c] = s;
     }
   });

@@ -15,7 +15,7 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { addon } from '../../src/native/binding.js';
-import { createNetwork, loadOnnx, recipeOptions, runtimeInfo, setGemm, setIsa, setThreads, sleep, train, type Network } from '../../src/index.js';
+import { Network, createNetwork, loadOnnx, recipeOptions, runtimeInfo, setGemm, setIsa, setThreads, sleep, train } from '../../src/index.js';
 import { loadMnist } from '../../src/data/mnist.js';
 import { head } from '../../src/data/dataset.js';
 import { BackendError } from '../../src/errors.js';
@@ -119,6 +119,47 @@ describe('GEMM kernel of each path: the exact chain its header states', () => {
     }
     setThreads('auto');
   });
+});
+
+describe('direct conv kernel of each path: the exact chain its header states', () => {
+  // conv 5×3×3 on 2×7×9, padding (top 1, left 0, bottom 1, right 2), bias, linear head:
+  // z[o,y,x] = fl(chain + b[o]), the chain over t = (c·3 + i)·3 + j from 0 (zeros of the
+  // padding included), one rounding per term (avx2, avx512) or two (generic).
+  const C = 2, H = 7, W = 9, O = 5, k = 3, pt = 1, pl = 0, pb = 1, pr = 2;
+  const Ho = H + pt + pb - k + 1, Wo = W + pl + pr - k + 1;
+  function expected(net: Network, x: Float32Array, n: number, fused: boolean): Float32Array {
+    const p = net.parameters();
+    const w = p.weights[0], b = p.biases[0]!;
+    const out = new Float32Array(n * O * Ho * Wo);
+    for (let r = 0; r < n; r++)
+      for (let o = 0; o < O; o++)
+        for (let y = 0; y < Ho; y++)
+          for (let xo = 0; xo < Wo; xo++) {
+            let acc = 0;
+            for (let c = 0; c < C; c++)
+              for (let i = 0; i < k; i++)
+                for (let j = 0; j < k; j++) {
+                  const u = y + i - pt, v = xo + j - pl;
+                  const xv = u >= 0 && u < H && v >= 0 && v < W ? x[r * C * H * W + (c * H + u) * W + v] : 0;
+                  const wv = w[((o * C + c) * k + i) * k + j];
+                  acc = fused ? fmaf(wv, xv, acc) : Math.fround(acc + Math.fround(wv * xv));
+                }
+            out[((r * O + o) * Ho + y) * Wo + xo] = Math.fround(acc + b[o]);
+          }
+    return out;
+  }
+  for (const isa of ['generic', 'avx2', 'avx512'] as const)
+    it(`${isa}`, async (ctx) => {
+      if (isa !== 'generic') ctx.skip(!has(isa), NO[isa]);
+      setIsa(isa);
+      const net = new Network({ input: [C, H, W], layers: [{ type: 'conv', filters: O, kernel: k, padding: [pt, pl, pb, pr] }], output: 'linear', biases: true });
+      const p = net.parameters();
+      p.weights[0].set(rand(p.weights[0].length, 7).map((v) => v - 0.5));
+      p.biases[0]!.set(rand(O, 8));
+      net.setParameters(p);
+      const x = rand(6 * C * H * W, 9);
+      expect(firstDiff(await net.forward(x), expected(net, x, 6, isa !== 'generic'))).toBe(-1);
+    });
 });
 
 describe('sleep on every path', () => {

@@ -83,6 +83,60 @@ describe('conv and pooling forward', () => {
   });
 });
 
+describe('the direct kernel of stride-1 convolutions, and conv + pooling in one pass', () => {
+  // Shapes around the kernel's edges: 8-column segments partly used (Wo 4, 5, 9, 13) or
+  // whole (8, 24), output channels not a multiple of its 4-channel blocks, 1×1 and
+  // non-square kernels, asymmetric padding, with and without biases.
+  const shapes: { input: [number, number, number]; filters: number; kernel: number | [number, number]; padding?: number | [number, number, number, number]; biases: boolean }[] = [
+    { input: [1, 28, 28], filters: 16, kernel: 5, biases: true },
+    { input: [3, 11, 13], filters: 5, kernel: 3, padding: [1, 2, 0, 1], biases: false },
+    { input: [2, 9, 9], filters: 9, kernel: [3, 2], padding: 1, biases: true },
+    { input: [4, 6, 12], filters: 3, kernel: 1, biases: true },
+    { input: [1, 7, 7], filters: 1, kernel: 4, biases: false },
+    { input: [2, 10, 10], filters: 6, kernel: 3, padding: [0, 0, 2, 1], biases: true },
+  ];
+  const worst = (a: Float32Array, b: Float64Array) => {
+    let w = 0;
+    for (let i = 0; i < a.length; i++) w = Math.max(w, Math.abs(a[i] - b[i]) / Math.max(1, Math.abs(b[i])));
+    return w;
+  };
+  it('equals the loop-by-loop reference, with a linear and a ReLU output', async () => {
+    for (const [k, s] of shapes.entries())
+      for (const output of ['linear', 'relu'] as const) {
+        const net = randomize(new Network({ input: s.input, layers: [{ type: 'conv', filters: s.filters, kernel: s.kernel, padding: s.padding }], output, biases: s.biases }), 30 + k);
+        const x = inputs(11, net.inputSize, 40 + k);
+        expect(worst(await net.forward(x), referenceForward(net, x)), `shape ${k}, ${output}`).toBeLessThan(1e-5);
+      }
+  });
+  it('conv + ReLU + max- or avg-pool in one pass gives the bits of the layer-by-layer pass, and the reference', async () => {
+    for (const [k, s] of shapes.entries())
+      for (const pool of ['maxpool', 'avgpool'] as const) {
+        const layers: LayerSpec[] = [
+          { type: 'conv', filters: s.filters, kernel: s.kernel, padding: s.padding },
+          { type: 'relu' },
+          { type: pool, kernel: 2, stride: 2 },
+          { type: 'flatten' },
+          { type: 'dense', units: 3 },
+        ];
+        let net: Network;
+        try {
+          net = randomize(new Network({ input: s.input, layers, output: 'linear', biases: s.biases }), 50 + k);
+        } catch {
+          continue;  // a 2×2 window that does not fit this conv's output
+        }
+        const x = inputs(13, net.inputSize, 60 + k);
+        const fused = await net.forward(x);
+        // activations() keeps every layer's output, so the conv's output is written out and
+        // pooled by the pooling layer's own pass
+        const acts = await net.activations(x);
+        const layered = acts[acts.length - 1];
+        expect(Buffer.from(fused.buffer).equals(Buffer.from(layered.buffer, layered.byteOffset, layered.byteLength)), `shape ${k}, ${pool}`).toBe(true);
+        // (the dense layer sums up to 2,304 float32 terms)
+        expect(worst(fused, referenceForward(net, x)), `shape ${k}, ${pool}`).toBeLessThan(1e-4);
+      }
+  });
+});
+
 describe('conv and pooling gradients against finite differences', () => {
   const n = 3;
   const labels = (K: number) => {

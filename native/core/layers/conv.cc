@@ -5,20 +5,23 @@
 #include <memory>
 #include <vector>
 
+#include "../cpu.h"
 #include "../gemm.h"
 #include "../thread_pool.h"
+#include "conv_kernels.h"
 #include "epilogue.h"
+#include "pool.h"
 
 namespace nrem {
 
 namespace {
 
 struct Geometry {
-  int C, H, W, O, Ho, Wo, kh, kw, sh, sw, pt, pl;
+  int C, H, W, O, Ho, Wo, kh, kw, sh, sw, pt, pl, pb, pr;
   size_t K, P, in_size, out_size;
   explicit Geometry(const Layer& l)
       : C(l.in.c), H(l.in.h), W(l.in.w), O(l.out.c), Ho(l.out.h), Wo(l.out.w), kh(l.win.kh), kw(l.win.kw),
-        sh(l.win.sh), sw(l.win.sw), pt(l.win.pt), pl(l.win.pl),
+        sh(l.win.sh), sw(l.win.sw), pt(l.win.pt), pl(l.win.pl), pb(l.win.pb), pr(l.win.pr),
         K(static_cast<size_t>(l.in.c) * l.win.kh * l.win.kw), P(static_cast<size_t>(l.out.h) * l.out.w),
         in_size(l.in.size()), out_size(l.out.size()) {}
   // Output columns x whose input column x·sw + j − pl lies in [0, W): [lo, hi).
@@ -109,6 +112,47 @@ void col2im(const Geometry& g, const float* dcol, size_t q, float* dx) {
       }
 }
 
+// The direct kernel (conv_kernels.h) where its 8-column segments are at least half used:
+// stride 1 and at least 4 output columns. A choice by the layer's shape only, so a layer
+// always takes the same path whatever the machine or the thread count.
+bool direct_conv(const Geometry& g) { return g.sh == 1 && g.sw == 1 && g.Wo >= 4; }
+
+// With a pooling layer pl (fused forward): each image's conv output goes to a per-thread
+// buffer and straight into pl's forward, so z holds pl's output.
+void conv_forward_direct(const Layer& l, const Geometry& g, const float* x, size_t n, float* z, const Epilogue& e,
+                         float m, const Layer* pl = nullptr, const Epilogue* pe = nullptr, float pm = 1.0f) {
+  const int K = static_cast<int>(g.K), blocks = (g.O + kConvBlock - 1) / kConvBlock;
+  std::vector<float> wp(static_cast<size_t>(blocks) * K * kConvBlock, 0.0f);
+  for (int o = 0; o < g.O; ++o)
+    for (int t = 0; t < K; ++t)
+      wp[(static_cast<size_t>(o / kConvBlock) * K + t) * kConvBlock + o % kConvBlock] = l.W[static_cast<size_t>(o) * K + t];
+  const int Hp = g.H + g.pt + g.pb, Wp = std::max(g.W + g.pl + g.pr, 8 * ((g.Wo + 7) / 8) + g.kw - 1);
+  std::vector<int> tap(K);
+  for (int c = 0, t = 0; c < g.C; ++c)
+    for (int i = 0; i < g.kh; ++i)
+      for (int j = 0; j < g.kw; ++j) tap[t++] = (c * Hp + i) * Wp + j;
+  const bool relu = e.relu && e.pre == 1.0f, plain = e.pre == 1.0f && !e.relu && m == 1.0f;
+  const size_t padded = static_cast<size_t>(g.C) * Hp * Wp;
+  const ConvKernels& k = kernels().conv;
+  pool().parallel_for(n, 4, [&](size_t rb, size_t re) {
+    float* xp = scratch(0, padded);
+    std::fill(xp, xp + padded, 0.0f);  // the border stays zero; the interior is overwritten per image
+    ConvDirect a{xp, g.C, Hp, Wp, g.kh, g.kw, g.O, g.Ho, g.Wo, tap.data(), wp.data(), l.has_bias() ? l.b.data() : nullptr,
+                 nullptr, relu, relu ? m : 1.0f};
+    for (size_t r = rb; r < re; ++r) {
+      const float* img = x + r * g.in_size;
+      for (int c = 0; c < g.C; ++c)
+        for (int u = 0; u < g.H; ++u)
+          std::memcpy(xp + (static_cast<size_t>(c) * Hp + u + g.pt) * Wp + g.pl,
+                      img + (static_cast<size_t>(c) * g.H + u) * g.W, sizeof(float) * g.W);
+      a.z = pl ? scratch(1, g.out_size) : z + r * g.out_size;
+      k.direct(a);
+      if (!relu && !plain) epilogue_block(a.z, 1, static_cast<int>(g.out_size), g.out_size, e, m);
+      if (pl) pool_forward_row(*pl, a.z, z + r * pl->out.size(), nullptr, *pe, pm);
+    }
+  });
+}
+
 }  // namespace
 
 size_t conv_group(const Layer& l) {
@@ -120,6 +164,7 @@ size_t conv_group(const Layer& l) {
 void conv_forward(const Layer& l, const float* x, size_t n, float* z, const Epilogue& e, float m) {
   if (n == 0) return;
   const Geometry g(l);
+  if (direct_conv(g)) return conv_forward_direct(l, g, x, n, z, e, m);
   const size_t G = conv_group(l), groups = (n + G - 1) / G;
   auto run = [&](size_t gb, size_t ge) {
     for (size_t gi = gb; gi < ge; ++gi) {
@@ -153,6 +198,14 @@ void conv_forward(const Layer& l, const float* x, size_t n, float* z, const Epil
     run(0, 1);  // one group: let the GEMM use the pool itself
   else
     pool().parallel_for(groups, 1, run);
+}
+
+bool conv_pool_forward(const Layer& l, const float* x, size_t n, const Epilogue& e, float m, const Layer& pl,
+                       const Epilogue& pe, float pm, float* z) {
+  const Geometry g(l);
+  if (!direct_conv(g)) return false;
+  if (n) conv_forward_direct(l, g, x, n, z, e, m, &pl, &pe, pm);
+  return true;
 }
 
 void conv_backward(const Layer& l, const float* x, const float* gz, size_t n, float* dx, float* dW, float* db) {

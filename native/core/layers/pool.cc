@@ -32,86 +32,82 @@ inline Cells cells(const Layer& l, int y, int x) {
 }
 }  // namespace
 
-void pool_forward(const Layer& l, const float* x, size_t n, float* z, int32_t* arg, const Epilogue& e, float m) {
-  const size_t in = l.in.size(), out = l.out.size();
+void pool_forward_row(const Layer& l, const float* xr, float* zr, int32_t* ar, const Epilogue& e, float m) {
+  const size_t out = l.out.size();
   const int C = l.in.c, H = l.in.h, W = l.in.w, Ho = l.out.h, Wo = l.out.w;
   const bool mx = l.kind == LayerKind::MaxPool;
   const float full = static_cast<float>(l.win.kh * l.win.kw);
   const Window& w = l.win;
   // Windows that tile the input without padding (2×2 stride 2, the usual case): no clipping.
   const bool tiled = w.sh == w.kh && w.sw == w.kw && !w.pt && !w.pl && !w.pb && !w.pr;
-  pool().parallel_for(n, 4, [&](size_t rb, size_t re) {
-    for (size_t r = rb; r < re; ++r) {
-      const float* xr = x + r * in;
-      float* zr = z + r * out;
-      int32_t* ar = arg ? arg + r * out : nullptr;
-      if (tiled && w.kh == 2 && w.kw == 2 && (!mx || !ar)) {
-        for (int c = 0; c < C; ++c) {
-          const float* plane = xr + static_cast<size_t>(c) * H * W;
-          for (int y = 0; y < Ho; ++y) {
-            const float* a = plane + static_cast<size_t>(2 * y) * W;
-            float* o = zr + (static_cast<size_t>(c) * Ho + y) * Wo;
-            if (mx)
-              pool2x2_max(a, a + W, o, Wo);
-            else
-              pool2x2_avg(a, a + W, o, Wo);
-          }
-        }
-        if (!epilogue_identity(e, m)) epilogue_block(zr, 1, static_cast<int>(out), out, e, m);
-        continue;
+  if (tiled && w.kh == 2 && w.kw == 2 && (!mx || !ar)) {
+    for (int c = 0; c < C; ++c) {
+      const float* plane = xr + static_cast<size_t>(c) * H * W;
+      for (int y = 0; y < Ho; ++y) {
+        const float* a = plane + static_cast<size_t>(2 * y) * W;
+        float* o = zr + (static_cast<size_t>(c) * Ho + y) * Wo;
+        if (mx)
+          pool2x2_max(a, a + W, o, Wo);
+        else
+          pool2x2_avg(a, a + W, o, Wo);
       }
-      if (tiled) {
-        const int kh = w.kh, kw = w.kw;
-        for (int c = 0; c < C; ++c) {
-          const float* plane = xr + static_cast<size_t>(c) * H * W;
-          for (int y = 0; y < Ho; ++y)
-            for (int xo = 0; xo < Wo; ++xo) {
-              const size_t o = (static_cast<size_t>(c) * Ho + y) * Wo + xo;
-              const int u0 = y * kh, v0 = xo * kw;
-              if (mx) {
-                int best = u0 * W + v0;
-                float bv = plane[best];
-                for (int u = u0; u < u0 + kh; ++u)
-                  for (int v = v0; v < v0 + kw; ++v)
-                    if (plane[u * W + v] > bv) bv = plane[best = u * W + v];
-                zr[o] = bv;
-                if (ar) ar[o] = c * H * W + best;
-              } else {
-                float sum = 0.0f;
-                for (int u = u0; u < u0 + kh; ++u)
-                  for (int v = v0; v < v0 + kw; ++v) sum += plane[u * W + v];
-                zr[o] = sum / full;
-              }
-            }
-        }
-        if (!epilogue_identity(e, m)) epilogue_block(zr, 1, static_cast<int>(out), out, e, m);
-        continue;
-      }
-      for (int c = 0; c < C; ++c) {
-        const float* plane = xr + static_cast<size_t>(c) * H * W;
-        for (int y = 0; y < Ho; ++y)
-          for (int xo = 0; xo < Wo; ++xo) {
-            const Cells s = cells(l, y, xo);
-            const size_t o = (static_cast<size_t>(c) * Ho + y) * Wo + xo;
-            if (mx) {
-              int best = s.u0 * W + s.v0;
-              float bv = plane[best];
-              for (int u = s.u0; u < s.u1; ++u)
-                for (int v = s.v0; v < s.v1; ++v)
-                  if (plane[u * W + v] > bv) bv = plane[best = u * W + v];
-              zr[o] = bv;
-              if (ar) ar[o] = c * H * W + best;
-            } else {
-              float sum = 0.0f;
-              for (int u = s.u0; u < s.u1; ++u)
-                for (int v = s.v0; v < s.v1; ++v) sum += plane[u * W + v];
-              const float cnt = l.count_include_pad ? full : static_cast<float>((s.u1 - s.u0) * (s.v1 - s.v0));
-              zr[o] = sum / cnt;
-            }
-          }
-      }
-      if (!epilogue_identity(e, m)) epilogue_block(zr, 1, static_cast<int>(out), out, e, m);
     }
+  } else if (tiled) {
+    const int kh = w.kh, kw = w.kw;
+    for (int c = 0; c < C; ++c) {
+      const float* plane = xr + static_cast<size_t>(c) * H * W;
+      for (int y = 0; y < Ho; ++y)
+        for (int xo = 0; xo < Wo; ++xo) {
+          const size_t o = (static_cast<size_t>(c) * Ho + y) * Wo + xo;
+          const int u0 = y * kh, v0 = xo * kw;
+          if (mx) {
+            int best = u0 * W + v0;
+            float bv = plane[best];
+            for (int u = u0; u < u0 + kh; ++u)
+              for (int v = v0; v < v0 + kw; ++v)
+                if (plane[u * W + v] > bv) bv = plane[best = u * W + v];
+            zr[o] = bv;
+            if (ar) ar[o] = c * H * W + best;
+          } else {
+            float sum = 0.0f;
+            for (int u = u0; u < u0 + kh; ++u)
+              for (int v = v0; v < v0 + kw; ++v) sum += plane[u * W + v];
+            zr[o] = sum / full;
+          }
+        }
+    }
+  } else {
+    for (int c = 0; c < C; ++c) {
+      const float* plane = xr + static_cast<size_t>(c) * H * W;
+      for (int y = 0; y < Ho; ++y)
+        for (int xo = 0; xo < Wo; ++xo) {
+          const Cells s = cells(l, y, xo);
+          const size_t o = (static_cast<size_t>(c) * Ho + y) * Wo + xo;
+          if (mx) {
+            int best = s.u0 * W + s.v0;
+            float bv = plane[best];
+            for (int u = s.u0; u < s.u1; ++u)
+              for (int v = s.v0; v < s.v1; ++v)
+                if (plane[u * W + v] > bv) bv = plane[best = u * W + v];
+            zr[o] = bv;
+            if (ar) ar[o] = c * H * W + best;
+          } else {
+            float sum = 0.0f;
+            for (int u = s.u0; u < s.u1; ++u)
+              for (int v = s.v0; v < s.v1; ++v) sum += plane[u * W + v];
+            const float cnt = l.count_include_pad ? full : static_cast<float>((s.u1 - s.u0) * (s.v1 - s.v0));
+            zr[o] = sum / cnt;
+          }
+        }
+    }
+  }
+  if (!epilogue_identity(e, m)) epilogue_block(zr, 1, static_cast<int>(out), out, e, m);
+}
+
+void pool_forward(const Layer& l, const float* x, size_t n, float* z, int32_t* arg, const Epilogue& e, float m) {
+  const size_t in = l.in.size(), out = l.out.size();
+  pool().parallel_for(n, 4, [&](size_t rb, size_t re) {
+    for (size_t r = rb; r < re; ++r) pool_forward_row(l, x + r * in, z + r * out, arg ? arg + r * out : nullptr, e, m);
   });
 }
 

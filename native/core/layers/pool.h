@@ -17,6 +17,8 @@ namespace nrem {
 // z (n × out) = m·act(pre·pool(x)) (layers/epilogue.h); arg (optional, n × out): the input
 // index (within the row) of each max-pool output's winning cell.
 void pool_forward(const Layer& l, const float* x, size_t n, float* z, int32_t* arg, const Epilogue& e, float m);
+// The same on one row (the fused conv + pool forward, conv.h).
+void pool_forward_row(const Layer& l, const float* x, float* z, int32_t* arg, const Epilogue& e, float m);
 
 // dx (n × in, overwritten) from g = ∂L/∂z (n × out); max-pool needs the forward's arg.
 void pool_backward(const Layer& l, const float* g, const int32_t* arg, size_t n, float* dx);
