@@ -6,11 +6,15 @@
  *   - one mnist-fgsm sleep (GPU, and the CPU event engine for reference)
  *   - PGD-40 (L∞, eps 0.1) on the 10,000 MNIST test digits
  *   - the paper's FGSM sweep (81 epsilons) on the 10,000 test digits
+ *   - 16 sleeps of the LeNet-style CNN batched (cnn-mnist preset, 19,112 steps each), and one
+ *     (the CNN sleep's timing beside the CPU engine is the sleepcnn suite, NREM_BENCH_BACKEND=cuda)
  * Targets (one H200): 256 sleeps ≤ 0.5 s, one sleep ≤ 0.1 s, PGD-40 ≤ 0.5 s, FGSM sweep ≤ 0.05 s.
  * Usage: node dist/bench/cuda.js [out.json]
  */
 import { writeFileSync } from 'node:fs';
-import { cudaInfo, fgsmSweep, sleep, sleepBatch, inputGradient, type SleepOptions } from '../src/index.js';
+import { join } from 'node:path';
+import { cudaInfo, fgsmSweep, loadOnnx, sleep, sleepBatch, inputGradient, type SleepOptions } from '../src/index.js';
+import { fixtureDir } from './fixture.js';
 import { addon } from '../src/native/binding.js';
 import { loadMnist } from '../src/data/mnist.js';
 import { scaleFactors } from '../src/sleep/normalize.js';
@@ -72,6 +76,16 @@ export async function runCudaBench(opts: { cpuReference?: boolean } = {}): Promi
   rows.push(row('PGD-40 Linf eps 0.1 on 10k (GPU)', tp, 0.5, { accuracyUnderAttack: acc }));
   const [tf, sweep] = await timed(() => fgsmSweep(net, test.x, test.y, { backend: 'cuda' }));
   rows.push(row('FGSM sweep 81 eps on 10k (GPU)', tf, 0.05, { accuracyAt0: sweep.accuracy[0], accuracyAt01: sweep.accuracy[20] }));
+
+  // The CNN sleep (sleep_net.cu): the LeNet fixture, the tuned preset, batched as `nrem tune` does.
+  const lenet = await loadOnnx(join(fixtureDir(), '..', 'onnx', 'lenet_max.onnx'));
+  const cnnBase: SleepOptions = { preset: 'cnn-mnist', seed: 1 };
+  const first = await sleep(lenet, train, { ...cnnBase, steps: 1 });
+  const cnnOpts = { ...cnnBase, scaleFactors: first.stats.scaleFactors };
+  const [tc1, c1] = await timed(() => sleep(lenet, train, { ...cnnOpts, backend: 'cuda' }));
+  rows.push(row('sleep cnn-mnist LeNet x1 (GPU, 19,112 steps)', c1.stats.seconds, undefined, { wallSeconds: tc1, spikes: c1.stats.spikes }));
+  const [tc16, c16] = await timed(() => sleepBatch(lenet, train, Array.from({ length: 16 }, (_, k) => ({ ...cnnOpts, seed: k, backend: 'cuda' as const }))));
+  rows.push(row('sleep cnn-mnist LeNet x16 batched (GPU)', c16[0].stats.seconds, undefined, { wallSeconds: tc16, sleeps: c16.length }));
   return rows;
 }
 

@@ -8,7 +8,8 @@
  *     218,028 input spikes) with the cnn-mnist preset's betas, bias mode and conv rule;
  *   - the cnn-mnist preset nrem tune found for this architecture, at 27,105 steps.
  * Scale factors are computed once before the timed sleeps (the sleep alone is timed), on
- * every CPU path this machine runs. Synaptic events: Σ over spiking layers of the input
+ * every CPU path this machine runs (NREM_BENCH_BACKEND=cuda: the MLP and CNN sleeps on the GPU,
+ * next to the CPU event engine in the same run; bench/gpu-check.sh). Synaptic events: Σ over spiking layers of the input
  * spikes × the neurons each reaches (dense: the layer's units; conv: C_out × the positions
  * whose window holds the input; pooling: the windows holding it), plus STDP applications.
  */
@@ -84,10 +85,13 @@ export async function benchSleepcnn(): Promise<BenchRow[]> {
     const r = await sleep(lenet, x, { ...d.opts, steps: 1 });
     d.opts = { ...d.opts, scaleFactors: r.stats.scaleFactors };
   }
-  const mlpOpts: SleepOptions = { preset: 'mnist-fgsm', seed: 1, scaleFactors: manifest.norm_constants };
+  const backend = process.env.NREM_BENCH_BACKEND === 'cuda' ? ('cuda' as const) : undefined;
+  const mlpOpts: SleepOptions = { preset: 'mnist-fgsm', seed: 1, scaleFactors: manifest.norm_constants, backend };
+  if (backend) for (const d of drives) d.opts = { ...d.opts, backend };
   const isa = runtimeInfo().isa.name;
-  const paths = [isa, ...benchIsas().filter((i) => i !== isa)];
-  await onEachPath(paths, async (path) => {
+  const paths = backend ? [isa] : [isa, ...benchIsas().filter((i) => i !== isa)];
+  await onEachPath(paths, async (cpuPath) => {
+    const path = backend ? `${backend}, beside the ${cpuPath} path` : cpuPath;
     const m = await timedSleep(mlp, x, mlpOpts, 7);
     const mEv = chainEvents(mlp, m.r);
     rows.push({
@@ -111,7 +115,17 @@ export async function benchSleepcnn(): Promise<BenchRow[]> {
           `median of 7; input spikes ${c.r.stats.spikes[0].toLocaleString('en')}; spikes ${c.r.stats.spikes.join('/')} (${c.r.stats.layers.join(', ')}); ` +
           `${(cEv / c.s / 1e9).toFixed(2)} G synaptic events/s; bias ${c.r.stats.parameters.bias}, conv STDP ${c.r.stats.parameters.convStdp}; ${pathLabel()}`,
       });
-      if (path === isa) {
+      if (backend) {
+        const cpu = await timedSleep(lenet, x, { ...d.opts, backend: undefined }, 3);
+        rows.push({
+          suite,
+          name: `LeNet, ${d.name}: CPU event engine`,
+          seconds: cpu.s,
+          ratio: cpu.s / c.s,
+          versus: 'CPU event engine time / GPU time in the same run',
+          notes: `median of 3; same spikes as the GPU ${String(JSON.stringify(cpu.r.stats.spikes) === JSON.stringify(c.r.stats.spikes))}; ${pathLabel()}`,
+        });
+      } else if (path === isa) {
         const prefix = 300;
         const dense = await timedSleep(lenet, x, { ...d.opts, steps: prefix, engine: 'dense' }, 1);
         const event = await timedSleep(lenet, x, { ...d.opts, steps: prefix }, 3);

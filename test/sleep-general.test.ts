@@ -15,29 +15,9 @@ import { describe, expect, it } from 'vitest';
 import { ArgumentError, Network, UnsupportedError, head, loadDataset, loadOnnx, sleep, type LayerSpec, type SleepOptions, type SleepResult } from '../src/index.js';
 import { join } from 'node:path';
 import { changes, controlNetwork, manifest, pairs, spikes } from './helpers/authors-fixture.js';
+import { lcg, randomImages, randomNetwork } from './helpers/random.js';
 
 const fixture = (name: string) => join(import.meta.dirname, 'fixtures', 'onnx', `${name}.onnx`);
-
-function lcg(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
-}
-
-/** A network of the given layers with weights U(lo, hi) and biases U(-0.2, 0.2). */
-function randomNetwork(input: [number, number, number], layers: LayerSpec[], seed: number, lo = -0.3, hi = 0.6, output: 'linear' | 'relu' | 'softmax' = 'linear'): Network {
-  const r = lcg(seed);
-  const net = new Network({ input, layers, output });
-  const p = net.parameters();
-  for (const w of p.weights) for (let i = 0; i < w.length; i++) w[i] = lo + (hi - lo) * r();
-  for (const b of p.biases) if (b) for (let i = 0; i < b.length; i++) b[i] = 0.4 * r() - 0.2;
-  net.setParameters(p);
-  return net;
-}
-
-function randomImages(n: number, size: number, seed: number): Float32Array {
-  const r = lcg(seed);
-  return new Float32Array(n * size).map(() => (r() < 0.4 ? 0 : r()));
-}
 
 function maxDiff(a: Float32Array, b: Float32Array): number {
   expect(a.length).toBe(b.length);

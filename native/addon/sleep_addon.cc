@@ -161,22 +161,25 @@ nrem::SleepHooks make_hooks(const ProgressFn& progress, const Cancel& cancel, do
 }
 
 // Backend of a sleep: the optional argument after control, "cpu" (default) | "cuda" | "auto".
-// "auto" runs on the GPU when one is usable and the request is one the kernel supports (no
+// "auto" runs on the GPU when one is usable and the request is one the kernels support (no
 // raster), else on the CPU; stats.backend says which ran, stats.backendReason why not CUDA.
+// Of the two CUDA kernels, the fully connected one (native/cuda/sleep.cu) runs the paper's
+// kind of sleep (dense chain without input ops, every layer plastic, no bias currents), the
+// general one (sleep_net.cu) every other chain: conv, pooling, bias currents, `layers`.
 struct SleepBackend {
   bool cuda = false;
+  bool net = false;  // the general kernel
   std::string reason;
 };
-// The CUDA kernel runs the paper's kind of sleep: fully connected, every layer plastic, no bias currents.
-std::string cuda_refusal(const std::vector<nrem::Model*>& models, const std::vector<nrem::SleepParams>& ps) {
+bool paper_sleep(const std::vector<nrem::Model*>& models, const std::vector<nrem::SleepParams>& ps) {
   for (const nrem::Model* m : models)
-    if (!m->dense_chain()) return "the CUDA sleep supports fully connected networks only (this one has conv, pooling or input ops)";
+    if (!m->dense_chain()) return false;
   for (const nrem::SleepParams& p : ps) {
-    if (p.bias_current) return "the CUDA sleep has no bias currents (bias: \"current\")";
+    if (p.bias_current) return false;
     for (uint8_t f : p.plastic)
-      if (!f) return "the CUDA sleep makes every layer plastic (layers)";
+      if (!f) return false;
   }
-  return "";
+  return true;
 }
 
 SleepBackend sleep_backend(const Napi::CallbackInfo& info, size_t i, const std::vector<nrem::Model*>& models,
@@ -193,11 +196,28 @@ SleepBackend sleep_backend(const Napi::CallbackInfo& info, size_t i, const std::
     r.reason = c.reason;
     return r;
   }
-  std::string why = cuda_refusal(models, ps);
-  std::vector<nrem::NetView> nets;
-  if (why.empty())
+  std::string why;
+  bool ok = false;
+  if (paper_sleep(models, ps)) {
+    std::vector<nrem::NetView> nets;
     for (nrem::Model* m : models) nets.push_back(m->dense_view());
-  if (why.empty() && nrem::cuda::sleep_supported(nets, ps, &why)) {
+    ok = nrem::cuda::sleep_supported(nets, ps, &why);
+  }
+  if (!ok) {  // every other chain, or a paper sleep the fully connected kernel cannot run (more layers)
+    r.net = true;
+    try {
+      std::vector<std::unique_ptr<nrem::ModelSleep>> ms;
+      std::vector<nrem::SleepNet> nets;
+      for (nrem::Model* m : models) {
+        ms.push_back(std::make_unique<nrem::ModelSleep>(*m));
+        nets.push_back(ms.back()->net);
+      }
+      ok = nrem::cuda::sleep_net_supported(nets, ps, &why);
+    } catch (const nrem::Error&) {
+      ok = true;  // a network the sleep refuses: the task reports it, as on the CPU
+    }
+  }
+  if (ok) {
     r.cuda = true;
   } else {
     require(b == nrem::Backend::Auto, "ERR_UNSUPPORTED", "CUDA sleep: " + why);
@@ -233,13 +253,20 @@ Napi::Value SleepRun(const Napi::CallbackInfo& info) {
         env,
         [lease, model, data, params, stats, dense, be](const ProgressFn& progress, const Cancel& cancel) {
           auto hooks = make_hooks(progress, cancel, static_cast<double>(params->steps));
-          if (be.cuda) {
+          if (be.cuda && !be.net) {
             std::vector<nrem::SleepStats> st;
             nrem::cuda::sleep_batch({model->dense_view()}, {*params}, *data, st, hooks);
             *stats = std::move(st.front());
             return;
           }
           nrem::ModelSleep ms(*model);
+          if (be.cuda) {
+            std::vector<nrem::SleepStats> st;
+            nrem::cuda::sleep_batch_net({ms.net}, {*params}, *data, st, hooks);
+            ms.finish();
+            *stats = std::move(st.front());
+            return;
+          }
           if (dense)
             nrem::sleep_run_dense(ms.net, *params, *data, *stats, hooks);
           else
@@ -280,7 +307,7 @@ Napi::Value SleepBatch(const Napi::CallbackInfo& info) {
         env,
         [leases, models, data, params, stats, total, be](const ProgressFn& progress, const Cancel& cancel) {
           auto hooks = make_hooks(progress, cancel, total);
-          if (be.cuda) {
+          if (be.cuda && !be.net) {
             std::vector<nrem::NetView> nets;
             for (nrem::Model* m : *models) nets.push_back(m->dense_view());
             nrem::cuda::sleep_batch(nets, *params, *data, *stats, hooks);
@@ -292,7 +319,10 @@ Napi::Value SleepBatch(const Napi::CallbackInfo& info) {
             ms.push_back(std::make_unique<nrem::ModelSleep>(*m));
             nets.push_back(ms.back()->net);
           }
-          nrem::sleep_batch(nets, *params, *data, *stats, hooks);
+          if (be.cuda)
+            nrem::cuda::sleep_batch_net(nets, *params, *data, *stats, hooks);
+          else
+            nrem::sleep_batch(nets, *params, *data, *stats, hooks);
           for (auto& m : ms) m->finish();
         },
         [stats, be](Napi::Env e) -> Napi::Value {

@@ -27,6 +27,14 @@ void sleep_batch(const std::vector<NetView>&, const std::vector<SleepParams>&, c
                  std::vector<SleepStats>&, const SleepHooks&) {
   require_available();
 }
+bool sleep_net_supported(const std::vector<SleepNet>&, const std::vector<SleepParams>&, std::string* why) {
+  if (why) *why = status().reason;
+  return false;
+}
+void sleep_batch_net(const std::vector<SleepNet>&, const std::vector<SleepParams>&, const SleepData&,
+                     std::vector<SleepStats>&, const SleepHooks&) {
+  require_available();
+}
 
 struct DeviceModel::Impl {};
 DeviceModel::DeviceModel(const NetView&, size_t) { require_available(); }

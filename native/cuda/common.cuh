@@ -3,10 +3,12 @@
 #pragma once
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
 #include "../core/common.h"
+#include "../core/sleep.h"
 #include "cuda_api.h"
 
 namespace nrem::cuda {
@@ -21,6 +23,24 @@ inline void check(cudaError_t e, const char* what) {
 #define NREM_CUDA_LAUNCHED(name) ::nrem::cuda::check(cudaGetLastError(), "launch of " name)
 
 inline unsigned cdiv(size_t a, size_t b) { return static_cast<unsigned>((a + b - 1) / b); }
+
+// The start of a batch of sleeps on the GPU (sleep.cu, sleep_net.cu): the arguments checked as
+// the CPU engine checks them, one SleepStats per sleep; ERR_BACKEND without a usable GPU,
+// ERR_UNSUPPORTED with the kernel's reason (supported(why)). False for an empty batch.
+template <class Net, class Supported>
+bool begin_sleep_batch(const std::vector<Net>& nets, const std::vector<SleepParams>& ps, const SleepData& d,
+                       std::vector<SleepStats>& stats, Supported&& supported) {
+  require(nets.size() == ps.size(), "ERR_SHAPE", "one network copy per parameter set");
+  for (size_t k = 0; k < nets.size(); ++k) sleep_validate(nets[k], ps[k], d);
+  stats.assign(nets.size(), SleepStats{});
+  if (nets.empty()) return false;
+  std::string why;
+  if (!supported(&why)) {
+    require(status().available, "ERR_BACKEND", "CUDA backend unavailable: " + why);
+    throw Error("ERR_UNSUPPORTED", why);
+  }
+  return true;
+}
 
 template <typename T>
 class DeviceBuffer {
@@ -72,5 +92,17 @@ class Stream {
  private:
   cudaStream_t s_ = nullptr;
 };
+
+// After a launch of the steps before t1 of a batch of sleeps: waits for it, then checks
+// cancellation (ERR_ABORTED) and reports progress (the steps done, summed over the sleeps).
+inline void sleep_chunk_done(const Stream& stream, const SleepHooks& hooks, const std::vector<SleepParams>& ps, int64_t t1) {
+  stream.sync();
+  if (hooks.cancelled && hooks.cancelled()) throw Error("ERR_ABORTED", "The operation was aborted");
+  if (hooks.progress) {
+    int64_t done = 0;
+    for (const auto& p : ps) done += std::min(p.steps, t1);
+    hooks.progress(done);
+  }
+}
 
 }  // namespace nrem::cuda

@@ -18,8 +18,7 @@
 // thread walks the set bits in ascending order, so each neuron's current is summed in
 // exactly the CPU's order, and the kernel is compiled with --fmad=false (no FMA
 // contraction, like -ffp-contract=off): the arithmetic is bit-identical to the CPU's. The
-// one difference is expf inside the STDP gate (CUDA's expf is within 2 ulp, glibc's is
-// correctly rounded), so a weight can differ in its last bit after STDP.
+// STDP gate's expf is glibc's algorithm (exact_expf.cuh; CUDA's expf is within 2 ulp).
 // Weights live on the device transposed (Wᵀ_l: fan_in × n_l) so the current reads are
 // coalesced; the caller's W is restored by transposing back at the end.
 #include <algorithm>
@@ -30,6 +29,7 @@
 #include "../core/sleep_rules.h"
 #include "common.cuh"
 #include "sleep_cuda.h"
+#include "sleep_net.cuh"
 
 namespace nrem::cuda {
 namespace {
@@ -67,29 +67,10 @@ struct Shape {
   int mwords;
 };
 
-struct Input {
-  int mode;              // SleepInputMode
-  const float* x;        // Sequence: rows × n0; Mean / MaskedMean: the mean (n0)
-  int64_t rows;
-  int image_h, image_w, mask_size;
-  const int32_t* replay_offsets;
-  const int32_t* replay_indices;
-};
+using net::GInput;  // the input's description, shared with sleep_net.cu (sleep_net.cuh)
+using net::input_value;
 
-__device__ __forceinline__ float input_value(const Input& in, int n0, int64_t t, int j, int r0, int c0) {
-  switch (in.mode) {
-    case static_cast<int>(SleepInputMode::Sequence):
-      return in.x[static_cast<size_t>(t % in.rows) * n0 + j];
-    case static_cast<int>(SleepInputMode::Mean):
-      return in.x[j];
-    default: {  // MaskedMean
-      const int r = j / in.image_w, c = j % in.image_w;
-      return (r >= r0 && r < r0 + in.mask_size && c >= c0 && c < c0 + in.mask_size) ? in.x[j] : 0.0f;
-    }
-  }
-}
-
-__global__ void __launch_bounds__(kThreads) sleep_kernel(Shape sh, Input in, const DevParams* __restrict__ params,
+__global__ void __launch_bounds__(kThreads) sleep_kernel(Shape sh, GInput in, const DevParams* __restrict__ params,
                                                          float* __restrict__ WT_all, float* __restrict__ v_all,
                                                          unsigned* __restrict__ counts_all, DevState* __restrict__ states,
                                                          float* __restrict__ trace_all, int64_t trace_stride,
@@ -111,17 +92,13 @@ __global__ void __launch_bounds__(kThreads) sleep_kernel(Shape sh, Input in, con
   for (int64_t t = t0; t < t_end; ++t) {
     // ---- layer 0: input spikes, one ballot word per 32 units ----
     int r0 = 0, c0 = 0;
-    if (in.mode == static_cast<int>(SleepInputMode::MaskedMean)) {
-      const int kk = in.mask_size, H = in.image_h, W = in.image_w;
-      r0 = min(H - kk, static_cast<int>(rng_uniform(p.seed, kStreamSleepWindow, t, 0) * (H - kk + 1)));
-      c0 = min(W - kk, static_cast<int>(rng_uniform(p.seed, kStreamSleepWindow, t, 1) * (W - kk + 1)));
-    }
+    if (in.mode == static_cast<int>(SleepInputMode::MaskedMean)) net::mask_window(in, p.seed, t, r0, c0);
     unsigned* m0 = mask + sh.moff[0];
     if (in.mode == static_cast<int>(SleepInputMode::Replay)) {
       for (int w = tid; w < (n0 + 31) / 32; w += blockDim.x) m0[w] = 0u;
       __syncthreads();
-      for (int32_t q = in.replay_offsets[t] + tid; q < in.replay_offsets[t + 1]; q += blockDim.x) {
-        const int j = in.replay_indices[q];
+      for (int32_t q = in.roff[t] + tid; q < in.roff[t + 1]; q += blockDim.x) {
+        const int j = in.ridx[q];
         atomicOr(&m0[j >> 5], 1u << (j & 31));
       }
       __syncthreads();
@@ -237,8 +214,8 @@ __global__ void __launch_bounds__(kThreads) sleep_kernel(Shape sh, Input in, con
           for (int j = tid; j < fan_in; j += blockDim.x) {
             float* wij = Wl + static_cast<size_t>(j) * n + i;
             const bool pre = (mp[j >> 5] >> (j & 31)) & 1u;
-            *wij = pre ? sleep_potentiate(*wij, p.inc, static_cast<SleepGate>(p.gate), p.gate_width)
-                       : sleep_depress(*wij, p.dec, static_cast<SleepGate>(p.gate), p.gate_width);
+            const float g = sleep_gate_exact(*wij, p.gate, p.gate_width);  // sleep_potentiate / sleep_depress
+            *wij = pre ? *wij + p.inc * g : *wij - p.dec * g;
           }
         }
     }
@@ -292,15 +269,7 @@ bool sleep_supported(const std::vector<NetView>& nets, const std::vector<SleepPa
 void sleep_batch(const std::vector<NetView>& nets, const std::vector<SleepParams>& ps, const SleepData& d,
                  std::vector<SleepStats>& stats, const SleepHooks& hooks) {
   const auto t_start = std::chrono::steady_clock::now();
-  require(nets.size() == ps.size(), "ERR_SHAPE", "one network copy per parameter set");
-  for (size_t k = 0; k < nets.size(); ++k) sleep_validate(nets[k], ps[k], d);
-  stats.assign(nets.size(), SleepStats{});
-  if (nets.empty()) return;
-  std::string why;
-  if (!sleep_supported(nets, ps, &why)) {
-    require(status().available, "ERR_BACKEND", "CUDA backend unavailable: " + why);
-    throw Error("ERR_UNSUPPORTED", why);
-  }
+  if (!begin_sleep_batch(nets, ps, d, stats, [&](std::string* why) { return sleep_supported(nets, ps, why); })) return;
   const size_t K = nets.size();
   const NetView& net0 = nets.front();
   Shape sh{};
@@ -359,8 +328,9 @@ void sleep_batch(const std::vector<NetView>& nets, const std::vector<SleepParams
   // Input on the device: the rows the sequence will visit, or the mean (double, row order, like the CPU).
   DeviceBuffer<float> dx;
   DeviceBuffer<int32_t> droff, dridx;
-  Input in{};
+  GInput in{};
   in.mode = static_cast<int>(d.mode);
+  in.image_c = d.image_c;
   in.image_h = d.image_h;
   in.image_w = d.image_w;
   in.mask_size = ps.front().mask_size;
@@ -380,8 +350,8 @@ void sleep_batch(const std::vector<NetView>& nets, const std::vector<SleepParams
   } else {
     droff.upload(d.replay_offsets, static_cast<size_t>(max_steps) + 1, s);
     dridx.upload(d.replay_indices, std::max<size_t>(1, d.replay_count), s);
-    in.replay_offsets = droff.get();
-    in.replay_indices = dridx.get();
+    in.roff = droff.get();
+    in.ridx = dridx.get();
   }
   in.x = dx.get();
 
@@ -410,13 +380,7 @@ void sleep_batch(const std::vector<NetView>& nets, const std::vector<SleepParams
                                                                   dcounts.get(), dstates.get(), dtrace.get(),
                                                                   trace_stride, dscratch.get(), t0, t1);
     NREM_CUDA_LAUNCHED("sleep_kernel");
-    stream.sync();
-    if (hooks.cancelled && hooks.cancelled()) throw Error("ERR_ABORTED", "The operation was aborted");
-    if (hooks.progress) {
-      int64_t done = 0;
-      for (const auto& p : ps) done += std::min(p.steps, t1);
-      hooks.progress(done);
-    }
+    sleep_chunk_done(stream, hooks, ps, t1);
   }
 
   // Back to the host: weights (transposed back), membranes, counters, trace.
