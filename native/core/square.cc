@@ -228,6 +228,7 @@ void square_attack(const AttackModel& m, const float* X, const int32_t* y, size_
   double done = 0;
   std::vector<float> xn, z, mg, mn;
   std::vector<int32_t> pred, ya;
+  std::vector<int64_t> slot;  // per live row: its proposal's index among those evaluated, −1 none
   // One proposal generator per thread slot would allow parallel proposals; rows are cheap
   // next to the forward pass, so one serves all.
   Proposals prop(o, H, W, C, d);
@@ -255,25 +256,41 @@ void square_attack(const AttackModel& m, const float* X, const int32_t* y, size_
         const int side = square_side(o.p_init, i, Q, o.rescale_schedule, H, W, o.l2);
         xn.resize(A * d);
         ya.resize(A);
+        slot.resize(A);
+        // A proposal equal to x_best bit for bit (the window's new values are the ones it
+        // has: clipped at 0 or 1, or the sign it already took) has x_best's margin mg and
+        // class (not adversarial: the row would have stopped), so it is neither accepted
+        // nor a success; it needs no forward pass (a row's logits do not depend on the
+        // other rows of the batch). Only the F proposals that differ are evaluated.
+        size_t F = 0;
         for (size_t k = 0; k < A; ++k) {
           const size_t r = rows[k];
-          ya[k] = y[r0 + r];
-          prop.propose(X0 + r * d, out + r * d, eps_at(r0 + r), key(r0 + r), ei, i, side, &xn[k * d]);
+          prop.propose(X0 + r * d, out + r * d, eps_at(r0 + r), key(r0 + r), ei, i, side, &xn[F * d]);
+          const bool same = std::memcmp(&xn[F * d], out + r * d, sizeof(float) * d) == 0;
+          slot[k] = same ? -1 : static_cast<int64_t>(F);
+          if (!same) ya[F++] = y[r0 + r];
         }
-        z.resize(A * K);
-        mn.resize(A);
-        pred.resize(A);
-        m.logits(xn.data(), A, z.data());
-        margins(m, z.data(), ya.data(), A, mn.data());
-        m.predict_from_logits(z.data(), A, pred.data());
+        z.resize(F * K);
+        mn.resize(F);
+        pred.resize(F);
+        if (F > 0) {
+          m.logits(xn.data(), F, z.data());
+          margins(m, z.data(), ya.data(), F, mn.data());
+          m.predict_from_logits(z.data(), F, pred.data());
+        }
         size_t w = 0;
         for (size_t k = 0; k < A; ++k) {
           const size_t r = rows[k];
           if (queries) queries[ei * n + r0 + r] = i + 2;
-          const bool adv = pred[k] != ya[k];
-          if (mn[k] < mg[r] || adv) {
-            mg[r] = mn[k];
-            std::memcpy(out + r * d, &xn[k * d], sizeof(float) * d);
+          if (slot[k] < 0) {
+            rows[w++] = r;
+            continue;
+          }
+          const size_t f = static_cast<size_t>(slot[k]);
+          const bool adv = pred[f] != ya[f];
+          if (mn[f] < mg[r] || adv) {
+            mg[r] = mn[f];
+            std::memcpy(out + r * d, &xn[f * d], sizeof(float) * d);
           }
           if (!adv) rows[w++] = r;
         }

@@ -20,7 +20,9 @@
 //     L2: per channel, window 1 gets ±eta + its old δ/‖old δ‖, rescaled to
 //       √(max(eps² − ‖δ‖², 0)/c + ‖δ on windows 1 ∪ 2‖²); window 2 is cleared first;
 //       x_new = clip01(x0 + eps·δ/‖δ‖₂)
-//     accept x_new if m(x_new) < m(x) or x_new is adversarial
+//     accept x_new if m(x_new) < m(x) or x_new is adversarial; an x_new equal to x bit for bit
+//       (a window already holding the drawn values, common late in L∞) is rejected without a
+//       forward pass: m(x_new) = m(x) and x is not adversarial
 // Rows adversarial at any point are frozen. The original draws one window per iteration
 // for the whole batch; here each row draws its own (the same distribution per row, and a
 // row's result does not depend on which rows share its batch). Random keys: rng(seed,

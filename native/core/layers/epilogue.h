@@ -24,8 +24,14 @@ inline void epilogue_block(float* __restrict z, int rows, int cols, size_t ld, c
     float* __restrict row = z + r * ld;
     if (pre != 1.0f)
       for (int j = 0; j < cols; ++j) row[j] = pre * row[j];
+    // The product is taken whatever the sign and then selected (the same value as the
+    // branch): the compiler may not speculate a floating-point multiply under a branch
+    // (-ftrapping-math), so the branchy form stayed scalar and mispredicted on every sign.
     if (e.relu)
-      for (int j = 0; j < cols; ++j) row[j] = row[j] > 0.0f ? row[j] * m : 0.0f;
+      for (int j = 0; j < cols; ++j) {
+        const float v = row[j] * m;
+        row[j] = row[j] > 0.0f ? v : 0.0f;
+      }
     else if (m != 1.0f)
       for (int j = 0; j < cols; ++j) row[j] = row[j] * m;
   }
@@ -33,11 +39,18 @@ inline void epilogue_block(float* __restrict z, int rows, int cols, size_t ld, c
 
 // g = ∂L/∂z from g = ∂L/∂a and a, in place, on `count` consecutive values.
 inline void epilogue_backward(const float* __restrict a, float* __restrict g, size_t count, const Epilogue& e, float m) {
-  if (e.relu) {
-    if (e.pre == 1.0f)
-      for (size_t j = 0; j < count; ++j) g[j] = a[j] > 0.0f ? g[j] * m : 0.0f;
+  if (e.relu) {  // product first, then the select (as in epilogue_block)
+    const float pre = e.pre;
+    if (pre == 1.0f)
+      for (size_t j = 0; j < count; ++j) {
+        const float v = g[j] * m;
+        g[j] = a[j] > 0.0f ? v : 0.0f;
+      }
     else
-      for (size_t j = 0; j < count; ++j) g[j] = a[j] > 0.0f ? g[j] * m * e.pre : 0.0f;
+      for (size_t j = 0; j < count; ++j) {
+        const float v = g[j] * m * pre;
+        g[j] = a[j] > 0.0f ? v : 0.0f;
+      }
   } else if (m != 1.0f || e.pre != 1.0f) {
     const float f = m * e.pre;
     for (size_t j = 0; j < count; ++j) g[j] = g[j] * f;
