@@ -5,10 +5,9 @@
  * example once whatever the number of eps (chunks of FGSM_CHUNK); `reproduce --timings`
  * splits the run's wall time by unit kind and phase. Commands run in-process.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { registerTrain } from '../src/cli/commands/train.js';
 import { registerTune } from '../src/cli/commands/tune.js';
 import { registerDefend } from '../src/cli/commands/defend.js';
@@ -23,16 +22,9 @@ import { recheckWithOrt } from '../src/attacks/recheck.js';
 import { buildGraph } from '../src/experiments/graph.js';
 import { validateSpec } from '../src/experiments/spec.js';
 import { microPatches } from './helpers/small-specs.js';
-import { lastJson, runCli } from './helpers/cli.js';
+import { lastJson, runCli, testDirWithCache } from './helpers/cli.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'nrem-pipeline-cmds-'));
-const savedCache = process.env.NREM_CACHE_DIR;
-process.env.NREM_CACHE_DIR = join(dir, 'cache');
-afterAll(() => {
-  if (savedCache === undefined) delete process.env.NREM_CACHE_DIR;
-  else process.env.NREM_CACHE_DIR = savedCache;
-  rmSync(dir, { recursive: true, force: true });
-});
+const dir = testDirWithCache('nrem-pipeline-cmds-');
 
 const nrem = (args: string[]) => runCli([registerTrain, registerTune, registerDefend, registerAttack, registerReproduce], args);
 

@@ -7,10 +7,9 @@
  * line and exit status through vite-node.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { registerReproduce, loadSpec } from '../src/cli/commands/reproduce.js';
 import { registerTrain } from '../src/cli/commands/train.js';
 import { registerSleep } from '../src/cli/commands/sleep.js';
@@ -25,16 +24,9 @@ import { loadDataset } from '../src/data/index.js';
 import { fashionMnistDir } from '../src/data/mnist.js';
 import { FormatError, ValueError } from '../src/errors.js';
 import { smallMnist } from './helpers/small-specs.js';
-import { lastJson, runCli } from './helpers/cli.js';
+import { lastJson, runCli, testDirWithCache } from './helpers/cli.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'nrem-pipeline-'));
-const savedCache = process.env.NREM_CACHE_DIR;
-process.env.NREM_CACHE_DIR = join(dir, 'cache');
-afterAll(() => {
-  if (savedCache === undefined) delete process.env.NREM_CACHE_DIR;
-  else process.env.NREM_CACHE_DIR = savedCache;
-  rmSync(dir, { recursive: true, force: true });
-});
+const dir = testDirWithCache('nrem-pipeline-');
 const fixture = resolve('test/fixtures/onnx/mlp_bias.onnx');
 
 /** Runs `nrem ARGS` in-process; its stdout lines, stderr text, and the error it ended with. */

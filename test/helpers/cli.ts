@@ -2,8 +2,11 @@
  * Runs `nrem ARGS` in-process (commander, as the entry point registers the commands): the
  * stdout lines, the stderr text, and the NremError it ended with (any other error is thrown).
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Command } from 'commander';
-import { vi } from 'vitest';
+import { afterAll, vi } from 'vitest';
 import { NremError } from '../../src/errors.js';
 
 export type Register = (program: Command) => void;
@@ -31,3 +34,19 @@ export async function runCli(registers: Register[], args: string[]): Promise<{ o
 
 /** The last stdout line, parsed (the commands' --json object). */
 export const lastJson = (lines: string[]) => JSON.parse(lines[lines.length - 1]);
+
+/**
+ * A temporary folder for a test file, with nrem's data cache (NREM_CACHE_DIR) inside it for
+ * the file's duration; both undone after the file's tests.
+ */
+export function testDirWithCache(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const saved = process.env.NREM_CACHE_DIR;
+  process.env.NREM_CACHE_DIR = join(dir, 'cache');
+  afterAll(() => {
+    if (saved === undefined) delete process.env.NREM_CACHE_DIR;
+    else process.env.NREM_CACHE_DIR = saved;
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return dir;
+}
