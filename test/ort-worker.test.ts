@@ -6,7 +6,7 @@
  * come without its internal source paths.
  */
 import type { Worker } from 'node:worker_threads';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { BackendError, createNetwork, FormatError, OrtModel } from '../src/index.js';
 import { cleanOrtMessage } from '../src/model/ort.js';
 
@@ -16,14 +16,16 @@ const x = new Float32Array(20_000 * 50).map((_, i) => ((i * 7919) % 1000) / 1000
 const workerOf = (m: OrtModel) => (m as unknown as { worker: Worker | null }).worker;
 
 describe('OrtModel worker failures', () => {
-  it('a worker terminated during a run rejects it with BackendError; the next run starts a fresh worker', async () => {
+  // The worker exits with code 1 before its next batch (the worker's 'exit' hook): a real
+  // worker.terminate() inside session.run() would end this process (see src/model/ort.ts).
+  it('a worker that dies during a run rejects it with BackendError; the next run starts a fresh worker', async () => {
     const m = await OrtModel.fromNetwork(net, { batch: 100 });
     try {
       const ref = await m.run(x.subarray(0, 500 * 50), 500);
       let terminated = false;
       const p = m.run(x, 20_000, {
         onProgress: () => {
-          if (!terminated) (terminated = true), void workerOf(m)!.terminate();
+          if (!terminated) (terminated = true), workerOf(m)!.postMessage({ type: 'exit', code: 1 });
         },
       });
       await expect(p).rejects.toBeInstanceOf(BackendError);
@@ -43,7 +45,7 @@ describe('OrtModel worker failures', () => {
       let closed = false;
       const p = m.run(x, 20_000, {
         onProgress: () => {
-          if (!closed) (closed = true), workerOf(m)!.postMessage({ type: 'dispose' });
+          if (!closed) (closed = true), workerOf(m)!.postMessage({ type: 'exit', code: 0 });
         },
       });
       const queued = m.run(x.subarray(0, 100 * 50), 100); // waits behind p, then gets a new worker
@@ -71,6 +73,23 @@ describe('OrtModel worker failures', () => {
     } finally {
       await m.dispose();
     }
+  }, 60_000);
+
+  it('dispose right after a run whose callback threw never terminates the worker: it exits by itself (code 0)', async () => {
+    const m = await OrtModel.fromNetwork(net, { batch: 100 });
+    const w = workerOf(m)!;
+    const terminate = vi.spyOn(w, 'terminate');
+    const exitCode = new Promise<number>((r) => w.once('exit', r));
+    await expect(
+      m.run(x, 20_000, {
+        onProgress: () => {
+          throw new Error('stop');
+        },
+      }),
+    ).rejects.toThrow('stop');
+    await m.dispose();
+    expect(await exitCode).toBe(0);
+    expect(terminate).not.toHaveBeenCalled();
   }, 60_000);
 });
 

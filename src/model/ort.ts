@@ -10,10 +10,17 @@
  * batch and checking a shared cancel flag (set by the AbortSignal) between batches. Calls on
  * one OrtModel are queued, never interleaved. dispose() releases the session and ends the worker.
  *
- * A worker that exits or crashes while a call is in flight (killed, out of memory, a fault
- * inside ONNX Runtime) rejects that call — and any other call it was serving — with a
- * BackendError saying how it ended; the next call starts a fresh worker from the model's
- * bytes. ONNX Runtime's messages reach the user without its internal source paths.
+ * A worker that exits or crashes while a call is in flight (out of memory, a fault inside
+ * ONNX Runtime) rejects that call — and any other call it was serving — with a BackendError
+ * saying how it ended; the next call starts a fresh worker from the model's bytes. ONNX
+ * Runtime's messages reach the user without its internal source paths.
+ *
+ * A worker is never terminated (worker.terminate()) while session.run() may be executing:
+ * onnxruntime-node, interrupted inside a run, throws a C++ exception nothing catches and
+ * std::terminate() ends the whole process. So an aborted run stops at its next batch, a run
+ * whose progress callback threw settles only when the worker has stopped, the worker stays
+ * referenced (keeps the process alive) until then, and dispose() waits for the worker's own
+ * exit after its last batch.
  */
 import { createRequire } from 'node:module';
 import { MODEL_FILE_LIMIT, readInputFile } from '../util/files.js';
@@ -53,16 +60,26 @@ let session;
     parentPort.postMessage({ type: 'error', message: String(e && e.message || e) });
   }
 })();
-parentPort.on('message', async (m) => {
+// The run in progress (runs come one at a time): dispose and exit wait for it, so that
+// nothing ends the thread inside session.run().
+let running = Promise.resolve();
+parentPort.on('message', (m) => {
   if (m.type === 'dispose') {
-    try { await session?.release(); } finally { parentPort.close(); }
+    running = running.then(async () => { try { await session?.release(); } finally { parentPort.close(); } });
     return;
   }
-
+  // A test hook standing for a worker that dies: the thread exits before its next batch.
+  if (m.type === 'exit') { exitCode = m.code; if (!busy) process.exit(exitCode); return; }
+  running = running.then(() => runRows(m));
+});
+let busy = false, exitCode = null;
+async function runRows(m) {
+  busy = true;
   try {
     const { x, n, rowShape, rowSize, batch, cancel, inputName, outputName } = m;
     let out = null, width = 0;
     for (let r = 0; r < n; r += batch) {
+      if (exitCode !== null) process.exit(exitCode);
       if (Atomics.load(cancel, 0)) { parentPort.postMessage({ id: m.id, aborted: true }); return; }
       const k = Math.min(batch, n - r);
       const t = new ort.Tensor('float32', x.subarray(r * rowSize, (r + k) * rowSize), [k, ...rowShape]);
@@ -76,8 +93,10 @@ parentPort.on('message', async (m) => {
     parentPort.postMessage({ id: m.id, out, width }, out ? [out.buffer] : []);
   } catch (e) {
     parentPort.postMessage({ id: m.id, error: String(e && e.message || e) });
+  } finally {
+    busy = false;
   }
-});
+}
 `;
 
 /**
@@ -286,17 +305,22 @@ export class OrtModel {
         reject(e);
       };
       let settled = false;
+      let callbackError: { err: unknown } | null = null;
       const onMessage = (m: Reply) => {
         if (m.id !== id || settled) return;
         if (m.progress) {
+          if (callbackError) return;
           try {
             opts?.onProgress?.(m.progress);
           } catch (err) {
-            Atomics.store(cancel, 0, 1); // stop the worker at its next batch; reject with the callback's error
-            done(() => reject(err));
+            // Stop the worker at its next batch and reject with the callback's error once it
+            // has stopped (its reply: aborted, or the output when this was the last batch).
+            callbackError = { err };
+            Atomics.store(cancel, 0, 1);
           }
           return;
         }
+        if (callbackError) return done(() => reject(callbackError!.err));
         if (m.aborted) return done(() => fail(new AbortError()));
         if (m.error !== undefined) return done(() => fail(new BackendError(`ONNX Runtime: ${cleanOrtMessage(m.error!)}`)));
         done(() => {
@@ -338,7 +362,12 @@ export class OrtModel {
     return p.length ? ok / p.length : 0;
   }
 
-  /** Releases the session and ends the worker (waits for queued runs). */
+  /**
+   * Releases the session and ends the worker: waits for queued runs, then for the worker to
+   * release the session and exit; the worker keeps the process alive meanwhile. Never
+   * terminate()s it (see the header): a worker that has not exited after 10 s is left behind
+   * unreferenced, so it cannot keep the process alive any longer.
+   */
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
@@ -346,10 +375,15 @@ export class OrtModel {
     const worker = this.worker;
     this.worker = null;
     if (!worker) return;
-    const exited = new Promise((r) => worker.once('exit', r));
+    let t: NodeJS.Timeout | undefined;
+    const exited = new Promise<void>((r) => {
+      worker.once('exit', () => r());
+      t = setTimeout(r, 10_000);
+    });
+    worker.ref();
     worker.postMessage({ type: 'dispose' });
-    const t = setTimeout(() => void worker.terminate(), 2000);
     await exited;
     clearTimeout(t);
+    worker.unref();
   }
 }
