@@ -13,6 +13,7 @@
       "defines": [
         "NAPI_VERSION=8",
         "NAPI_CPP_EXCEPTIONS",
+        "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS",
         "<!@(node scripts/find-blas.cjs defines)"
       ],
       "libraries": ["<!@(node scripts/find-blas.cjs libraries)"],
