@@ -13,7 +13,12 @@ const fuzzFile = take('--fuzz');
 const sanitizeFile = take('--sanitize');
 let passed = 0, failed = 0, skipped = 0;
 for (const file of args) {
-  if (!existsSync(file)) { console.error(`ci-summary: ${file} missing (a test run crashed)`); failed++; continue; }
+  if (!existsSync(file)) {
+    console.error(`ci-summary: ${file} missing (a test run crashed)`);
+    failed++;
+    crashContext(file.replace(/\.json$/, '.log'));
+    continue;
+  }
   const r = JSON.parse(readFileSync(file, 'utf8'));
   const crashed = r.numTotalTestSuites > 0 && r.testResults.some((s) => s.status === 'failed' && s.assertionResults.length === 0) ? 1 : 0;
   const sk = r.numPendingTests + (r.numTodoTests ?? 0);
@@ -49,3 +54,15 @@ if (sanitizeFile) {
 }
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exit(failed ? 1 : 0);
+
+/** The lines before the first sign of a crash in a run's log, so that CI's tail shows where it died. */
+function crashContext(log) {
+  if (!existsSync(log)) return;
+  // eslint-disable-next-line no-control-regex
+  const lines = readFileSync(log, 'utf8').replace(/\x1b\[[0-9;]*m/g, '').split('\n');
+  const at = lines.findIndex((l) => /terminate called|FATAL ERROR|Segmentation fault|SIGSEGV|SIGABRT|Aborted|Channel closed|heap out of memory/.test(l));
+  if (at < 0) return console.error(`ci-summary: no crash message in ${log}; its last lines:\n${lines.slice(-15).join('\n')}`);
+  const files = lines.slice(0, at).filter((l) => /^\s*[✓❯×]\s+test\//.test(l));
+  console.error(`ci-summary: ${log}, the last test files before the crash:\n${files.slice(-3).join('\n')}`);
+  console.error(lines.slice(Math.max(0, at - 12), at + 6).join('\n'));
+}
