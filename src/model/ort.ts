@@ -4,23 +4,25 @@
  *
  * Why a worker thread: onnxruntime-node's session.run() executes on the main thread (behind a
  * setImmediate, onnxruntime issue #19611), so evaluating 10,000 digits would freeze the event
- * loop — progress bars, timers and AbortSignals included. Each OrtModel therefore owns one
- * node:worker_threads Worker that holds the InferenceSession; run() sends the inputs (a copy,
- * transferred) and the worker evaluates them batch by batch, posting progress after each
- * batch and checking a shared cancel flag (set by the AbortSignal) between batches. Calls on
- * one OrtModel are queued, never interleaved. dispose() releases the session and ends the worker.
+ * loop — progress bars, timers and AbortSignals included. The sessions of a process therefore
+ * live in one node:worker_threads Worker, the ONNX Runtime host, started on first use and
+ * shared by every OrtModel (starting a thread and loading onnxruntime-node costs ~90 ms of CPU,
+ * a session ~1.5 ms: a study's units open dozens). run() sends the inputs (a copy, transferred)
+ * and the host evaluates them batch by batch, posting progress after each batch and checking a
+ * shared cancel flag (set by the AbortSignal) between batches. Calls on one OrtModel are
+ * queued, never interleaved; calls on different models alternate batch by batch. dispose()
+ * releases the model's session; an idle host never keeps the process alive.
  *
- * A worker that exits or crashes while a call is in flight (out of memory, a fault inside
- * ONNX Runtime) rejects that call — and any other call it was serving — with a BackendError
- * saying how it ended; the next call starts a fresh worker from the model's bytes. ONNX
- * Runtime's messages reach the user without its internal source paths.
+ * A host that exits or crashes while calls are in flight (out of memory, a fault inside ONNX
+ * Runtime) rejects every one of them with a BackendError saying how it ended; the next call
+ * starts a fresh host and reopens its model's session from the model's bytes. ONNX Runtime's
+ * messages reach the user without its internal source paths.
  *
- * A worker is never terminated (worker.terminate()) while session.run() may be executing:
- * onnxruntime-node, interrupted inside a run, throws a C++ exception nothing catches and
- * std::terminate() ends the whole process. So an aborted run stops at its next batch, a run
- * whose progress callback threw settles only when the worker has stopped, the worker stays
- * referenced (keeps the process alive) until then, and dispose() waits for the worker's own
- * exit after its last batch.
+ * The host is never terminated (worker.terminate()): onnxruntime-node, interrupted inside a
+ * run, throws a C++ exception nothing catches and std::terminate() ends the whole process. So
+ * an aborted run stops at its next batch, a run whose progress callback threw settles only
+ * when the host has stopped it, and the host stays referenced (keeps the process alive) while
+ * any call is in flight.
  */
 import { createRequire } from 'node:module';
 import { MODEL_FILE_LIMIT, readInputFile } from '../util/files.js';
@@ -45,38 +47,48 @@ export interface OrtOptions {
   threads?: number;
 }
 
-// The worker, as CommonJS source: it needs no build step and runs the same from src/ and dist/.
-const WORKER = `
+// The host, as CommonJS source: it needs no build step and runs the same from src/ and dist/.
+const HOST = `
 const { parentPort, workerData } = require('node:worker_threads');
 const ort = require(workerData.ortPath);
-let session;
-(async () => {
-  try {
-    const o = { executionProviders: ['cpu'], graphOptimizationLevel: 'all' };
-    o.intraOpNumThreads = workerData.threads;
-    session = await ort.InferenceSession.create(workerData.bytes, o);
-    parentPort.postMessage({ type: 'ready', inputNames: session.inputNames, outputNames: session.outputNames });
-  } catch (e) {
-    parentPort.postMessage({ type: 'error', message: String(e && e.message || e) });
-  }
-})();
-// The run in progress (runs come one at a time): dispose and exit wait for it, so that
-// nothing ends the thread inside session.run().
-let running = Promise.resolve();
+const sessions = new Map();
+// Per session, the run or close in progress (one at a time per session): close waits for the
+// session's runs, and nothing ends the thread inside session.run().
+const chains = new Map();
+let busy = 0, exitCode = null;
+const chain = (sid, f) => {
+  const next = (chains.get(sid) || Promise.resolve()).then(f);
+  chains.set(sid, next);
+  return next;
+};
 parentPort.on('message', (m) => {
-  if (m.type === 'dispose') {
-    running = running.then(async () => { try { await session?.release(); } finally { parentPort.close(); } });
+  if (m.type === 'open') {
+    const o = { executionProviders: ['cpu'], graphOptimizationLevel: 'all', intraOpNumThreads: m.threads };
+    ort.InferenceSession.create(m.bytes, o).then(
+      (s) => { sessions.set(m.sid, s); parentPort.postMessage({ sid: m.sid, type: 'ready', inputNames: s.inputNames, outputNames: s.outputNames }); },
+      (e) => parentPort.postMessage({ sid: m.sid, type: 'error', message: String(e && e.message || e) }),
+    );
     return;
   }
-  // A test hook standing for a worker that dies: the thread exits before its next batch.
+  if (m.type === 'close') {
+    chain(m.sid, async () => {
+      try { await sessions.get(m.sid)?.release(); } catch {}
+      sessions.delete(m.sid);
+      chains.delete(m.sid);
+      parentPort.postMessage({ sid: m.sid, type: 'closed' });
+    });
+    return;
+  }
+  // A test hook standing for a host that dies: the thread exits before its next batch.
   if (m.type === 'exit') { exitCode = m.code; if (!busy) process.exit(exitCode); return; }
-  running = running.then(() => runRows(m));
+  chain(m.sid, () => runRows(m));
 });
-let busy = false, exitCode = null;
 async function runRows(m) {
-  busy = true;
+  busy++;
   try {
     const { x, n, rowShape, rowSize, batch, cancel, inputName, outputName } = m;
+    const session = sessions.get(m.sid);
+    if (!session) throw new Error('no open session ' + m.sid);
     let out = null, width = 0;
     for (let r = 0; r < n; r += batch) {
       if (exitCode !== null) process.exit(exitCode);
@@ -94,7 +106,7 @@ async function runRows(m) {
   } catch (e) {
     parentPort.postMessage({ id: m.id, error: String(e && e.message || e) });
   } finally {
-    busy = false;
+    busy--;
   }
 }
 `;
@@ -129,32 +141,9 @@ export function cleanOrtMessage(msg: string): string {
   return (out + msg.slice(i)).replace(/\s{2,}/g, ' ').trim();
 }
 
-/** Starts a worker holding a session of `bytes`; FormatError when ONNX Runtime refuses the model. */
-async function startWorker(bytes: Uint8Array, threads: number, name: string): Promise<{ worker: Worker; ready: Reply }> {
-  const ortPath = createRequire(import.meta.url).resolve('onnxruntime-node');
-  const worker = new Worker(WORKER, { eval: true, workerData: { ortPath, bytes, threads } });
-  let onMessage!: (m: Reply) => void, onError!: (err: Error) => void, onExit!: (code: number) => void;
-  const ready = await new Promise<Reply>((resolve) => {
-    onMessage = resolve;
-    onError = (err: Error) => resolve({ type: 'error', message: err.message });
-    onExit = (code: number) => resolve({ type: 'error', message: `the worker exited with code ${code} while loading` });
-    worker.once('message', onMessage);
-    worker.once('error', onError);
-    worker.once('exit', onExit);
-  });
-  // Only our own listeners: the Worker keeps internal ones (port referencing).
-  worker.off('message', onMessage);
-  worker.off('error', onError);
-  worker.off('exit', onExit);
-  if (ready.type !== 'ready') {
-    await worker.terminate();
-    throw new FormatError(`${name}: ONNX Runtime cannot load the model (${cleanOrtMessage(ready.message ?? '')})`);
-  }
-  return { worker, ready };
-}
-
 interface Reply {
   id?: number;
+  sid?: number;
   type?: string;
   message?: string;
   out?: Float32Array;
@@ -166,6 +155,75 @@ interface Reply {
   outputNames?: string[];
 }
 
+/** The process's ONNX Runtime host thread (see the header): one at a time, a fresh one after it died. */
+class Host {
+  private static current: Host | null = null;
+  /** Hosts started in this process so far. */
+  static started = 0;
+
+  readonly worker: Worker;
+  alive = true;
+  /** Replies awaited, by run id (runs) or by -sid (open, close): each also learns of the host's death. */
+  private readonly waiting = new Map<number, { onReply: (m: Reply) => void; onDeath: (err: Error) => void }>();
+
+  private constructor() {
+    const ortPath = createRequire(import.meta.url).resolve('onnxruntime-node');
+    this.worker = new Worker(HOST, { eval: true, workerData: { ortPath } });
+    this.worker.unref(); // an idle host never keeps the process alive
+    Host.started++;
+    this.worker.on('message', (m: Reply) => this.waiting.get(m.id ?? -(m.sid ?? 0))?.onReply(m));
+    const died = (err: Error) => {
+      if (!this.alive) return;
+      this.alive = false;
+      if (Host.current === this) Host.current = null;
+      const all = [...this.waiting.values()];
+      this.waiting.clear();
+      for (const w of all) w.onDeath(err);
+    };
+    this.worker.once('error', (err: Error) => died(new BackendError(`ONNX Runtime worker crashed: ${cleanOrtMessage(err.message)}`, { cause: err })));
+    this.worker.once('exit', (code: number) => died(new BackendError(`ONNX Runtime worker exited (code ${code}) during the call`)));
+  }
+
+  /** The live host, started on first use or after the last one died. */
+  static get(): Host {
+    if (!Host.current) Host.current = new Host();
+    return Host.current;
+  }
+
+  /** The live host's thread, or null. */
+  static thread(): Worker | null {
+    return Host.current?.worker ?? null;
+  }
+
+  /**
+   * Posts `message` and passes the replies to `key` to `settle` until it returns true; the
+   * host is referenced meanwhile (keeps the process alive) and its death rejects the call.
+   */
+  call<T>(key: number, message: object, transfer: ArrayBuffer[], settle: (m: Reply, resolve: (v: T) => void, reject: (e: unknown) => void) => boolean): Promise<T> {
+    if (!this.alive) return Promise.reject(new BackendError('ONNX Runtime worker exited before the call'));
+    return new Promise<T>((resolve, reject) => {
+      const end = () => {
+        this.waiting.delete(key);
+        if (this.waiting.size === 0) this.worker.unref();
+      };
+      this.waiting.set(key, {
+        onReply: (m) => {
+          if (settle(m, resolve, reject)) end();
+        },
+        onDeath: (err) => {
+          end();
+          reject(err);
+        },
+      });
+      this.worker.ref();
+      this.worker.postMessage(message, transfer);
+    });
+  }
+}
+
+let nextSid = 1;
+let nextRunId = 1;
+
 export class OrtModel {
   /** Features per row (product of the input's non-batch dimensions). */
   readonly inputSize: number;
@@ -176,24 +234,25 @@ export class OrtModel {
   private readonly rowShape: number[];
   private readonly batch: number;
   private readonly fixedBatch: boolean;
-  private worker: Worker | null;
+  /** The host this model's session is open on and its id there (host null: reopen on the next call). */
+  private host: Host | null;
+  private sid: number;
   private disposed = false;
   private queue: Promise<unknown> = Promise.resolve();
-  private nextId = 1;
-  /** Calls in flight on the current worker: how to fail each if the worker dies. */
-  private readonly inFlight = new Map<number, (err: Error) => void>();
   private readonly bytes: Uint8Array;
   private readonly name: string;
-  /** ONNX Runtime intra-op threads of this model's sessions (restarted workers keep it). */
+  /** ONNX Runtime intra-op threads of this model's sessions (reopened sessions keep it). */
   readonly threads: number;
-  /** Workers started so far (1 + restarts after a worker died). */
-  workersStarted = 1;
+  /** Sessions opened so far (1 + reopenings after the host died). */
+  sessionsStarted = 1;
 
   private constructor(
-    worker: Worker,
+    host: Host,
+    sid: number,
     info: { inputName: string; outputName: string; rowShape: number[]; outputSize: number; batch: number; fixedBatch: boolean; bytes: Uint8Array; name: string; threads: number },
   ) {
-    this.worker = worker;
+    this.host = host;
+    this.sid = sid;
     this.bytes = info.bytes;
     this.name = info.name;
     this.threads = info.threads;
@@ -204,35 +263,41 @@ export class OrtModel {
     this.outputSize = info.outputSize;
     this.batch = info.batch;
     this.fixedBatch = info.fixedBatch;
-    this.attach(worker);
   }
 
-  /** Watches a worker: if it exits or crashes, every call it serves fails and the next call starts a new one. */
-  private attach(worker: Worker): void {
-    worker.unref(); // an idle model never keeps the process alive
-    const died = (err: Error) => {
-      if (this.worker === worker) this.worker = null;
-      const calls = [...this.inFlight.values()];
-      this.inFlight.clear();
-      for (const fail of calls) fail(err);
-    };
-    worker.once('error', (err: Error) => died(new BackendError(`ONNX Runtime worker crashed: ${cleanOrtMessage(err.message)}`, { cause: err })));
-    worker.once('exit', (code: number) => died(new BackendError(`ONNX Runtime worker exited (code ${code}) during the call`)));
+  /** The process's ONNX Runtime host thread, or null when none runs. */
+  static hostThread(): Worker | null {
+    return Host.thread();
   }
 
-  /** The live worker, or a fresh one when the last one died. */
-  private async live(): Promise<Worker> {
-    if (this.worker) return this.worker;
+  /** ONNX Runtime host threads started in this process so far (1 + restarts after one died). */
+  static get hostsStarted(): number {
+    return Host.started;
+  }
+
+  /** Opens a session of `bytes` on the live host; FormatError when ONNX Runtime refuses the model. */
+  private static async open(bytes: Uint8Array, threads: number, name: string): Promise<{ host: Host; sid: number; ready: Reply }> {
+    const host = Host.get();
+    const sid = nextSid++;
+    const ready = await host.call<Reply>(-sid, { type: 'open', sid, bytes, threads }, [], (m, resolve) => (resolve(m), true));
+    if (ready.type !== 'ready') throw new FormatError(`${name}: ONNX Runtime cannot load the model (${cleanOrtMessage(ready.message ?? '')})`);
+    return { host, sid, ready };
+  }
+
+  /** The host with this model's session open: reopened from the model's bytes after the last host died. */
+  private async live(): Promise<Host> {
     if (this.disposed) throw new ArgumentError('Expected a live OrtModel but it has been disposed');
-    const { worker: w } = await startWorker(this.bytes, this.threads, this.name);
+    if (this.host?.alive) return this.host;
+    this.host = null;
+    const { host, sid } = await OrtModel.open(this.bytes, this.threads, this.name);
+    this.sessionsStarted++;
+    this.host = host;
+    this.sid = sid;
     if (this.disposed) {
-      await w.terminate();
+      await this.close();
       throw new ArgumentError('Expected a live OrtModel but it has been disposed');
     }
-    this.workersStarted++;
-    this.worker = w;
-    this.attach(w);
-    return w;
+    return host;
   }
 
   static async fromNetwork(net: Network, opts: OrtOptions = {}): Promise<OrtModel> {
@@ -261,8 +326,8 @@ export class OrtModel {
     const outDims = dims(output);
     const outputSize = outDims.length >= 2 && outDims.slice(1).every((d) => d !== null) ? outDims.slice(1).reduce((a, b) => a! * b!, 1)! : 0;
     const copy = bytes.slice();
-    const { worker, ready } = await startWorker(copy, threads, name);
-    return new OrtModel(worker, {
+    const { host, sid, ready } = await OrtModel.open(copy, threads, name);
+    return new OrtModel(host, sid, {
       bytes: copy,
       name,
       threads,
@@ -290,61 +355,49 @@ export class OrtModel {
     return job;
   }
 
-  private send(worker: Worker, x: Float32Array, n: number, opts?: RunOptions): Promise<Float32Array> {
+  private send(host: Host, x: Float32Array, n: number, opts?: RunOptions): Promise<Float32Array> {
     throwIfAborted(opts?.signal);
     if (n === 0) return Promise.resolve(new Float32Array(0));
-    const id = this.nextId++;
+    const id = nextRunId++;
     const cancel = new Int32Array(new SharedArrayBuffer(4));
     const onAbort = () => Atomics.store(cancel, 0, 1);
     opts?.signal?.addEventListener('abort', onAbort, { once: true });
     const copy = x.slice();
     const stack = new Error().stack;
-    return new Promise<Float32Array>((resolve, reject) => {
-      const fail = (e: Error) => {
-        if (stack) e.stack = `${e.name}: ${e.message}\n${stack.split('\n').slice(2).join('\n')}`;
-        reject(e);
-      };
-      let settled = false;
-      let callbackError: { err: unknown } | null = null;
-      const onMessage = (m: Reply) => {
-        if (m.id !== id || settled) return;
+    const ours = (e: Error) => {
+      if (stack) e.stack = `${e.name}: ${e.message}\n${stack.split('\n').slice(2).join('\n')}`;
+      return e;
+    };
+    let callbackError: { err: unknown } | null = null;
+    const message = { id, sid: this.sid, x: copy, n, rowShape: this.rowShape, rowSize: this.inputSize, batch: this.batch, cancel, inputName: this.inputName, outputName: this.outputName };
+    return host
+      .call<Float32Array>(id, message, [copy.buffer], (m, resolve, reject) => {
         if (m.progress) {
-          if (callbackError) return;
+          if (callbackError) return false;
           try {
             opts?.onProgress?.(m.progress);
           } catch (err) {
-            // Stop the worker at its next batch and reject with the callback's error once it
-            // has stopped (its reply: aborted, or the output when this was the last batch).
+            // Stop the run at its next batch and reject with the callback's error once the host
+            // has stopped it (its reply: aborted, or the output when this was the last batch).
             callbackError = { err };
             Atomics.store(cancel, 0, 1);
           }
-          return;
+          return false;
         }
-        if (callbackError) return done(() => reject(callbackError!.err));
-        if (m.aborted) return done(() => fail(new AbortError()));
-        if (m.error !== undefined) return done(() => fail(new BackendError(`ONNX Runtime: ${cleanOrtMessage(m.error!)}`)));
-        done(() => {
+        if (callbackError) reject(callbackError.err);
+        else if (m.aborted) reject(ours(new AbortError()));
+        else if (m.error !== undefined) reject(ours(new BackendError(`ONNX Runtime: ${cleanOrtMessage(m.error)}`)));
+        else {
           if (this.outputSize === 0 && m.width) this.outputSize = m.width;
           resolve(m.out!);
-        });
-      };
-      const done = (f: () => void) => {
-        if (settled) return;
-        settled = true;
-        this.inFlight.delete(id);
-        worker.off('message', onMessage);
-        worker.unref();
-        opts?.signal?.removeEventListener('abort', onAbort);
-        f();
-      };
-      this.inFlight.set(id, (err) => done(() => fail(err)));
-      worker.ref(); // keep the process alive while a run is in flight
-      worker.on('message', onMessage);
-      worker.postMessage(
-        { id, x: copy, n, rowShape: this.rowShape, rowSize: this.inputSize, batch: this.batch, cancel, inputName: this.inputName, outputName: this.outputName },
-        [copy.buffer],
-      );
-    });
+        }
+        return true;
+      })
+      .catch((e: unknown) => {
+        // The host's death: that error, with this call's stack.
+        throw e instanceof BackendError && !callbackError ? ours(e) : e;
+      })
+      .finally(() => opts?.signal?.removeEventListener('abort', onAbort));
   }
 
   /** Predicted class per row (argmax; ties to the lowest index, as Network.predict). */
@@ -362,28 +415,19 @@ export class OrtModel {
     return p.length ? ok / p.length : 0;
   }
 
-  /**
-   * Releases the session and ends the worker: waits for queued runs, then for the worker to
-   * release the session and exit; the worker keeps the process alive meanwhile. Never
-   * terminate()s it (see the header): a worker that has not exited after 10 s is left behind
-   * unreferenced, so it cannot keep the process alive any longer.
-   */
+  /** Releases the session (waits for queued runs). The host thread stays for the other models. */
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
     await this.queue;
-    const worker = this.worker;
-    this.worker = null;
-    if (!worker) return;
-    let t: NodeJS.Timeout | undefined;
-    const exited = new Promise<void>((r) => {
-      worker.once('exit', () => r());
-      t = setTimeout(r, 10_000);
-    });
-    worker.ref();
-    worker.postMessage({ type: 'dispose' });
-    await exited;
-    clearTimeout(t);
-    worker.unref();
+    await this.close();
+  }
+
+  private async close(): Promise<void> {
+    const host = this.host;
+    this.host = null;
+    if (!host?.alive) return;
+    const sid = this.sid;
+    await host.call<void>(-sid, { type: 'close', sid }, [], (m, resolve) => (m.type === 'closed' ? (resolve(), true) : false)).catch(() => undefined);
   }
 }
