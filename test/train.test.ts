@@ -87,13 +87,19 @@ describe('train: control', () => {
     before.abort();
     await expect(train(net, train10k, { ...recipeOptions('paper', 3), signal: before.signal })).rejects.toThrow(AbortError);
     const ac = new AbortController();
+    // The second train starts once the first is running (its first progress event): a train
+    // is async, so started side by side either could take the network first.
+    let started!: () => void;
+    const isRunning = new Promise<void>((r) => (started = r));
     const running = train(net, train10k, {
       ...recipeOptions('paper', 3),
       epochs: 50,
       signal: ac.signal,
-      onProgress: () => ac.abort(),
+      onProgress: () => started(),
     });
+    await isRunning;
     await expect(train(net, train10k, recipeOptions('paper', 3))).rejects.toThrow(BusyError);
+    ac.abort();
     await expect(running).rejects.toThrow(AbortError);
     // after the abort the network can be trained again
     await expect(train(net, head(train10k, 200), { ...recipeOptions('paper', 3), epochs: 1 })).resolves.toMatchObject({ steps: 2 });
