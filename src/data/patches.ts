@@ -21,7 +21,7 @@
  */
 import { ValueError } from '../errors.js';
 import { expectInt, expectNumber } from '../util/validate.js';
-import { permutation, rngUniform, RngStream } from '../util/rng.js';
+import { permutation, rngUniformRows, RngStream } from '../util/rng.js';
 import { makeDataset, type Dataset, type Split } from './dataset.js';
 import { Purpose } from './split.js';
 
@@ -78,12 +78,14 @@ function examples(p: PatchesParams, proto: Float32Array, n: number, part: number
   const x = new Float32Array(n * d);
   const y = new Int32Array(n);
   const base = (Purpose.patches * 2 ** 20 + 1 + part) * 2 ** 24;
+  // u[i·d + j] = rngUniform(seed, data, base + i, j)
+  const u = p.noise > 0 ? rngUniformRows(p.seed, RngStream.data, base, n, d) : null;
   for (let i = 0; i < n; i++) {
     const k = i % p.classes;
     y[i] = k;
     for (let j = 0; j < d; j++) {
       let v = proto[k * d + j];
-      if (p.noise > 0 && rngUniform(p.seed, RngStream.data, BigInt(base) + BigInt(i), j) < p.noise) v = 1 - v;
+      if (u && u[i * d + j] < p.noise) v = 1 - v;
       x[i * d + j] = v;
     }
   }

@@ -11,8 +11,14 @@
  *
  * A value is a pure function of its four counters: no state, no order dependence.
  * test/rng.test.ts pins values printed by a g++ build of rng.h.
+ *
+ * rngUniform, rngInt and rngBits compute on 32-bit halves (exact integer arithmetic in
+ * doubles), not BigInt: generating a data set draws millions of values, and the BigInt path
+ * took seconds of a study's CPU (the patches data, once per seed in every worker process).
+ * splitmix64 keeps the BigInt statement of the recipe; the test checks both agree.
  */
 const M64 = (1n << 64n) - 1n;
+const TWO32 = 4294967296;
 
 /** The streams of rng.h (RngStream): independent uses of one seed. */
 export const RngStream = {
@@ -39,20 +45,102 @@ export function splitmix64(x: Counter): bigint {
   return z ^ (z >> 31n);
 }
 
+// Results of the 64-bit operations below (high and low halves), in a typed array so that no
+// draw allocates (a uint32 above 2^31 stored in a plain variable is a heap number).
+const R = new Uint32Array(2);
+
+/**
+ * (ah·2^32 + al)·(bh·2^32 + bl) mod 2^64 into R = [high, low]. The low half is Math.imul's
+ * (exact); the high half of al·bl comes from the double product, which is within 2^12 of the
+ * exact one (< 2^64): (al·bl − low) / 2^32 is then within 10^-6 of an integer, and rounds to it.
+ */
+function mul64(ah: number, al: number, bh: number, bl: number): void {
+  const lo = Math.imul(al, bl) >>> 0;
+  R[1] = lo;
+  R[0] = Math.round((al * bl - lo) / TWO32) + Math.imul(ah, bl) + Math.imul(al, bh);
+}
+
+/** splitmix64 of (h·2^32 + l) into R. */
+function mix(h: number, l: number): void {
+  let lo = l + 0x7f4a7c15;
+  let hi = (h + 0x9e3779b9 + (lo >= TWO32 ? 1 : 0)) >>> 0;
+  lo >>>= 0;
+  mul64((hi ^ (hi >>> 30)) >>> 0, (lo ^ ((lo >>> 30) | (hi << 2))) >>> 0, 0xbf58476d, 0x1ce4e5b9);
+  hi = R[0];
+  lo = R[1];
+  mul64((hi ^ (hi >>> 27)) >>> 0, (lo ^ ((lo >>> 27) | (hi << 5))) >>> 0, 0x94d049bb, 0x133111eb);
+  hi = R[0];
+  lo = R[1];
+  R[0] = hi ^ (hi >>> 31);
+  R[1] = lo ^ ((lo >>> 31) | (hi << 1));
+}
+
+/** The halves of a counter as u64 (numbers: non-negative safe integers directly, else through BigInt). */
+function hi32(v: Counter): number {
+  if (typeof v === 'number' && v >= 0 && Number.isSafeInteger(v)) return Math.floor(v / TWO32);
+  return Number(u64(v) >> 32n);
+}
+function lo32(v: Counter): number {
+  if (typeof v === 'number' && v >= 0 && Number.isSafeInteger(v)) return v >>> 0;
+  return Number(u64(v) & 0xffffffffn);
+}
+
+/** rng_bits(seed, stream, a, b) into R. */
+function bits(seed: Counter, stream: Counter, a: Counter, b: Counter): void {
+  const bl = lo32(b) + 0xd9b4e019;
+  mix((hi32(b) + 0x632be59b + (bl >= TWO32 ? 1 : 0)) >>> 0, bl >>> 0);
+  const ih = R[0], il = R[1];
+  mul64(hi32(stream), lo32(stream), 0xd1b54a32, 0xd192ed03);
+  mix((hi32(seed) ^ R[0]) >>> 0, (lo32(seed) ^ R[1]) >>> 0);
+  const kh = R[0], kl = R[1];
+  mul64(hi32(a), lo32(a), 0x9e3779b9, 0x7f4a7c15);
+  mix((kh ^ R[0] ^ ih) >>> 0, (kl ^ R[1] ^ il) >>> 0);
+}
+
 /** 64 random bits for the counters (seed, stream, a, b). */
 export function rngBits(seed: Counter, stream: Counter, a: Counter, b: Counter): bigint {
-  const k = splitmix64(u64(seed) ^ ((u64(stream) * 0xd1b54a32d192ed03n) & M64));
-  return splitmix64(k ^ ((u64(a) * 0x9e3779b97f4a7c15n) & M64) ^ splitmix64(u64(b) + 0x632be59bd9b4e019n));
+  bits(seed, stream, a, b);
+  return (BigInt(R[0]) << 32n) | BigInt(R[1]);
 }
 
 /** Uniform in [0, 1) with 24 random bits: the same float as C++ rng_uniform. */
 export function rngUniform(seed: Counter, stream: Counter, a: Counter, b: Counter): number {
-  return Number(rngBits(seed, stream, a, b) >> 40n) / 16777216;
+  bits(seed, stream, a, b);
+  return (R[0] >>> 8) / 16777216;
 }
 
 /** An integer uniform in [0, n) from 53 random bits (n ≤ 2^32; bias below 2^-20). */
 export function rngInt(seed: Counter, stream: Counter, a: Counter, b: Counter, n: number): number {
-  return Math.floor((Number(rngBits(seed, stream, a, b) >> 11n) / 9007199254740992) * n);
+  bits(seed, stream, a, b);
+  return Math.floor(((R[0] * 2097152 + (R[1] >>> 11)) / 9007199254740992) * n);
+}
+
+/**
+ * rngUniform(seed, stream, a0 + i, j) for i < rows, j < cols, row-major (a0 + rows ≤ 2^53):
+ * the same floats, with the parts of the recipe shared by a row or a column computed once.
+ */
+export function rngUniformRows(seed: Counter, stream: Counter, a0: number, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(rows * cols);
+  const inner = new Uint32Array(2 * cols); // splitmix64(b + C3) per column b
+  for (let j = 0; j < cols; j++) {
+    const bl = j + 0xd9b4e019;
+    mix((0x632be59b + (bl >= TWO32 ? 1 : 0)) >>> 0, bl >>> 0);
+    inner[2 * j] = R[0];
+    inner[2 * j + 1] = R[1];
+  }
+  mul64(hi32(stream), lo32(stream), 0xd1b54a32, 0xd192ed03);
+  mix((hi32(seed) ^ R[0]) >>> 0, (lo32(seed) ^ R[1]) >>> 0);
+  const kh = R[0], kl = R[1];
+  for (let i = 0; i < rows; i++) {
+    const a = a0 + i;
+    mul64(Math.floor(a / TWO32), a >>> 0, 0x9e3779b9, 0x7f4a7c15);
+    const xh = kh ^ R[0], xl = kl ^ R[1];
+    for (let j = 0; j < cols; j++) {
+      mix((xh ^ inner[2 * j]) >>> 0, (xl ^ inner[2 * j + 1]) >>> 0);
+      out[i * cols + j] = (R[0] >>> 8) / 16777216;
+    }
+  }
+  return out;
 }
 
 /**
