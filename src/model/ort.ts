@@ -363,8 +363,9 @@ export class OrtModel {
     const onAbort = () => Atomics.store(cancel, 0, 1);
     opts?.signal?.addEventListener('abort', onAbort, { once: true });
     const copy = x.slice();
-    const stack = new Error().stack;
+    const where = new Error(); // formatted only if the call fails
     const ours = (e: Error) => {
+      const stack = where.stack;
       if (stack) e.stack = `${e.name}: ${e.message}\n${stack.split('\n').slice(2).join('\n')}`;
       return e;
     };

@@ -30,13 +30,16 @@ export async function runNative<T>(opts: RunOptions | undefined, call: (control:
   const cancel = new Int32Array(new SharedArrayBuffer(4));
   const onAbort = () => Atomics.store(cancel, 0, 1);
   opts?.signal?.addEventListener('abort', onAbort, { once: true });
-  const stack = new Error().stack;
+  // The caller's stack, formatted only if the call fails: formatting it costs more than
+  // many a short call.
+  const where = new Error();
   try {
     return await call({ cancel, onProgress: opts?.onProgress });
   } catch (err) {
     const e = fromNative(err);
     // A native error gets the caller's stack; the error of a throwing onProgress keeps its own.
-    if (e !== err && e instanceof Error && stack) e.stack = `${e.name}: ${e.message}\n${stack.split('\n').slice(2).join('\n')}`;
+    const stack = e !== err && e instanceof Error ? where.stack : undefined;
+    if (e instanceof Error && stack) e.stack = `${e.name}: ${e.message}\n${stack.split('\n').slice(2).join('\n')}`;
     throw e;
   } finally {
     opts?.signal?.removeEventListener('abort', onAbort);

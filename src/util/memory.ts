@@ -42,10 +42,19 @@ export interface MemoryBudget {
   source: string;
 }
 
+// The cgroup's limit, read again at most once a second (libuv reads it from the cgroup's
+// files: the cost of a short call, paid by every check).
+let cgroup = { bytes: 0, at: -Infinity };
+function cgroupLimit(): number {
+  const now = performance.now();
+  if (now - cgroup.at > 1000) cgroup = { bytes: typeof process.constrainedMemory === 'function' ? process.constrainedMemory() : 0, at: now };
+  return cgroup.bytes;
+}
+
 /** The memory an operation may allocate now (see the header). */
 export function memoryBudget(): MemoryBudget {
   let budget: MemoryBudget = { bytes: freemem(), source: 'available memory' };
-  const cg = typeof process.constrainedMemory === 'function' ? process.constrainedMemory() : 0;
+  const cg = cgroupLimit();
   if (cg && cg > 0 && cg < budget.bytes) budget = { bytes: cg, source: 'the cgroup memory limit' };
   const env = process.env.NREM_MEMORY_LIMIT;
   if (env !== undefined && env.trim() !== '') {
