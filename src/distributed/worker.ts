@@ -86,7 +86,14 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     // OPENBLAS_NUM_THREADS=1: nrem calls OpenBLAS single-threaded on tiles its own pool
     // runs (native/core/gemm.cc), so the cores-1 server threads OpenBLAS starts at load would
     // only spin (~50 ms of CPU per child measured on 2 cores, more with more cores).
-    workerForkOptions: { env: { ...process.env, NREM_WORKER_THREADS: String(threads), NREM_WORKER_NAME: name, OPENBLAS_NUM_THREADS: '1' } },
+    // --v8-pool-size: V8's background threads (concurrent GC and compilation; 4 by default)
+    // sized like the unit's own pools, so that a --threads 1 unit keeps to about one core
+    // beside another worker's (2 workers on 2 cores: 1.56–1.75x one worker with it, 1.51–1.59x
+    // without, bench/distributed.ts).
+    workerForkOptions: {
+      env: { ...process.env, NREM_WORKER_THREADS: String(threads), NREM_WORKER_NAME: name, OPENBLAS_NUM_THREADS: '1' },
+      execArgv: [...process.execArgv, `--v8-pool-size=${threads}`],
+    },
   });
   const info = (job: Job<JobEnvelope>) => ({ key: job.data?.key ?? String(job.id), kind: job.data?.kind ?? job.name, label: job.data?.label ?? String(job.id) });
   let lost = false;
