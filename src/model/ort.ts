@@ -29,7 +29,7 @@ import { MODEL_FILE_LIMIT, readInputFile } from '../util/files.js';
 import { Worker } from 'node:worker_threads';
 import { AbortError, ArgumentError, BackendError, FormatError, ShapeError } from '../errors.js';
 import { expectFloat32Array, expectInt } from '../util/validate.js';
-import { throwIfAborted, type RunOptions } from '../util/control.js';
+import { throwIfAborted, withStackOf, type RunOptions } from '../util/control.js';
 import { addon } from '../native/binding.js';
 import { argmaxRows, type Network } from './network.js';
 import { decodeModel, inlineExternalData, toOnnxBytes } from './onnx.js';
@@ -364,11 +364,7 @@ export class OrtModel {
     opts?.signal?.addEventListener('abort', onAbort, { once: true });
     const copy = x.slice();
     const where = new Error(); // formatted only if the call fails
-    const ours = (e: Error) => {
-      const stack = where.stack;
-      if (stack) e.stack = `${e.name}: ${e.message}\n${stack.split('\n').slice(2).join('\n')}`;
-      return e;
-    };
+    const ours = (e: Error) => withStackOf(e, where);
     let callbackError: { err: unknown } | null = null;
     const message = { id, sid: this.sid, x: copy, n, rowShape: this.rowShape, rowSize: this.inputSize, batch: this.batch, cancel, inputName: this.inputName, outputName: this.outputName };
     return host

@@ -22,6 +22,17 @@ export function throwIfAborted(signal?: AbortSignal): void {
 }
 
 /**
+ * `e` with the stack of `where` (an Error made by the caller, before its first await), less
+ * its top frame: an asynchronous failure then points at the call that started the work.
+ * `where.stack` is formatted only here, on failure.
+ */
+export function withStackOf<E extends Error>(e: E, where: Error): E {
+  const stack = where.stack;
+  if (stack) e.stack = `${e.name}: ${e.message}\n${stack.split('\n').slice(2).join('\n')}`;
+  return e;
+}
+
+/**
  * Runs one native call with a cancel flag wired to `signal`; native errors become
  * NremError subclasses with the caller's stack.
  */
@@ -38,9 +49,7 @@ export async function runNative<T>(opts: RunOptions | undefined, call: (control:
   } catch (err) {
     const e = fromNative(err);
     // A native error gets the caller's stack; the error of a throwing onProgress keeps its own.
-    const stack = e !== err && e instanceof Error ? where.stack : undefined;
-    if (e instanceof Error && stack) e.stack = `${e.name}: ${e.message}\n${stack.split('\n').slice(2).join('\n')}`;
-    throw e;
+    throw e !== err && e instanceof Error ? withStackOf(e, where) : e;
   } finally {
     opts?.signal?.removeEventListener('abort', onAbort);
   }

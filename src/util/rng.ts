@@ -85,13 +85,23 @@ function lo32(v: Counter): number {
   return Number(u64(v) & 0xffffffffn);
 }
 
-/** rng_bits(seed, stream, a, b) into R. */
-function bits(seed: Counter, stream: Counter, a: Counter, b: Counter): void {
-  const bl = lo32(b) + 0xd9b4e019;
-  mix((hi32(b) + 0x632be59b + (bl >= TWO32 ? 1 : 0)) >>> 0, bl >>> 0);
-  const ih = R[0], il = R[1];
+/** k = splitmix64(seed ^ stream·0xD1B54A32D192ED03) into R. */
+function key(seed: Counter, stream: Counter): void {
   mul64(hi32(stream), lo32(stream), 0xd1b54a32, 0xd192ed03);
   mix((hi32(seed) ^ R[0]) >>> 0, (lo32(seed) ^ R[1]) >>> 0);
+}
+
+/** splitmix64(b + 0x632BE59BD9B4E019) into R. */
+function column(b: Counter): void {
+  const bl = lo32(b) + 0xd9b4e019;
+  mix((hi32(b) + 0x632be59b + (bl >= TWO32 ? 1 : 0)) >>> 0, bl >>> 0);
+}
+
+/** rng_bits(seed, stream, a, b) into R. */
+function bits(seed: Counter, stream: Counter, a: Counter, b: Counter): void {
+  column(b);
+  const ih = R[0], il = R[1];
+  key(seed, stream);
   const kh = R[0], kl = R[1];
   mul64(hi32(a), lo32(a), 0x9e3779b9, 0x7f4a7c15);
   mix((kh ^ R[0] ^ ih) >>> 0, (kl ^ R[1] ^ il) >>> 0);
@@ -123,13 +133,11 @@ export function rngUniformRows(seed: Counter, stream: Counter, a0: number, rows:
   const out = new Float32Array(rows * cols);
   const inner = new Uint32Array(2 * cols); // splitmix64(b + C3) per column b
   for (let j = 0; j < cols; j++) {
-    const bl = j + 0xd9b4e019;
-    mix((0x632be59b + (bl >= TWO32 ? 1 : 0)) >>> 0, bl >>> 0);
+    column(j);
     inner[2 * j] = R[0];
     inner[2 * j + 1] = R[1];
   }
-  mul64(hi32(stream), lo32(stream), 0xd1b54a32, 0xd192ed03);
-  mix((hi32(seed) ^ R[0]) >>> 0, (lo32(seed) ^ R[1]) >>> 0);
+  key(seed, stream);
   const kh = R[0], kl = R[1];
   for (let i = 0; i < rows; i++) {
     const a = a0 + i;
