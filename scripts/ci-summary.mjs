@@ -24,6 +24,14 @@ for (const file of args) {
   const sk = r.numPendingTests + (r.numTodoTests ?? 0);
   console.error(`${file}: ${r.numPassedTests} passed, ${r.numFailedTests + crashed} failed, ${sk} skipped`);
   passed += r.numPassedTests; failed += r.numFailedTests + crashed; skipped += sk;
+  // Each failing test by name with the head of its message, so that CI's tail (which may be
+  // all there is to read) says what failed, not just how many.
+  for (const s of r.testResults)
+    for (const t of s.assertionResults.filter((a) => a.status === 'failed')) {
+      // eslint-disable-next-line no-control-regex
+      const msg = (t.failureMessages ?? []).join('\n').replace(/\x1b\[[0-9;]*m/g, '').split('\n').slice(0, 8).join('\n    ');
+      console.log(`FAILED ${s.name.replace(/^.*?(test\/)/, '$1')} > ${t.fullName} (${Math.round(t.duration ?? 0)} ms)\n    ${msg}`);
+    }
 }
 if (fuzzFile) {
   if (!existsSync(fuzzFile)) {

@@ -16,6 +16,7 @@ import { buildGraph } from '../src/experiments/graph.js';
 import { realOps } from '../src/experiments/ops-real.js';
 import type { ExperimentSpec } from '../src/experiments/spec.js';
 import type { Results } from '../src/experiments/results.js';
+import type { RunEvent } from '../src/experiments/progress.js';
 import { DirStore, type Store } from '../src/experiments/store.js';
 import { Coordinator } from '../src/distributed/coordinator.js';
 import { distributedExecutor } from '../src/distributed/experiment.js';
@@ -71,10 +72,10 @@ describe.skipIf(!REDIS_SERVER)('nrem reproduce on BullMQ workers (real Redis on 
     return Object.assign(all, { of });
   };
 
-  async function distributed(spec: ExperimentSpec, out: string, store?: Store, coordOpts: { lostAfterMs?: number } = {}): Promise<Results> {
+  async function distributed(spec: ExperimentSpec, out: string, store?: Store, coordOpts: { lostAfterMs?: number } = {}, onEvent?: (e: RunEvent) => void): Promise<Results> {
     const coord = await Coordinator.connect({ redis: redis.url, pollMs: 500, backoffMs: 200, ...coordOpts });
     try {
-      return await runExperiment(spec, { out, ops: realOps(), store, executor: distributedExecutor(coord), report: false });
+      return await runExperiment(spec, { out, ops: realOps(), store, executor: distributedExecutor(coord), report: false, onEvent });
     } finally {
       await store?.close();
       await coord.close();
@@ -99,8 +100,17 @@ describe.skipIf(!REDIS_SERVER)('nrem reproduce on BullMQ workers (real Redis on 
   it('a small MNIST study on 3 workers through the Redis store equals the local run, and writes no unit to disk', async () => {
     const out = join(tmp, 'dist-mnist');
     const spec = smallMnist();
-    const r = await distributed(spec, out, new RedisStore(redis.url, 'test:mnist'));
+    const seen: RunEvent[] = [];
+    const r = await distributed(spec, out, new RedisStore(redis.url, 'test:mnist'), {}, (e) => seen.push(e));
     expect(withoutTiming(r)).toEqual(withoutTiming(refMnist));
+    // The progress display hears of a training unit's start (reported at once, however short the
+    // training) before its end; every unit ends once.
+    const control = buildGraph(spec)[0];
+    const startAt = seen.findIndex((e) => e.type === 'unit-start' && e.label === control.label);
+    const endAt = seen.findIndex((e) => e.type === 'unit-end' && e.label === control.label);
+    expect(startAt).toBeGreaterThanOrEqual(0);
+    expect(endAt).toBeGreaterThan(startAt);
+    expect(seen.filter((e) => e.type === 'unit-end')).toHaveLength(buildGraph(spec).length);
     expect(existsSync(join(out, 'units'))).toBe(false);
     const keys = await redis.client().keys('test:mnist:rec:*');
     expect(keys).toHaveLength(buildGraph(spec).length);
@@ -110,9 +120,13 @@ describe.skipIf(!REDIS_SERVER)('nrem reproduce on BullMQ workers (real Redis on 
     const spec = smallMnist();
     const control = buildGraph(spec)[0];
     const events = mark();
+    // The point chosen: the control's first start, held mid-unit by the test's processor until
+    // the worker dies (the control's training alone can be over before its first progress report).
+    const faults = redis.client();
+    await faults.hset('nrem-test:faults', 'train', 'hold:1');
     const run = distributed(spec, join(tmp, 'kill'), new RedisStore(redis.url, 'test:kill'));
-    // The point chosen: the first progress report of the control's training.
-    const victim = await until(() => workers.find((w) => events.of(w).some((e) => e.type === 'progress' && e.key === control.key)), 60_000, 'the control to report progress');
+    const victim = await until(() => workers.find((w) => events.of(w).some((e) => e.type === 'progress' && e.key === control.key)), 60_000, 'the control to report progress')
+      .finally(() => faults.del('nrem-test:faults'));
     const children = victim.children();
     expect(children.length).toBeGreaterThan(0);
     expect(children.every(isAlive)).toBe(true);
@@ -302,6 +316,15 @@ describe.skipIf(!REDIS_SERVER)('nrem reproduce on BullMQ workers (real Redis on 
     } finally {
       await r2.stop();
     }
+  });
+
+  it('`nrem worker` whose stdout reader has gone keeps running and stops cleanly (no EPIPE crash)', async () => {
+    const w = cliWorker(redis.url);
+    await ready([w]);
+    w.child.stdout!.destroy(); // the log's reader goes away
+    w.child.kill('SIGTERM'); // its goodbye line now goes to a closed pipe
+    expect(await w.exited).toBe(0);
+    expect(w.stderr).not.toMatch(/EPIPE|Unhandled/);
   });
 
   it('Redis unreachable at the start: a clear error naming the URL, from the API and from `nrem worker`', async () => {

@@ -43,17 +43,27 @@ export default async function processUnit(job: SandboxedJob<JobEnvelope, JobResu
     await job.moveToDelayed(Date.now() + REFUSAL_DELAY_MS, token);
     throw new DelayedError(why);
   }
-  await report({ type: 'start', worker });
   const loc = canonicalJson(job.data.store);
   let store = stores.get(loc);
   if (!store) stores.set(loc, (store = openStore(job.data.store)));
-  // At most 4 reports a second, the first a quarter second in: a short unit sends none (each
-  // costs a Redis script, a stream event and the coordinator's parse).
+  // Reports (each a Redis script, a stream event and the coordinator's parse) only for a unit
+  // still running a quarter second in: its start then, and at most 4 progress reports a second.
+  // A short unit sends none; its worker comes back with its result. A training unit (the long
+  // ones of a study, and few) reports its start at once, so that the display shows it running.
+  let started = false;
+  const start = () => {
+    if (started) return;
+    started = true;
+    void report({ type: 'start', worker });
+  };
+  const startTimer = setTimeout(start, 250);
+  if (job.data.kind === 'train') start();
   let last = Date.now();
   const onProgress = (p: ProgressEvent) => {
     const now = Date.now();
     if (now - last < 250) return;
     last = now;
+    start();
     void report({ type: 'progress', done: p.done, total: p.total, phase: p.phase });
   };
   const t0 = performance.now();
@@ -71,5 +81,7 @@ export default async function processUnit(job: SandboxedJob<JobEnvelope, JobResu
     const e = err as Error & { code?: string };
     // The message the coordinator shows: which worker, which error.
     throw Object.assign(new Error(`on ${worker}: ${e.code ? `${e.code}: ` : ''}${e.message}`), { name: e.name });
+  } finally {
+    clearTimeout(startTimer);
   }
 }

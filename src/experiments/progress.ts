@@ -71,6 +71,8 @@ export function makeReporter(mode: 'auto' | 'quiet' | 'lines' | 'bars', stream: 
       case 'unit-end':
         doneWeight += e.weight;
         if (!e.reused) {
+          // (A short unit of a distributed run reports no start.)
+          firstStart ??= Date.now() - 1000 * e.seconds;
           computedWeight += e.weight;
           // Wall time since the first unit started, not the units' own seconds: with several workers they overlap.
           computedSeconds = (Date.now() - (firstStart ?? Date.now())) / 1000 || e.seconds;

@@ -61,13 +61,20 @@ export function registerWorker(program: Command): void {
     .option('--stalled-interval <ms>', "how often to look for units of dead workers", '30000')
     .option('--json', 'one JSON object per event on stdout')
     .action(async (o: WorkerCliOptions) => {
+      // A worker outlives its log: where the reader of stdout or stderr has gone (a closed pipe,
+      // `| head`), it stops writing there and goes on with its units instead of dying of EPIPE.
+      const gone = new Set<NodeJS.WriteStream>();
+      for (const s of [process.stdout, process.stderr]) s.on('error', () => gone.add(s));
+      const write = (s: NodeJS.WriteStream, text: string) => {
+        if (!gone.has(s)) s.write(text);
+      };
       const print = (e: WorkerEvent) => {
         if (o.json) {
-          process.stdout.write(`${JSON.stringify({ ...e, time: new Date().toISOString() })}\n`);
+          write(process.stdout, `${JSON.stringify({ ...e, time: new Date().toISOString() })}\n`);
           return;
         }
         const s = line(e);
-        if (s) (e.type === 'failed' || e.type === 'refused' || e.type === 'redis-lost' || e.type === 'error' ? process.stderr : process.stdout).write(`${s}\n`);
+        if (s) write(e.type === 'failed' || e.type === 'refused' || e.type === 'redis-lost' || e.type === 'error' ? process.stderr : process.stdout, `${s}\n`);
       };
       const { startWorker } = await import('../../distributed/worker.js');
       const w = await startWorker({
@@ -84,11 +91,11 @@ export function registerWorker(program: Command): void {
         const stop = () => {
           if (stopping) {
             // The child processes exit with this one; the stalled check hands their units to other workers.
-            process.stderr.write('stopping now; the running units go to other workers\n');
+            write(process.stderr, 'stopping now; the running units go to other workers\n');
             process.exit(130);
           }
           stopping = true;
-          process.stderr.write('stopping after the running units (signal again to stop now)\n');
+          write(process.stderr, 'stopping after the running units (signal again to stop now)\n');
           void w.close().then(resolve, resolve);
         };
         process.on('SIGINT', stop);
