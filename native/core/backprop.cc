@@ -51,6 +51,13 @@ void dropout_epilogue(const Layer& ly, int l1, const DropoutSpec& dropout, float
     }
   });
 }
+// epilogue_backward on n rows of `width`, the rows shared out to the pool (element-wise:
+// the same values whatever the split).
+void epilogue_backward_rows(const float* a, float* g, size_t n, size_t width, const Epilogue& e, float m) {
+  pool().parallel_for(n, std::max<size_t>(1, 16384 / std::max<size_t>(1, width)), [&](size_t rb, size_t re) {
+    epilogue_backward(a + rb * width, g + rb * width, (re - rb) * width, e, m);
+  });
+}
 }  // namespace
 
 void forward_cached(const Model& net, const float* X, size_t n, bool train, const DropoutSpec& dropout,
@@ -160,12 +167,14 @@ void backward(const Model& net, ForwardCache& c, float* g, float* const* dW, flo
       }
       case LayerKind::Conv:
         conv_backward(ly, in, cur, n, next, dWl, dbl);
-        if (through) epilogue_backward(pa, next, n * ly.in.size(), prev->act, pm);
+        if (through) epilogue_backward_rows(pa, next, n, ly.in.size(), prev->act, pm);
         break;
       default:
         if (!next) break;
-        pool_backward(ly, cur, ly.kind == LayerKind::MaxPool ? c.arg[l].data() : nullptr, n, next);
-        if (through) epilogue_backward(pa, next, n * ly.in.size(), prev->act, pm);
+        if (through)
+          pool_backward_act(ly, cur, ly.kind == LayerKind::MaxPool ? c.arg[l].data() : nullptr, n, next, pa, prev->act, pm);
+        else
+          pool_backward(ly, cur, ly.kind == LayerKind::MaxPool ? c.arg[l].data() : nullptr, n, next);
         break;
     }
     if (l > 0) cur = next;

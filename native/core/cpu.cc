@@ -17,11 +17,11 @@ namespace nrem {
 
 namespace {
 
-const IsaKernels kGeneric{Isa::Generic, gemm_kernel_generic, sleep_kernels_generic, conv_kernels_generic};
+const IsaKernels kGeneric{Isa::Generic, gemm_kernel_generic, sleep_kernels_generic, conv_kernels_generic, pool_kernels_generic};
 #if NREM_X86_KERNELS
-const IsaKernels kGenericFma{Isa::Generic, gemm_kernel_generic_fma, sleep_kernels_generic, conv_kernels_generic_fma};
-const IsaKernels kAvx2{Isa::Avx2, gemm_kernel_avx2, sleep_kernels_avx2, conv_kernels_avx2};
-const IsaKernels kAvx512{Isa::Avx512, gemm_kernel_avx512, sleep_kernels_avx512, conv_kernels_avx512};
+const IsaKernels kGenericFma{Isa::Generic, gemm_kernel_generic_fma, sleep_kernels_generic, conv_kernels_generic_fma, pool_kernels_generic};
+const IsaKernels kAvx2{Isa::Avx2, gemm_kernel_avx2, sleep_kernels_avx2, conv_kernels_avx2, pool_kernels_avx2};
+const IsaKernels kAvx512{Isa::Avx512, gemm_kernel_avx512, sleep_kernels_avx512, conv_kernels_avx512, pool_kernels_avx512};
 
 bool has_flag(const std::string& name);
 // The generic path's GEMM and direct conv built for FMA hardware (gemm_generic.cc,

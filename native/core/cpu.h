@@ -13,18 +13,20 @@
 //             NREM_FMA=software forces the latter on x86-64 (tests, benchmarks; arm64
 //             always has FMA).
 //   results:  bit-identical on every path: the sleep kernels give the same spikes and
-//             weights, and the GEMM and direct-conv kernels compute every entry as the same
+//             weights, the GEMM and direct-conv kernels compute every entry as the same
 //             chain of fused multiply-adds in the same order (gemm_kernels.h,
-//             layers/conv_kernels.h). Every other kernel of the forward, backward, training
-//             and attacks (bias, activations, losses, im2col, pooling, optimizers) is
-//             compiled once, for the baseline, and runs the same instructions whatever the
-//             path; none depends on the GEMM's tile sizes.
+//             layers/conv_kernels.h), and the 2×2 pooling kernels apply the scalar rule's
+//             comparisons and sums (layers/pool_kernels.h). Every other kernel of the
+//             forward, backward, training and attacks (bias, activations, losses, im2col,
+//             other pooling windows, optimizers) is compiled once, for the baseline, and runs
+//             the same instructions whatever the path; none depends on the GEMM's tile sizes.
 #pragma once
 #include <string>
 #include <vector>
 
 #include "gemm_kernels.h"
 #include "layers/conv_kernels.h"
+#include "layers/pool_kernels.h"
 #include "sleep_kernels.h"
 
 namespace nrem {
@@ -50,6 +52,7 @@ struct IsaKernels {
   GemmKernel gemm;
   SleepKernels sleep;
   ConvKernels conv;
+  PoolKernels pool;
 };
 
 // The path in use; the first call reads NREM_ISA (throws ERR_BACKEND naming the missing

@@ -84,7 +84,7 @@ void ThreadPool::worker_loop(int) {
   }
 }
 
-void ThreadPool::parallel_for(size_t n, size_t grain, const std::function<void(size_t, size_t)>& fn) {
+void ThreadPool::parallel_for(size_t n, size_t grain, const std::function<void(size_t, size_t)>& fn, size_t per_thread) {
   if (n == 0) return;
   grain = std::max<size_t>(1, grain);
   size_t threads = static_cast<size_t>(size());
@@ -93,7 +93,7 @@ void ThreadPool::parallel_for(size_t n, size_t grain, const std::function<void(s
     return;
   }
   std::lock_guard<std::mutex> run(run_mu_);
-  size_t chunks = std::min(threads * 4, (n + grain - 1) / grain);
+  size_t chunks = std::min(threads * std::max<size_t>(1, per_thread), (n + grain - 1) / grain);
   size_t chunk = (n + chunks - 1) / chunks;
   chunks = (n + chunk - 1) / chunk;
   std::unique_lock<std::mutex> lk(mu_);

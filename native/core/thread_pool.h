@@ -48,7 +48,9 @@ class ThreadPool {
   // Callers already make results independent of the chunking, so this changes nothing
   // but the schedule. Calls from several threads at once are serialised (one
   // parallel_for at a time per pool).
-  void parallel_for(size_t n, size_t grain, const std::function<void(size_t, size_t)>& fn);
+  // per_thread: chunks per thread at most (default 4); more chunks balance the threads
+  // better where one may be slowed (a shared machine), at a small cost per chunk.
+  void parallel_for(size_t n, size_t grain, const std::function<void(size_t, size_t)>& fn, size_t per_thread = 4);
 
  private:
   void worker_loop(int id);

@@ -16,7 +16,7 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { addon } from '../../src/native/binding.js';
-import { Network, createNetwork, loadOnnx, recipeOptions, runtimeInfo, setGemm, setIsa, setThreads, sleep, train } from '../../src/index.js';
+import { Network, createNetwork, inputGradient, loadOnnx, recipeOptions, runtimeInfo, setGemm, setIsa, setThreads, sleep, train } from '../../src/index.js';
 import { loadMnist } from '../../src/data/mnist.js';
 import { head } from '../../src/data/dataset.js';
 import { BackendError } from '../../src/errors.js';
@@ -123,12 +123,18 @@ describe('GEMM kernel of each path: the exact chain its header states', () => {
 });
 
 describe('direct conv kernel of each path: the exact chain its header states', () => {
-  // conv 5×3×3 on 2×7×9, padding (top 1, left 0, bottom 1, right 2), bias, linear head:
-  // z[o,y,x] = fl(chain + b[o]), the chain over t = (c·3 + i)·3 + j from 0 (zeros of the
-  // padding included), one rounding per term (a fused multiply-add) on every path.
-  const C = 2, H = 7, W = 9, O = 5, k = 3, pt = 1, pl = 0, pb = 1, pr = 2;
-  const Ho = H + pt + pb - k + 1, Wo = W + pl + pr - k + 1;
-  function expected(net: Network, x: Float32Array, n: number): Float32Array {
+  // z[o,y,x] = fl(chain + b[o]), the chain over t = (c·k + i)·k + j from 0 (zeros of the
+  // padding included), one rounding per term (a fused multiply-add) on every path. Two
+  // geometries: conv 5×3×3 on 2×7×9, padding (top 1, left 0, bottom 1, right 2), 6 images
+  // (rows of a full and a 1-column segment); conv 13×2×2 on 3×6×9, 4 images (5 segments an
+  // image: the avx512 kernel's odd last segment, and 8 + 5 channels: both tile heights).
+  const geometries = [
+    { C: 2, H: 7, W: 9, O: 5, k: 3, pad: [1, 0, 1, 2] as [number, number, number, number], n: 6 },
+    { C: 3, H: 6, W: 9, O: 13, k: 2, pad: [0, 0, 0, 0] as [number, number, number, number], n: 4 },
+  ];
+  function expected(net: Network, x: Float32Array, g: (typeof geometries)[number]): Float32Array {
+    const { C, H, W, O, k, n } = g, [pt, pl, pb, pr] = g.pad;
+    const Ho = H + pt + pb - k + 1, Wo = W + pl + pr - k + 1;
     const p = net.parameters();
     const w = p.weights[0], b = p.biases[0]!;
     const out = new Float32Array(n * O * Ho * Wo);
@@ -153,13 +159,98 @@ describe('direct conv kernel of each path: the exact chain its header states', (
     it(`${isa}`, async (ctx) => {
       if (isa !== 'generic') ctx.skip(!has(isa), NO[isa]);
       setIsa(isa);
-      const net = new Network({ input: [C, H, W], layers: [{ type: 'conv', filters: O, kernel: k, padding: [pt, pl, pb, pr] }], output: 'linear', biases: true });
-      const p = net.parameters();
-      p.weights[0].set(rand(p.weights[0].length, 7).map((v) => v - 0.5));
-      p.biases[0]!.set(rand(O, 8));
-      net.setParameters(p);
-      const x = rand(6 * C * H * W, 9);
-      expect(firstDiff(await net.forward(x), expected(net, x, 6))).toBe(-1);
+      for (const g of geometries) {
+        const net = new Network({ input: [g.C, g.H, g.W], layers: [{ type: 'conv', filters: g.O, kernel: g.k, padding: g.pad }], output: 'linear', biases: true });
+        const p = net.parameters();
+        p.weights[0].set(rand(p.weights[0].length, 7).map((v) => v - 0.5));
+        p.biases[0]!.set(rand(g.O, 8));
+        net.setParameters(p);
+        const x = rand(g.n * g.C * g.H * g.W, 9);
+        expect(firstDiff(await net.forward(x), expected(net, x, g))).toBe(-1);
+      }
+    });
+});
+
+describe('conv + ReLU + 2×2 max-pool in the kernel on each path: the layer-by-layer bits', () => {
+  // Where the path's kernel pools in its registers (conv_kernels.h: avx512 every layer, the
+  // 8-wide kernels layers of few taps), the fused forward must give the bits of the
+  // layer-by-layer pass (activations() writes the conv's output out and pools it separately):
+  // LeNet's first conv (full 8-column segments), a padded one with a 6-column last segment,
+  // a 1×1 one with a 4-column segment, and LeNet's second conv (fused on avx512 only).
+  const shapes: { input: [number, number, number]; filters: number; kernel: number; padding?: [number, number, number, number] }[] = [
+    { input: [1, 28, 28], filters: 16, kernel: 5 },
+    { input: [3, 11, 13], filters: 5, kernel: 3, padding: [1, 2, 0, 1] },
+    { input: [4, 6, 12], filters: 3, kernel: 1 },
+    { input: [16, 12, 12], filters: 32, kernel: 5 },
+  ];
+  for (const isa of ['generic', 'avx2', 'avx512'] as const)
+    it(`${isa}`, async (ctx) => {
+      if (isa !== 'generic') ctx.skip(!has(isa), NO[isa]);
+      setIsa(isa);
+      for (const [k, sh] of shapes.entries()) {
+        const net = new Network({
+          input: sh.input,
+          layers: [{ type: 'conv', filters: sh.filters, kernel: sh.kernel, padding: sh.padding }, { type: 'relu' }, { type: 'maxpool', kernel: 2, stride: 2 }, { type: 'flatten' }, { type: 'dense', units: 3 }],
+          output: 'linear',
+          biases: true,
+        });
+        const p = net.parameters();
+        p.weights.forEach((w, i) => w.set(rand(w.length, 30 + 2 * i + 10 * k).map((v) => v - 0.5)));
+        p.biases.forEach((b, i) => b?.set(rand(b.length, 31 + 2 * i + 10 * k).map((v) => v - 0.5)));
+        net.setParameters(p);
+        const x = rand(7 * net.inputSize, 32 + k);
+        const fused = await net.forward(x);
+        const acts = await net.activations(x);
+        const layered = acts[acts.length - 1];
+        expect(fused.some((v) => v !== 0), `shape ${k}`).toBe(true);
+        expect(Buffer.from(fused.buffer).equals(Buffer.from(layered.buffer, layered.byteOffset, layered.byteLength)), `shape ${k}`).toBe(true);
+      }
+    });
+});
+
+describe('2×2 pooling kernels of each path: the scalar rule, bit for bit', () => {
+  // Rows 20 and 8 columns wide (10 and 4 outputs: the 8-wide step, the 4-wide step and the
+  // scalar tail), values with ties, −0 and +0 in one window, and ordinary values.
+  function input(n: number): Float32Array {
+    const x = rand(n, 21).map((v) => Math.round(v * 8) / 4 - 1);
+    for (let i = 0; i < n; i += 7) x[i] = -0;
+    for (let i = 3; i < n; i += 11) x[i] = 0;
+    return x;
+  }
+  for (const isa of ['avx2', 'avx512'] as const)
+    it(`${isa} = generic (max and avg)`, async (ctx) => {
+      ctx.skip(!has(isa), NO[isa]);
+      for (const shape of [[2, 6, 20], [3, 4, 8]] as [number, number, number][])
+        for (const type of ['maxpool', 'avgpool'] as const) {
+          const net = new Network({ input: shape, layers: [{ type, kernel: 2, stride: 2 }], output: 'linear' });
+          const x = input(5 * net.inputSize);
+          setIsa('generic');
+          const want = await net.forward(x);
+          setIsa(isa);
+          const got = await net.forward(x);
+          expect(Buffer.from(got.buffer).equals(Buffer.from(want.buffer)), `${shape} ${type}`).toBe(true);
+          // −0 wins where the scalar rule keeps it (its sign is in the bits compared above)
+          if (type === 'maxpool') expect(Array.from(got).some((v) => Object.is(v, -0))).toBe(true);
+        }
+    });
+  // The argmax (training, attacks): the first of tied cells in row order takes the gradient.
+  for (const isa of ['avx2', 'avx512'] as const)
+    it(`${isa} = generic: max-pool argmax through the input gradient (ties)`, async (ctx) => {
+      ctx.skip(!has(isa), NO[isa]);
+      for (const shape of [[2, 6, 20], [3, 4, 8]] as [number, number, number][]) {
+        const net = new Network({ input: shape, layers: [{ type: 'maxpool', kernel: 2, stride: 2 }, { type: 'flatten' }, { type: 'dense', units: 4 }], output: 'linear', biases: true });
+        const p = net.parameters();
+        p.weights[0].set(rand(p.weights[0].length, 5).map((v) => v - 0.5));
+        net.setParameters(p);
+        const x = input(6 * net.inputSize).map((v) => (v + 1) / 2);  // in [0, 1], ties kept
+        const y = Int32Array.from({ length: 6 }, (_, i) => i % 4);
+        setIsa('generic');
+        const want = (await inputGradient(net, x, y)).grad;
+        setIsa(isa);
+        const got = (await inputGradient(net, x, y)).grad;
+        expect(Buffer.from(got.buffer).equals(Buffer.from(want.buffer)), `${shape}`).toBe(true);
+        expect(want.some((v) => v !== 0)).toBe(true);
+      }
     });
 });
 

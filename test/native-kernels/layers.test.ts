@@ -86,7 +86,8 @@ describe('conv and pooling forward', () => {
 describe('the direct kernel of stride-1 convolutions, and conv + pooling in one pass', () => {
   // Shapes around the kernel's edges: 8-column segments partly used (Wo 4, 5, 9, 13) or
   // whole (8, 24), output channels not a multiple of its 4-channel blocks, 1×1 and
-  // non-square kernels, asymmetric padding, with and without biases.
+  // non-square kernels, asymmetric padding, with and without biases, images grouped
+  // (segments per image not a multiple of 3) or not.
   const shapes: { input: [number, number, number]; filters: number; kernel: number | [number, number]; padding?: number | [number, number, number, number]; biases: boolean }[] = [
     { input: [1, 28, 28], filters: 16, kernel: 5, biases: true },
     { input: [3, 11, 13], filters: 5, kernel: 3, padding: [1, 2, 0, 1], biases: false },
@@ -94,6 +95,9 @@ describe('the direct kernel of stride-1 convolutions, and conv + pooling in one 
     { input: [4, 6, 12], filters: 3, kernel: 1, biases: true },
     { input: [1, 7, 7], filters: 1, kernel: 4, biases: false },
     { input: [2, 10, 10], filters: 6, kernel: 3, padding: [0, 0, 2, 1], biases: true },
+    // LeNet's second conv: 8 rows of one segment, so images go to the kernel 3 at a time
+    // (11 and 13 images: a last group of 2 and of 1)
+    { input: [16, 12, 12], filters: 32, kernel: 5, biases: true },
   ];
   const worst = (a: Float32Array, b: Float64Array) => {
     let w = 0;
@@ -108,12 +112,25 @@ describe('the direct kernel of stride-1 convolutions, and conv + pooling in one 
         expect(worst(await net.forward(x), referenceForward(net, x)), `shape ${k}, ${output}`).toBeLessThan(1e-5);
       }
   });
+  it('equals the reference with a scale after the ReLU (the kernel multiplies) and before it (the layer epilogue does)', async () => {
+    for (const [k, layers] of [
+      [{ type: 'conv', filters: 6, kernel: 3 }, { type: 'relu' }, { type: 'scale', factor: 0.37 }, { type: 'flatten' }, { type: 'dense', units: 3 }],
+      [{ type: 'conv', filters: 5, kernel: 3 }, { type: 'scale', factor: 1.7 }, { type: 'relu' }, { type: 'flatten' }, { type: 'dense', units: 3 }],
+    ].entries()) {
+      const net = randomize(new Network({ input: [2, 12, 12], layers: layers as LayerSpec[], output: 'linear', biases: true }), 70 + k);
+      expect(net.chain[0]).toMatchObject(k === 0 ? { pre: 1, post: 0.37, relu: true } : { pre: 1.7, post: 1, relu: true });
+      const x = inputs(7, net.inputSize, 80 + k);
+      expect(worst(await net.forward(x), referenceForward(net, x)), `case ${k}`).toBeLessThan(1e-5);
+    }
+  });
   it('conv + ReLU + max- or avg-pool in one pass gives the bits of the layer-by-layer pass, and the reference', async () => {
+    // max-pool also after a scaled ReLU (the kernel's multiply, then its in-register pooling)
     for (const [k, s] of shapes.entries())
-      for (const pool of ['maxpool', 'avgpool'] as const) {
+      for (const [pool, scaled] of [['maxpool', false], ['maxpool', true], ['avgpool', false]] as const) {
         const layers: LayerSpec[] = [
           { type: 'conv', filters: s.filters, kernel: s.kernel, padding: s.padding },
           { type: 'relu' },
+          ...(scaled ? [{ type: 'scale', factor: 0.37 } as LayerSpec] : []),
           { type: pool, kernel: 2, stride: 2 },
           { type: 'flatten' },
           { type: 'dense', units: 3 },
@@ -130,9 +147,9 @@ describe('the direct kernel of stride-1 convolutions, and conv + pooling in one 
         // pooled by the pooling layer's own pass
         const acts = await net.activations(x);
         const layered = acts[acts.length - 1];
-        expect(Buffer.from(fused.buffer).equals(Buffer.from(layered.buffer, layered.byteOffset, layered.byteLength)), `shape ${k}, ${pool}`).toBe(true);
+        expect(Buffer.from(fused.buffer).equals(Buffer.from(layered.buffer, layered.byteOffset, layered.byteLength)), `shape ${k}, ${pool}${scaled ? ', scaled' : ''}`).toBe(true);
         // (the dense layer sums up to 2,304 float32 terms)
-        expect(worst(fused, referenceForward(net, x)), `shape ${k}, ${pool}`).toBeLessThan(1e-4);
+        expect(worst(fused, referenceForward(net, x)), `shape ${k}, ${pool}${scaled ? ', scaled' : ''}`).toBeLessThan(1e-4);
       }
   });
 });
@@ -189,6 +206,30 @@ describe('conv and pooling gradients against finite differences', () => {
 
   it('cross-entropy through conv (stride 2, padding), max-pool, conv, avg-pool, dense', async () => {
     await check(cnn(7, 'linear'), 'cross-entropy');
+  });
+  // (Weights of seed 22: with some others a ReLU crosses zero within the ±2e-3 step at one sampled
+  // weight — the difference quotient then misses by up to 2x at that step and matches at 5e-4.)
+  it('through 2×2 max- and average-pools of stride 2 (the pooling fast path, with the argmax for max)', async () => {
+    for (const pool of ['maxpool', 'avgpool'] as const) {
+      const layers: LayerSpec[] = [
+        { type: 'conv', filters: 3, kernel: 3, padding: 1 },
+        { type: 'relu' },
+        { type: pool, kernel: 2, stride: 2 },
+        { type: 'flatten' },
+        { type: 'dense', units: 3 },
+      ];
+      await check(randomize(new Network({ input: [2, 8, 6], layers, output: 'linear', biases: true }), 22), 'cross-entropy');
+    }
+  });
+  it('a 2×2 max-pool passes the gradient to the first cell of a window in row order that holds its maximum (ties)', async () => {
+    // Windows of one channel 4×4: all equal; max twice (second and fourth cell); max once in the last cell.
+    const x = Float32Array.from([0.5, 0.5, 0.2, 0.7, 0.5, 0.5, 0.1, 0.7, 0.3, 0.1, 0.4, 0.4, 0.2, 0.2, 0.4, 0.9]);
+    const net = randomize(new Network({ input: [1, 4, 4], layers: [{ type: 'maxpool', kernel: 2, stride: 2 }, { type: 'flatten' }, { type: 'dense', units: 2 }], output: 'linear', biases: false }), 5);
+    const gx = new Float32Array(16);
+    await addon().gradients(net.native(), x, 1, Float32Array.from([1, 0]), { loss: 'cross-entropy' }, { x: gx });
+    const hot = [...gx.keys()].filter((i) => gx[i] !== 0);
+    // windows: (0,1,4,5) → 0; (2,3,6,7) → 3; (8,9,12,13) → 8; (10,11,14,15) → 15
+    expect(hot).toEqual([0, 3, 8, 15]);
   });
   it('squared error through a softmax head, without biases', async () => {
     await check(cnn(8, 'softmax', false), 'mse');

@@ -1,6 +1,7 @@
 #include "conv.h"
 
 #include <algorithm>
+#include <climits>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -74,7 +75,7 @@ void im2col(const Geometry& g, const float* x, size_t q, float* col) {
             }
             const float* row = img + static_cast<size_t>(u) * g.W;
             const int off = j - g.pl;  // input column of output column xo: xo·sw + off
-            std::fill(d, d + lo, 0.0f);
+            if (lo > 0) std::fill(d, d + lo, 0.0f);  // (no call where nothing is padded)
             if (g.sw == 1) {
               const float* __restrict from = row + (lo + off);
               float* __restrict to = d + lo;
@@ -82,7 +83,7 @@ void im2col(const Geometry& g, const float* x, size_t q, float* col) {
             } else {
               for (int xo = lo; xo < hi; ++xo) d[xo] = row[xo * g.sw + off];
             }
-            std::fill(d + hi, d + g.Wo, 0.0f);
+            if (hi < g.Wo) std::fill(d + hi, d + g.Wo, 0.0f);
           }
         }
       }
@@ -106,7 +107,13 @@ void col2im(const Geometry& g, const float* dcol, size_t q, float* dx) {
             float* row = img + static_cast<size_t>(u) * g.W;
             const int off = j - g.pl;
             const float* s = src + static_cast<size_t>(y) * g.Wo;
-            for (int xo = lo; xo < hi; ++xo) row[xo * g.sw + off] += s[xo];
+            if (g.sw == 1) {  // contiguous: the same adds, vectorised
+              float* __restrict to = row + off;
+              const float* __restrict from = s;
+              for (int xo = lo; xo < hi; ++xo) to[xo] += from[xo];
+            } else {
+              for (int xo = lo; xo < hi; ++xo) row[xo * g.sw + off] += s[xo];
+            }
           }
         }
       }
@@ -133,24 +140,70 @@ void conv_forward_direct(const Layer& l, const Geometry& g, const float* x, size
       for (int j = 0; j < g.kw; ++j) tap[t++] = (c * Hp + i) * Wp + j;
   const bool relu = e.relu && e.pre == 1.0f, plain = e.pre == 1.0f && !e.relu && m == 1.0f;
   const size_t padded = static_cast<size_t>(g.C) * Hp * Wp;
+  // Images per kernel call: enough that the row segments fill whole tiles of 3 (8 rows of
+  // one segment: 3 images, 24 segments), where the group is not too large.
+  const int xv = (g.Wo + 7) / 8, per = g.Ho * xv;
+  const int group = per % 3 == 0 || per > 96 || 3 * std::max(padded, g.out_size) > static_cast<size_t>(INT_MAX) ? 1 : 3;
   const ConvKernels& k = kernels().conv;
-  pool().parallel_for(n, 4, [&](size_t rb, size_t re) {
-    float* xp = scratch(0, padded);
-    std::fill(xp, xp + padded, 0.0f);  // the border stays zero; the interior is overwritten per image
+  // A 2×2 max-pool after the layer in the kernel itself, where the path's kernel can
+  // (conv_kernels.h) and nothing comes between: the layer's ReLU (or none) and a pool
+  // without an activation of its own over even rows and columns.
+  const bool fuse = pl && k.maxpool2x2 && pl->kind == LayerKind::MaxPool && pl->win.kh == 2 && pl->win.kw == 2 &&
+                    pl->win.sh == 2 && pl->win.sw == 2 && !pl->win.pt && !pl->win.pl && !pl->win.pb && !pl->win.pr &&
+                    g.Ho % 2 == 0 && g.Wo % 2 == 0 && (relu || plain) && epilogue_identity(*pe, pm) &&
+                    static_cast<int>(g.K) <= k.maxpool2x2_taps;
+  // The segment table, image by image: row by row, or (fused) rows 2Y and 2Y+1 of the same
+  // columns side by side.
+  std::vector<int> seg_in(static_cast<size_t>(group) * per), seg_out(seg_in.size()), lanes(seg_in.size()),
+      seg_pool(fuse ? seg_in.size() : 0);
+  const size_t pooled = pl ? pl->out.size() : 0;
+  for (int i = 0, s = 0; i < group; ++i)
+    for (int y = 0; y < g.Ho; y += fuse ? 2 : 1)
+      for (int v = 0; v < xv; ++v)
+        for (int dy = 0; dy < (fuse ? 2 : 1); ++dy, ++s) {
+          seg_in[s] = static_cast<int>(i * padded) + (y + dy) * Wp + 8 * v;
+          seg_out[s] = static_cast<int>(i * g.out_size) + (y + dy) * g.Wo + 8 * v;
+          lanes[s] = std::min(8, g.Wo - 8 * v);
+          if (fuse) seg_pool[s] = static_cast<int>(i * pooled) + (y / 2) * (g.Wo / 2) + 4 * v;
+        }
+  const size_t calls = (n + group - 1) / group;
+  // Without padding, and rows wide enough for the kernel's 8-column reads, the images are
+  // their own padded input (consecutive images: consecutive blocks of C·H·W): no copy.
+  const bool in_place = Hp == g.H && Wp == g.W;
+  pool().parallel_for(calls, 2, [&](size_t cb, size_t ce) {
+    float* xp = in_place ? nullptr : scratch(0, group * padded);
+    if (xp) std::fill(xp, xp + group * padded, 0.0f);  // the border stays zero; the interior is overwritten per image
     ConvDirect a{xp, g.C, Hp, Wp, g.kh, g.kw, g.O, g.Ho, g.Wo, tap.data(), wp.data(), l.has_bias() ? l.b.data() : nullptr,
-                 nullptr, relu, relu ? m : 1.0f};
-    for (size_t r = rb; r < re; ++r) {
-      const float* img = x + r * g.in_size;
-      for (int c = 0; c < g.C; ++c)
-        for (int u = 0; u < g.H; ++u)
-          std::memcpy(xp + (static_cast<size_t>(c) * Hp + u + g.pt) * Wp + g.pl,
-                      img + (static_cast<size_t>(c) * g.H + u) * g.W, sizeof(float) * g.W);
-      a.z = pl ? scratch(1, g.out_size) : z + r * g.out_size;
+                 nullptr, relu, relu ? m : 1.0f, seg_in.data(), seg_out.data(), lanes.data(), 0,
+                 nullptr, fuse ? seg_pool.data() : nullptr};
+    for (size_t c = cb; c < ce; ++c) {
+      const size_t r0 = c * group, q = std::min<size_t>(group, n - r0);
+      if (in_place)
+        a.xp = x + r0 * g.in_size;
+      else
+        for (size_t i = 0; i < q; ++i) {
+          const float* img = x + (r0 + i) * g.in_size;
+          float* dst = xp + i * padded;
+          for (int ch = 0; ch < g.C; ++ch)
+            for (int u = 0; u < g.H; ++u)
+              std::memcpy(dst + (static_cast<size_t>(ch) * Hp + u + g.pt) * Wp + g.pl,
+                          img + (static_cast<size_t>(ch) * g.H + u) * g.W, sizeof(float) * g.W);
+        }
+      a.segs = static_cast<int>(q) * per;
+      if (fuse) {
+        a.zp = z + r0 * pooled;
+        k.direct(a);
+        continue;
+      }
+      a.z = pl ? scratch(1, group * g.out_size) : z + r0 * g.out_size;
       k.direct(a);
-      if (!relu && !plain) epilogue_block(a.z, 1, static_cast<int>(g.out_size), g.out_size, e, m);
-      if (pl) pool_forward_row(*pl, a.z, z + r * pl->out.size(), nullptr, *pe, pm);
+      for (size_t i = 0; i < q; ++i) {
+        float* zi = a.z + i * g.out_size;
+        if (!relu && !plain) epilogue_block(zi, 1, static_cast<int>(g.out_size), g.out_size, e, m);
+        if (pl) pool_forward_row(*pl, zi, z + (r0 + i) * pl->out.size(), nullptr, *pe, pm);
+      }
     }
-  });
+  }, 16);
 }
 
 }  // namespace
@@ -229,8 +282,18 @@ void conv_backward(const Layer& l, const float* x, const float* gz, size_t n, fl
               static_cast<int>(ld), 0.0f, partW.data() + gi * wsz, static_cast<int>(g.K));
       }
       if (db) {
+        // Each channel's sum in ascending p, 8 channels' chains side by side (the adds of
+        // one chain wait on each other; 8 independent ones keep the adder busy).
         float* pb = partB.data() + gi * bsz;
-        for (int o = 0; o < g.O; ++o) {
+        int o = 0;
+        for (; o + 8 <= g.O; o += 8) {
+          float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+          const float* row = Gt + static_cast<size_t>(o) * ld;
+          for (size_t p = 0; p < ld; ++p)
+            for (int c = 0; c < 8; ++c) s[c] += row[c * ld + p];
+          for (int c = 0; c < 8; ++c) pb[o + c] = s[c];
+        }
+        for (; o < g.O; ++o) {
           const float* row = Gt + static_cast<size_t>(o) * ld;
           float s = 0.0f;
           for (size_t p = 0; p < ld; ++p) s += row[p];

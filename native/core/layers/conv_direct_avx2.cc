@@ -13,7 +13,7 @@ namespace nrem {
 #define NREM_CONV_FMA(w, x, acc) ((v8)_mm256_fmadd_ps((__m256)(w), (__m256)(x), (__m256)(acc)))
 #include "conv_direct_body.h"
 #undef NREM_CONV_FMA
-const ConvKernels conv_kernels_avx2 = {"avx2", direct};
+const ConvKernels conv_kernels_avx2 = {"avx2", direct, true, 64};
 }  // namespace nrem
 NREM_TARGET_END
 #endif

@@ -42,9 +42,9 @@ namespace soft {
 #undef NREM_CONV_FMA
 }  // namespace soft
 #if NREM_X86_KERNELS
-const ConvKernels conv_kernels_generic = {"generic (fma, software)", soft::direct};
+const ConvKernels conv_kernels_generic = {"generic (fma, software)", soft::direct, true, 64};
 #else
-const ConvKernels conv_kernels_generic = {"generic (fma)", soft::direct};
+const ConvKernels conv_kernels_generic = {"generic (fma)", soft::direct, true, 64};
 #endif
 }  // namespace nrem
 
@@ -56,7 +56,7 @@ namespace hw {
 #include "conv_direct_body.h"
 #undef NREM_CONV_FMA
 }  // namespace hw
-const ConvKernels conv_kernels_generic_fma = {"generic (fma, hardware)", hw::direct};
+const ConvKernels conv_kernels_generic_fma = {"generic (fma, hardware)", hw::direct, true, 64};
 }  // namespace nrem
 NREM_TARGET_END
 #endif

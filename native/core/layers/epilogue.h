@@ -57,6 +57,15 @@ inline void epilogue_backward(const float* __restrict a, float* __restrict g, si
   }
 }
 
+// epilogue_backward on one entry (the same expression, for a pass that visits few entries).
+inline float epilogue_backward_one(float a, float g, const Epilogue& e, float m) {
+  if (e.relu) {
+    const float v = e.pre == 1.0f ? g * m : g * m * e.pre;
+    return a > 0.0f ? v : 0.0f;
+  }
+  return m != 1.0f || e.pre != 1.0f ? g * (m * e.pre) : g;
+}
+
 inline bool epilogue_identity(const Epilogue& e, float m) { return !e.relu && e.pre == 1.0f && m == 1.0f; }
 
 }  // namespace nrem

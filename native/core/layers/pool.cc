@@ -2,25 +2,13 @@
 
 #include <algorithm>
 
+#include "../cpu.h"
 #include "../thread_pool.h"
 #include "epilogue.h"
 
 namespace nrem {
 
 namespace {
-// 2×2 windows of stride 2 over rows a and b (each 2·wo wide): the common case, branch-free.
-// max: the same value as the generic scan; avg: the same sum order ((a0 + a1) + b0) + b1.
-void pool2x2_max(const float* __restrict a, const float* __restrict b, float* __restrict out, int wo) {
-  for (int x = 0; x < wo; ++x) {
-    const float p = a[2 * x] > a[2 * x + 1] ? a[2 * x] : a[2 * x + 1];
-    const float q = b[2 * x] > b[2 * x + 1] ? b[2 * x] : b[2 * x + 1];
-    out[x] = q > p ? q : p;
-  }
-}
-void pool2x2_avg(const float* __restrict a, const float* __restrict b, float* __restrict out, int wo) {
-  for (int x = 0; x < wo; ++x) out[x] = (((a[2 * x] + a[2 * x + 1]) + b[2 * x]) + b[2 * x + 1]) / 4.0f;
-}
-
 // Window (y, x) of a layer clipped to the input: rows [u0, u1), columns [v0, v1).
 struct Cells {
   int u0, u1, v0, v1;
@@ -40,16 +28,19 @@ void pool_forward_row(const Layer& l, const float* xr, float* zr, int32_t* ar, c
   const Window& w = l.win;
   // Windows that tile the input without padding (2×2 stride 2, the usual case): no clipping.
   const bool tiled = w.sh == w.kh && w.sw == w.kw && !w.pt && !w.pl && !w.pb && !w.pr;
-  if (tiled && w.kh == 2 && w.kw == 2 && (!mx || !ar)) {
+  if (tiled && w.kh == 2 && w.kw == 2) {
+    const PoolKernels& k = kernels().pool;  // the path's 2×2 kernels (pool_kernels.h): the same bits
     for (int c = 0; c < C; ++c) {
       const float* plane = xr + static_cast<size_t>(c) * H * W;
       for (int y = 0; y < Ho; ++y) {
         const float* a = plane + static_cast<size_t>(2 * y) * W;
         float* o = zr + (static_cast<size_t>(c) * Ho + y) * Wo;
-        if (mx)
-          pool2x2_max(a, a + W, o, Wo);
+        if (mx && ar)
+          k.max2x2_arg(a, a + W, o, ar + (static_cast<size_t>(c) * Ho + y) * Wo, Wo, c * H * W + 2 * y * W, W);
+        else if (mx)
+          k.max2x2(a, a + W, o, Wo);
         else
-          pool2x2_avg(a, a + W, o, Wo);
+          k.avg2x2(a, a + W, o, Wo);
       }
     }
   } else if (tiled) {
@@ -138,6 +129,41 @@ void pool_backward(const Layer& l, const float* g, const int32_t* arg, size_t n,
               for (int v = s.v0; v < s.v1; ++v) plane[u * W + v] += d;
           }
       }
+    }
+  });
+}
+
+void pool_backward_act(const Layer& l, const float* g, const int32_t* arg, size_t n, float* dx, const float* a,
+                       const Epilogue& e, float m) {
+  const Window& w = l.win;
+  const bool disjoint = l.kind == LayerKind::MaxPool && w.sh >= w.kh && w.sw >= w.kw;
+  if (!disjoint) {
+    pool_backward(l, g, arg, n, dx);
+    pool().parallel_for(n, 4, [&](size_t rb, size_t re) {
+      epilogue_backward(a + rb * l.in.size(), dx + rb * l.in.size(), (re - rb) * l.in.size(), e, m);
+    });
+    return;
+  }
+  require(arg, "ERR_ARGUMENT", "max-pool backward needs the forward pass's argmax");
+  const size_t in = l.in.size(), out = l.out.size();
+  const Epilogue ev = e;  // by value: the stores below cannot alias it
+  const float mv = m;
+  pool().parallel_for(n, 4, [&](size_t rb, size_t re) {
+    for (size_t r = rb; r < re; ++r) {
+      float* __restrict dr = dx + r * in;
+      const float* __restrict gr = g + r * out;
+      const float* __restrict ar = a + r * in;
+      const int32_t* __restrict xr = arg + r * out;
+      std::fill(dr, dr + in, 0.0f);  // = the activation backward of these zeros (m, pre > 0)
+      // each cell in at most one window: its sum is 0 + g (as pool_backward's +=)
+      if (ev.relu && ev.pre == 1.0f)
+        for (size_t o = 0; o < out; ++o) {
+          const int32_t i = xr[o];
+          const float v = (0.0f + gr[o]) * mv;
+          dr[i] = ar[i] > 0.0f ? v : 0.0f;
+        }
+      else
+        for (size_t o = 0; o < out; ++o) dr[xr[o]] = epilogue_backward_one(ar[xr[o]], 0.0f + gr[o], ev, mv);
     }
   });
 }

@@ -22,5 +22,11 @@ void pool_forward_row(const Layer& l, const float* x, float* z, int32_t* arg, co
 
 // dx (n × in, overwritten) from g = ∂L/∂z (n × out); max-pool needs the forward's arg.
 void pool_backward(const Layer& l, const float* g, const int32_t* arg, size_t n, float* dx);
+// pool_backward, then the activation backward of the layer before (epilogue_backward with
+// its output a: n × in, e, m) on dx: the same values. For a max-pool whose windows do not
+// overlap (each cell in at most one window) in one pass that writes the zeros and then the
+// window maxima's cells only (the activation backward of a zero is a zero); otherwise in two.
+void pool_backward_act(const Layer& l, const float* g, const int32_t* arg, size_t n, float* dx, const float* a,
+                       const Epilogue& e, float m);
 
 }  // namespace nrem
