@@ -1,6 +1,10 @@
 // Binding for tests and benchmarks of the GEMM kernels (synchronous; small sizes only).
-//   gemm(kernel: "current"|"native", transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
+//   gemm(kernel: "current"|"native"|"frozen", transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
 //   C[M×N] = alpha·op(A)·op(B) + beta·C, row-major with row strides lda, ldb, ldc.
+//   "frozen": the own kernel with B registered as a FrozenOperand (rows × cols as stored),
+//   called twice — once on a copy of C (packs B's panels), then on C (reuses them).
+#include <vector>
+
 #include "../core/gemm.h"
 #include "convert.h"
 #include "registry.h"
@@ -13,7 +17,8 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
     nrem::require(info.Length() == 14, "ERR_ARGUMENT", "gemm expects 14 arguments");
     nrem::require(info[0].IsString(), "ERR_ARGUMENT", "Expected a string for kernel");
     std::string kernel = info[0].As<Napi::String>().Utf8Value();
-    nrem::require(kernel == "current" || kernel == "native", "ERR_VALUE", "kernel must be current or native");
+    nrem::require(kernel == "current" || kernel == "native" || kernel == "frozen", "ERR_VALUE",
+                  "kernel must be current, native or frozen");
     auto num = [&](int i, const char* name) {
       nrem::require(info[i].IsNumber(), "ERR_ARGUMENT", std::string("Expected a number for ") + name);
       return info[i].As<Napi::Number>().DoubleValue();
@@ -31,7 +36,12 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
     nrem::require(A.length >= need(arows, lda, acols) && B.length >= need(brows, ldb, bcols) &&
                       C.length >= need(M, ldc, N),
                   "ERR_SHAPE", "a matrix is shorter than its dimensions say");
-    if (kernel == "native")
+    if (kernel == "frozen") {
+      nrem::FrozenOperand frozen(B.data, brows, bcols);
+      std::vector<float> first(C.data, C.data + C.length);
+      nrem::sgemm_native(ta, tb, M, N, K, alpha, A.data, lda, B.data, ldb, beta, first.data(), ldc);
+      nrem::sgemm_native(ta, tb, M, N, K, alpha, A.data, lda, B.data, ldb, beta, C.data, ldc);
+    } else if (kernel == "native")
       nrem::sgemm_native(ta, tb, M, N, K, alpha, A.data, lda, B.data, ldb, beta, C.data, ldc);
     else
       nrem::sgemm(ta, tb, M, N, K, alpha, A.data, lda, B.data, ldb, beta, C.data, ldc);

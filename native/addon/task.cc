@@ -1,5 +1,6 @@
 #include "task.h"
 
+#include "../core/attack_model.h"
 #include "../core/thread_pool.h"
 #include "convert.h"
 
@@ -30,6 +31,7 @@ class Task : public Napi::AsyncProgressQueueWorker<Progress> {
   void Execute(const ExecutionProgress& progress) override {
     try {
       nrem::PoolLease lease;
+      nrem::GradCacheScope caches;
       nrem::CancelScope scope(&token_);
       ProgressFn report = [this, &progress](const Progress& p) {
         if (!token_.internal.load(std::memory_order_relaxed)) progress.Send(&p, 1);

@@ -16,6 +16,12 @@ AttackModel::AttackModel(const Model& net, Backend backend, std::shared_ptr<cuda
   const BackendChoice choice = resolve_backend(backend);
   if (choice.backend != Backend::Cuda) {
     reason_ = choice.reason;
+    // Unchanged while the model lives: the caller holds it read-only (the addon's read lease).
+    // The packed copies (one per transposition used) cost about the layer's weights each, so
+    // a layer above 16 M weights (64 MB) is left to pack per call.
+    for (const Layer& l : net_.layers)
+      if (l.kind == LayerKind::Dense && l.W.size() <= (size_t{16} << 20))
+        frozen_.push_back(std::make_shared<FrozenOperand>(l.W.data(), static_cast<int>(l.out.size()), static_cast<int>(l.in.size())));
     return;
   }
   if (!net_.dense_chain()) {
@@ -62,25 +68,38 @@ void AttackModel::predict(const float* X, size_t n, int32_t* pred) const {
 namespace {
 // The attacks call the gradient hundreds of times on batches of one size: each thread
 // keeps its forward cache (grow-only) instead of allocating, page-faulting and zero-filling
-// four n × width buffers per call. One above 64 MB is released after the call.
-struct CacheLease {
-  ForwardCache& c;
-  explicit CacheLease(ForwardCache& cache) : c(cache) {}
-  ~CacheLease() {
-    size_t bytes = 0;
-    for (const auto& v : c.a) bytes += v.capacity() * sizeof(float);
-    for (const auto& v : c.arg) bytes += v.capacity() * sizeof(int32_t);
-    bytes += (c.z.capacity() + c.x0.capacity()) * sizeof(float);
-    bytes += (c.g0.capacity() + c.g1.capacity()) * sizeof(float);
-    if (bytes > (64u << 20)) c = ForwardCache{};
-  }
-};
+// four n × width buffers per call. One above 64 MB is released after the call, or at the end
+// of the thread's GradCacheScope (attack_model.h).
+thread_local int t_scopes = 0;
+
 // One per thread: input_grad and multi_grad never run inside each other.
 ForwardCache& thread_cache() {
   thread_local ForwardCache cache;
   return cache;
 }
+
+void release_if_large(ForwardCache& c) {
+  size_t bytes = 0;
+  for (const auto& v : c.a) bytes += v.capacity() * sizeof(float);
+  for (const auto& v : c.arg) bytes += v.capacity() * sizeof(int32_t);
+  bytes += (c.z.capacity() + c.x0.capacity()) * sizeof(float);
+  bytes += (c.g0.capacity() + c.g1.capacity()) * sizeof(float);
+  if (bytes > (64u << 20)) c = ForwardCache{};
+}
+
+struct CacheLease {
+  ForwardCache& c;
+  explicit CacheLease(ForwardCache& cache) : c(cache) {}
+  ~CacheLease() {
+    if (t_scopes == 0) release_if_large(c);
+  }
+};
 }  // namespace
+
+GradCacheScope::GradCacheScope() { ++t_scopes; }
+GradCacheScope::~GradCacheScope() {
+  if (--t_scopes == 0) release_if_large(thread_cache());
+}
 
 void AttackModel::input_grad(const float* X, size_t n, const LossGradFn& dloss, float* dX, float* Z) const {
   if (n == 0) return;

@@ -21,6 +21,7 @@
 #include "../cuda/device_model.h"
 #include "backend.h"
 #include "forward.h"
+#include "gemm.h"
 #include "backprop.h"
 #include "model.h"
 #include "rng.h"
@@ -75,8 +76,23 @@ class AttackModel {
  private:
   const Model& net_;
   std::shared_ptr<cuda::DeviceModel> gpu_;
+  // The dense layers' weights (up to 16 M each), frozen for the model's life (gemm.h): the
+  // own GEMM packs them once per attack call instead of in every forward and backward pass.
+  std::vector<std::shared_ptr<FrozenOperand>> frozen_;
   std::string reason_;
   Check check_;
+};
+
+// The gradient calls keep a forward cache per thread (grow-only). Outside a scope, one above
+// 64 MB is released after each call; while a GradCacheScope is open on the thread (the
+// addon opens one per heavy call), it is kept until the scope closes — an attack's hundreds
+// of gradient calls on batches whose cache is larger (a CNN's feature maps: ~70 MB for 500
+// LeNet rows) then allocate and zero-fill it once, not per call. Scopes nest.
+struct GradCacheScope {
+  GradCacheScope();
+  ~GradCacheScope();
+  GradCacheScope(const GradCacheScope&) = delete;
+  GradCacheScope& operator=(const GradCacheScope&) = delete;
 };
 
 }  // namespace nrem

@@ -36,6 +36,25 @@ void sgemm(bool transA, bool transB, int M, int N, int K, float alpha, const flo
 // blocks; dst columns rows..ld-1 are left as they are.
 void transpose(const float* src, int rows, int cols, int ld, float* dst);
 
+// An operand that stays unchanged for a while (a network's weights while an attack runs on
+// it): while a FrozenOperand for B (rows × cols, row stride cols) is alive, the own kernel
+// packs op(B) of a call with that B once per transposition and CPU path, and reuses the panels
+// in every later call, instead of packing them per call (for the few rows an attack keeps
+// working on, the packing is most of a GEMM's work). The panels are the floats each call
+// would pack, so the results are the same bits. B must not change while registered; several
+// registrations of one B (concurrent attacks on one network) share the panels. OpenBLAS
+// calls are unaffected.
+class FrozenOperand {
+ public:
+  FrozenOperand(const float* B, int rows, int cols);
+  ~FrozenOperand();
+  FrozenOperand(const FrozenOperand&) = delete;
+  FrozenOperand& operator=(const FrozenOperand&) = delete;
+
+ private:
+  const float* b_;
+};
+
 // The own kernel, always available (used directly by tests and benchmarks). Called from
 // inside a pool chunk it runs on that thread alone (thread_pool.h).
 void sgemm_native(bool transA, bool transB, int M, int N, int K, float alpha, const float* A,

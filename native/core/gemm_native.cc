@@ -15,8 +15,12 @@
 // does not depend on the blocking, the tasks or the thread count; those are chosen for
 // speed only (from M, N, K and the number of threads).
 #include <algorithm>
+#include <atomic>
 #include <cstring>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <unordered_map>
 #include <vector>
 
 #include "cpu.h"
@@ -66,7 +70,86 @@ void scale_rows(int M, int N, float beta, float* C, size_t ldc) {
   });
 }
 
+// The frozen operands (gemm.h FrozenOperand): per B, its shape, its registrations, and the
+// panels packed so far per (kernel, transposition), in the shared-B layout of one column
+// group (K block b at b·size·npad, its panel q at + q·kc·NR).
+struct Frozen {
+  int rows = 0, cols = 0, refs = 0;
+  std::mutex m;
+  std::map<std::pair<const GemmKernel*, bool>, std::unique_ptr<float[]>> panels;
+};
+std::mutex g_frozen_mu;
+std::unordered_map<const float*, std::shared_ptr<Frozen>> g_frozen;
+std::atomic<int> g_frozen_count{0};
+
+float* aligned64(float* p) { return reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(p) + 63) & ~uintptr_t{63}); }
+
+// The packed op(B) of this call where B is frozen with this call's shape (the entry kept
+// alive by `hold` for the call), else null. Packed on first use, as the call would pack it.
+const float* frozen_panels(const GemmKernel& g, bool transB, const float* B, int ldb, int N, int K, const Blocks& kb,
+                           bool parallel, std::shared_ptr<Frozen>& hold) {
+  if (g_frozen_count.load(std::memory_order_acquire) == 0) return nullptr;
+  {
+    std::lock_guard<std::mutex> lk(g_frozen_mu);
+    auto it = g_frozen.find(B);
+    if (it == g_frozen.end()) return nullptr;
+    hold = it->second;
+  }
+  Frozen& f = *hold;
+  if (ldb != f.cols || !(transB ? N == f.rows && K == f.cols : K == f.rows && N == f.cols)) return nullptr;
+  std::lock_guard<std::mutex> lk(f.m);
+  std::unique_ptr<float[]>& slot = f.panels[{&g, transB}];
+  if (slot) return aligned64(slot.get());
+  const int NR = g.nr, np = (N + NR - 1) / NR;
+  const size_t npad = static_cast<size_t>(np) * NR;
+  std::unique_ptr<float[]> buf(new float[npad * K + 16]);
+  float* dst = aligned64(buf.get());
+  const int pieces = (np + kPackPanels - 1) / kPackPanels;
+  auto pack = [&](size_t t) {
+    const int b = static_cast<int>(t / pieces), q = static_cast<int>(t % pieces) * kPackPanels;
+    const int k0 = b * kb.size, kc = std::min(kb.size, K - k0);
+    const int j0 = q * NR;
+    g.pack_b(transB, B, static_cast<size_t>(ldb), j0, std::min(kPackPanels * NR, N - j0), k0, kc,
+             dst + static_cast<size_t>(k0) * npad + static_cast<size_t>(q) * kc * NR);
+  };
+  const size_t tasks = static_cast<size_t>(kb.count) * pieces;
+  if (parallel)
+    pool().parallel_for(tasks, 1, [&](size_t b, size_t e) {
+      for (size_t t = b; t < e; ++t) pack(t);
+    });
+  else
+    for (size_t t = 0; t < tasks; ++t) pack(t);
+  slot = std::move(buf);
+  return dst;
+}
+
 }  // namespace
+
+FrozenOperand::FrozenOperand(const float* B, int rows, int cols) : b_(B) {
+  std::lock_guard<std::mutex> lk(g_frozen_mu);
+  std::shared_ptr<Frozen>& e = g_frozen[B];
+  if (!e) {
+    e = std::make_shared<Frozen>();
+    e->rows = rows;
+    e->cols = cols;
+  } else if (e->rows != rows || e->cols != cols) {
+    // the same memory frozen under another shape: a caller's error; this registration then
+    // packs nothing (calls fall back to packing per call), and the first one stays
+    b_ = nullptr;
+    return;
+  }
+  ++e->refs;
+  g_frozen_count.fetch_add(1, std::memory_order_release);
+}
+
+FrozenOperand::~FrozenOperand() {
+  if (!b_) return;
+  std::lock_guard<std::mutex> lk(g_frozen_mu);
+  auto it = g_frozen.find(b_);
+  // calls still using the entry hold their own reference to it
+  if (it != g_frozen.end() && --it->second->refs == 0) g_frozen.erase(it);
+  g_frozen_count.fetch_sub(1, std::memory_order_release);
+}
 
 void sgemm_native(bool transA, bool transB, int M, int N, int K, float alpha, const float* A, int lda,
                   const float* B, int ldb, float beta, float* C, int ldc, const GemmEpilogue* epilogue) {
@@ -108,7 +191,10 @@ void sgemm_native(bool transA, bool transB, int M, int N, int K, float alpha, co
   const size_t mpad = static_cast<size_t>(rows) * mb;
   const bool shared_b = rows >= want || mpad * K > kMaxPackedB;
   const int max_run = std::max(1, kMaxRunColumns / NR);  // B panels per task in shared-A mode
-  const int group = shared_b ? std::max(NR, static_cast<int>(kMaxPackedB / static_cast<size_t>(K)) / NR * NR) : N;
+  // A frozen B (gemm.h): its panels packed once, in one column group, read by every task.
+  std::shared_ptr<Frozen> frozen;
+  const float* Bfrozen = frozen_panels(g, transB, B, ldb, N, K, kb, parallel, frozen);
+  const int group = shared_b && !Bfrozen ? std::max(NR, static_cast<int>(kMaxPackedB / static_cast<size_t>(K)) / NR * NR) : N;
 
   float* Ashared = nullptr;  // shared A: row block r, K block b (k from b·size) at r·mb·K + b·size·mb
   if (!shared_b) {
@@ -128,9 +214,9 @@ void sgemm_native(bool transA, bool transB, int M, int N, int K, float alpha, co
     const int ng = std::min(group, N - jg);
     const int np = (ng + NR - 1) / NR;  // B panels of the group
     const size_t npad = static_cast<size_t>(np) * NR;
-    float* Bshared = nullptr;  // shared B: K block b at b·size·npad, its panel q at + q·kcb·NR
-    if (shared_b) {
-      Bshared = scratch(0, npad * K);
+    const float* Bshared = Bfrozen;  // shared B (or frozen): K block b at b·size·npad, its panel q at + q·kcb·NR
+    if (shared_b && !Bfrozen) {
+      float* packed = scratch(0, npad * K);
       // in pieces of kPackPanels panels per K block
       const int pieces = (np + kPackPanels - 1) / kPackPanels;
       run_all(static_cast<size_t>(kb.count) * pieces, 1, [&](size_t t) {
@@ -138,8 +224,9 @@ void sgemm_native(bool transA, bool transB, int M, int N, int K, float alpha, co
         const int k0 = b * kb.size, kc = std::min(kb.size, K - k0);
         const int j0 = jg + q * NR;
         g.pack_b(transB, B, static_cast<size_t>(ldb), j0, std::min(kPackPanels * NR, jg + ng - j0), k0, kc,
-                 Bshared + static_cast<size_t>(k0) * npad + static_cast<size_t>(q) * kc * NR);
+                 packed + static_cast<size_t>(k0) * npad + static_cast<size_t>(q) * kc * NR);
       });
+      Bshared = packed;
     }
     int runs = 1;
     if (!shared_b) runs = std::min(np, std::max((want + rows - 1) / rows, (np + max_run - 1) / max_run));
@@ -152,7 +239,7 @@ void sgemm_native(bool transA, bool transB, int M, int N, int K, float alpha, co
       const int qa = static_cast<int>(t % nruns) * run, qb = std::min(np, qa + run);
       const int ap = (m + MR - 1) / MR;  // A panels of the block
       float* Aown = shared_b ? scratch(1, static_cast<size_t>(ap) * MR * kb.size) : nullptr;
-      float* Bown = shared_b ? nullptr : scratch(1, static_cast<size_t>(run) * NR * kb.size);
+      float* Bown = Bshared ? nullptr : scratch(1, static_cast<size_t>(run) * NR * kb.size);
       alignas(64) float edge[kGemmMaxTile];
       for (int b = 0; b < kb.count; ++b) {
         const int k0 = b * kb.size, kc = std::min(kb.size, K - k0);
@@ -165,12 +252,12 @@ void sgemm_native(bool transA, bool transB, int M, int N, int K, float alpha, co
         } else {
           Ablk = Ashared + static_cast<size_t>(r) * mb * K + static_cast<size_t>(k0) * mb;
           const int j0 = jg + qa * NR;
-          g.pack_b(transB, B, static_cast<size_t>(ldb), j0, std::min((qb - qa) * NR, jg + ng - j0), k0, kc, Bown);
+          if (Bown) g.pack_b(transB, B, static_cast<size_t>(ldb), j0, std::min((qb - qa) * NR, jg + ng - j0), k0, kc, Bown);
         }
         const float bb = b == 0 ? beta : 1.0f;
         const bool last = b + 1 == kb.count;
         for (int q = qa; q < qb; ++q) {
-          const float* Bq = shared_b ? Bshared + static_cast<size_t>(k0) * npad + static_cast<size_t>(q) * kc * NR
+          const float* Bq = Bshared ? Bshared + static_cast<size_t>(k0) * npad + static_cast<size_t>(q) * kc * NR
                                      : Bown + static_cast<size_t>(q - qa) * kc * NR;
           const int j = jg + q * NR, w = std::min(NR, jg + ng - j);
           for (int p = 0; p < ap; ++p) {

@@ -17,7 +17,7 @@ import { Network } from '../model/network.js';
 import { OrtModel } from '../model/ort.js';
 import { runNative, type RunOptions } from '../util/control.js';
 import { RUN_OPTION_KEYS, expectFloat32Array, expectInt, expectKnownKeys, expectOneOf, expectSeed } from '../util/validate.js';
-import { Attack, checkAttackInputs, checkEpsilons, perturbationNorms, predictRows, toLabels, type AttackNorm, type AttackTarget, type CraftContext, type Crafted } from './base.js';
+import { Attack, checkAttackInputs, expectAttackTarget, checkEpsilons, perturbationNorms, predictRows, toLabels, type AttackNorm, type AttackTarget, type CraftContext, type Crafted } from './base.js';
 import { expectEpsilon, expectTargetClasses, resolveApgd, runApgd, type ApgdCall, type ApgdOptions, type LpNorm } from './apgd.js';
 import { resolveFab, runFab, type FabOptions } from './fab.js';
 import { imageShape, type ImageShape } from './square.js';
@@ -160,6 +160,7 @@ export interface AutoAttackSweepOptions extends Omit<AutoAttackOptions, 'eps' | 
 
 /** AutoAttack on n examples at one eps. */
 export async function autoAttack(net: AttackTarget, x: Float32Array, labels: ArrayLike<number>, opts: AutoAttackOptions): Promise<AutoAttackResult> {
+  expectAttackTarget(net);
   if (!opts || typeof opts !== 'object') throw new ArgumentError('Expected an options object with eps for autoAttack');
   expectKnownKeys(opts, AUTOATTACK_OPTION_KEYS, 'autoAttack options');
   const { eps, transferExamples, ...rest } = opts;
@@ -178,6 +179,7 @@ export async function autoAttack(net: AttackTarget, x: Float32Array, labels: Arr
  */
 export async function autoAttackSweep(net: AttackTarget, x: Float32Array, labels: ArrayLike<number>, opts: AutoAttackSweepOptions): Promise<AutoAttackResult[]> {
   const t0 = performance.now();
+  expectAttackTarget(net);
   if (!opts || typeof opts !== 'object') throw new ArgumentError('Expected an options object with epsilons for autoAttackSweep');
   expectKnownKeys(opts, SWEEP_OPTION_KEYS, 'autoAttackSweep options');
   const d = net.inputSize, K = net.outputSize;

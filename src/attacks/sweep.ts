@@ -6,7 +6,7 @@ import { addon } from '../native/binding.js';
 import { runNative, type RunOptions } from '../util/control.js';
 import { BACKENDS, type Backend } from '../native/runtime.js';
 import { RUN_OPTION_KEYS, expectKnownKeys, expectOneOf } from '../util/validate.js';
-import { checkAttackInputsAsync, checkEpsilons, toLabels, type AttackTarget } from './base.js';
+import { checkAttackInputsAsync, expectAttackTarget, checkEpsilons, toLabels, type AttackTarget } from './base.js';
 import { checkMemory } from '../util/memory.js';
 import { ATTACK_LOSSES, type AttackLoss } from './gradients.js';
 
@@ -49,6 +49,7 @@ export async function fgsmSweep(
   } = {},
 ): Promise<SweepResult> {
   const t0 = performance.now();
+  expectAttackTarget(net);
   expectKnownKeys(opts, ['epsilons', 'loss', 'backend', 'method', ...RUN_OPTION_KEYS], 'fgsmSweep options');
   const d = net.inputSize;
   const n = await checkAttackInputsAsync(x, d);

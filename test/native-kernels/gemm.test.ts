@@ -21,7 +21,7 @@ interface Case {
   pad: number;
 }
 
-function run(kernel: 'current' | 'native', c: Case, seed: number) {
+function run(kernel: 'current' | 'native' | 'frozen', c: Case, seed: number) {
   const { ta, tb, M, N, K, alpha, beta, pad } = c;
   const [ar, ac] = ta ? [K, M] : [M, K];
   const [br, bc] = tb ? [N, K] : [K, N];
@@ -81,6 +81,25 @@ describe('gemm against a naive triple loop', () => {
       expect(Buffer.from(one.buffer).equals(Buffer.from(two.buffer))).toBe(true);
     } finally {
       setThreads('auto');
+    }
+  });
+
+  // A frozen B (an attack's weights, gemm.h FrozenOperand): its panels packed once and reused
+  // give the bits of packing per call, in both schedules (a mini-batch of few rows: shared A;
+  // many rows: shared B), several K blocks and column groups; with a row stride wider than
+  // the registered rows, the call packs as usual (pad 3).
+  it('a frozen B gives the bits of the plain own kernel (panels packed once, then reused)', () => {
+    const frozenCases: Case[] = [
+      { ta: false, tb: true, M: 9, N: 1200, K: 784, alpha: 1, beta: 1, pad: 0 },
+      { ta: false, tb: false, M: 9, N: 784, K: 1200, alpha: 1, beta: 0, pad: 0 },
+      { ta: false, tb: true, M: 700, N: 130, K: 900, alpha: 0.5, beta: 0.25, pad: 0 },
+      { ta: true, tb: false, M: 33, N: 70, K: 17, alpha: -0.5, beta: 0.75, pad: 3 },
+    ];
+    for (const [i, c] of frozenCases.entries()) {
+      const plain = run('native', c, 11 + i).C;
+      const frozen = run('frozen', c, 11 + i);
+      expect(frozen.worst, `case ${i}`).toBeLessThanOrEqual(1);
+      expect(Buffer.from(frozen.C.buffer).equals(Buffer.from(plain.buffer)), `case ${i}`).toBe(true);
     }
   });
 
