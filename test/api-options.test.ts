@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  APGD, AutoAttack, BIM, CarliniWagnerL2, DeepFool, FAB, FGM, FGSM, JSMA, PGD, SquareAttack, ValueError, autoAttack, autoAttackSweep,
+  APGD, ArgumentError, AutoAttack, BIM, CarliniWagnerL2, DeepFool, FAB, FGM, FGSM, JSMA, PGD, SquareAttack, ValueError, autoAttack, autoAttackSweep,
   classGradients, createNetwork, distort, evaluateDistortions, fgsmSweep, inputGradient, recipeOptions, sleep, train, transferAttack,
   type Attack,
 } from '../src/index.js';
@@ -101,3 +101,24 @@ describe('unknown options of the attack APIs', () => {
   });
 });
 
+
+describe('the network argument of the attack APIs', () => {
+  const x = data.x.subarray(0, 2 * 784);
+  const y = data.y.subarray(0, 2);
+  it('a Promise (loadOnnx not awaited) or another value is an ArgumentError that says what it received', async () => {
+    const pending = Promise.resolve(net);
+    const calls: [string, (n: never) => Promise<unknown>][] = [
+      ['FGSM.run', (n) => new FGSM().run(n, x, y, { epsilons: [0.1] })],
+      ['autoAttack', (n) => autoAttack(n, x, y, { eps: 0.1, recheck: false })],
+      ['autoAttackSweep', (n) => autoAttackSweep(n, x, y, { epsilons: [0.1], recheck: false })],
+      ['fgsmSweep', (n) => fgsmSweep(n, x, y, { epsilons: [0.1] })],
+    ];
+    for (const [name, call] of calls) {
+      const e = await call(pending as never).catch((err) => err);
+      expect(e, name).toBeInstanceOf(ArgumentError);
+      expect(e.message, name).toBe('Expected a Network for net but received a Promise (await loadOnnx(...) or importOnnx(...) first)');
+      await expect(call({ inputSize: 784 } as never), name).rejects.toThrow('Expected a Network for net but received an object without native(), inputSize and outputSize');
+      await expect(call(undefined as never), name).rejects.toThrow('Expected a Network for net but received undefined');
+    }
+  });
+});

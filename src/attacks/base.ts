@@ -6,7 +6,7 @@
  * [eps × N]. Each attack writes only its `craft` (native inner loops) over the thin model
  * interface `AttackTarget` (a Network satisfies it).
  */
-import { ShapeError, ValueError } from '../errors.js';
+import { ArgumentError, ShapeError, ValueError } from '../errors.js';
 import type { NativeModel } from '../native/binding.js';
 import { runNative, type RunOptions } from '../util/control.js';
 import { NATIVE_SCAN_MIN, RUN_OPTION_KEYS, expectFloat32Array, expectInt, expectKnownKeys, expectNumber } from '../util/validate.js';
@@ -53,6 +53,18 @@ export interface AttackTarget {
   readonly outputSize: number;
   /** C × H × W of one input, when the model knows it (a Network does): Square's windows. */
   readonly inputShape?: readonly number[];
+}
+
+/**
+ * The network an attack runs on: a Network or another AttackTarget. A Promise (a loadOnnx
+ * not awaited) or anything else is an ArgumentError that says so, not a shape error about
+ * "undefined" sizes later.
+ */
+export function expectAttackTarget(net: unknown, name = 'net'): asserts net is AttackTarget {
+  const t = net as Partial<AttackTarget> | null | undefined;
+  if (t && typeof t === 'object' && typeof t.native === 'function' && Number.isInteger(t.inputSize) && Number.isInteger(t.outputSize)) return;
+  const what = net instanceof Promise ? 'a Promise (await loadOnnx(...) or importOnnx(...) first)' : net === null ? 'null' : typeof net === 'object' ? `an object without native(), inputSize and outputSize` : typeof net;
+  throw new ArgumentError(`Expected a Network for ${name} but received ${what}`);
 }
 
 export type AttackNorm = 'linf' | 'l2' | 'l0';
@@ -111,6 +123,7 @@ export abstract class Attack {
 
   async run(net: AttackTarget, x: Float32Array, labels: ArrayLike<number>, opts: AttackCallOptions = {}): Promise<AttackResult> {
     const t0 = performance.now();
+    expectAttackTarget(net);
     expectKnownKeys(opts, ATTACK_CALL_OPTION_KEYS, `${this.constructor.name}.run options`);
     const d = net.inputSize;
     const n = await checkAttackInputsAsync(x, d);
