@@ -134,7 +134,7 @@ function cpuSince(a: Cpu, redis: RedisServer, workers: ChildProcess[]): CpuUse {
   };
 }
 
-async function distributedRun(redis: RedisServer, workers: ChildProcess[], s: ExperimentSpec, out: string): Promise<{ wall: number; compute: number; units: number; cpu: CpuUse }> {
+async function distributedRun(redis: RedisServer, workers: ChildProcess[], s: ExperimentSpec, out: string): Promise<{ wall: number; compute: number; critical: number; units: number; cpu: CpuUse }> {
   const coord = await Coordinator.connect({ redis: redis.url, pollMs: 1000 });
   try {
     const t0 = performance.now();
@@ -145,8 +145,14 @@ async function distributedRun(redis: RedisServer, workers: ChildProcess[], s: Ex
     const store = new DirStore(out);
     let compute = 0;
     const nodes = buildGraph(s);
-    for (const n of nodes) compute += (await store.get(n.kind, n.key))!.wallSeconds;
-    return { wall, compute, units: nodes.length, cpu };
+    // The longest chain of units (their own wall seconds): no number of workers finishes sooner.
+    const chain = new Map<string, number>();
+    for (const n of nodes) {
+      const w = (await store.get(n.kind, n.key))!.wallSeconds;
+      compute += w;
+      chain.set(n.key, w + Math.max(0, ...n.deps.map((d) => chain.get(d.key) ?? 0)));
+    }
+    return { wall, compute, critical: Math.max(...chain.values()), units: nodes.length, cpu };
   } finally {
     await coord.close();
   }
@@ -217,6 +223,7 @@ export async function benchDistributed(): Promise<BenchRow[]> {
     const perUnit = (r: typeof one) => ({
       unitCpuSeconds: r.cpu.units,
       coresPerUnit: r.cpu.units / r.compute,
+      criticalPathSeconds: r.critical,
       othersCores: r.cpu.othersCores,
     });
     rows.push({

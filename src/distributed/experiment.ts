@@ -15,7 +15,7 @@ import type { LoadedData, Ops } from '../experiments/ops.js';
 import { buildGraph, type UnitNode, type UnitValue } from '../experiments/graph.js';
 import { computeUnit, type UnitExecutor } from '../experiments/runner.js';
 import type { ExperimentSpec } from '../experiments/spec.js';
-import { canonicalJson, sha256, StoreIntegrityError, type Store, type UnitRecord } from '../experiments/store.js';
+import { StoreIntegrityError, type Store, type UnitRecord } from '../experiments/store.js';
 import type { ProgressEvent } from '../util/control.js';
 import type { Coordinator, Task } from './coordinator.js';
 import { DistributedError, type JobEnvelope } from './protocol.js';
@@ -83,7 +83,8 @@ export async function runUnitJob(
 ): Promise<'computed' | 'found'> {
   const { spec } = job.body;
   const { store, cache } = ctx;
-  const specKey = sha256(canonicalJson(spec));
+  // The job's spec as sent is the cache key (the same spec in another key order only misses the cache).
+  const specKey = JSON.stringify(spec);
   let nodes = cache.graphs.get(specKey);
   if (!nodes) cache.graphs.set(specKey, (nodes = buildGraph(spec)));
   const node = nodes.find((n) => n.key === job.key && n.kind === job.kind);
