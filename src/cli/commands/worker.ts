@@ -6,7 +6,7 @@
  */
 import type { Command } from 'commander';
 import { UsageError } from '../parse.js';
-import type { WorkerEvent } from '../../distributed/worker.js';
+import type { RunningWorker, WorkerEvent } from '../../distributed/worker.js';
 
 interface WorkerCliOptions {
   redis: string;
@@ -76,8 +76,27 @@ export function registerWorker(program: Command): void {
         const s = line(e);
         if (s) write(e.type === 'failed' || e.type === 'refused' || e.type === 'redis-lost' || e.type === 'error' ? process.stderr : process.stdout, `${s}\n`);
       };
+      // The signal handlers come first: a SIGTERM sent as soon as the "ready" line is read
+      // (a supervisor, a test) stops the worker cleanly instead of killing it by default.
+      let w: RunningWorker | undefined;
+      let stopping = false;
+      let resolveStopped = () => {};
+      const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
+      const closeWorker = () => void w!.close().then(resolveStopped, resolveStopped);
+      const stop = () => {
+        if (stopping) {
+          // The child processes exit with this one; the stalled check hands their units to other workers.
+          write(process.stderr, 'stopping now; the running units go to other workers\n');
+          process.exit(130);
+        }
+        stopping = true;
+        write(process.stderr, 'stopping after the running units (signal again to stop now)\n');
+        if (w) closeWorker();
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
       const { startWorker } = await import('../../distributed/worker.js');
-      const w = await startWorker({
+      w = await startWorker({
         redis: o.redis,
         queue: o.queue,
         concurrency: intFlag(o.concurrency, '--concurrency', 1, 256),
@@ -86,20 +105,7 @@ export function registerWorker(program: Command): void {
         stalledIntervalMs: intFlag(o.stalledInterval, '--stalled-interval', 100, 86_400_000),
         onEvent: print,
       });
-      await new Promise<void>((resolve) => {
-        let stopping = false;
-        const stop = () => {
-          if (stopping) {
-            // The child processes exit with this one; the stalled check hands their units to other workers.
-            write(process.stderr, 'stopping now; the running units go to other workers\n');
-            process.exit(130);
-          }
-          stopping = true;
-          write(process.stderr, 'stopping after the running units (signal again to stop now)\n');
-          void w.close().then(resolve, resolve);
-        };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
-      });
+      if (stopping) closeWorker(); // a signal came while it started
+      await stopped;
     });
 }
