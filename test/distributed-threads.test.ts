@@ -16,6 +16,17 @@ import { REDIS_SERVER, SKIP_MESSAGE, startRedis, type RedisServer } from './help
 import { helperWorker, ready, type Proc } from './helpers/dist-procs.js';
 
 const osThreads = () => Number(/Threads:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))![1]);
+/** The thread count once it holds still (a disposed session's pool threads exit a moment after dispose() returns). */
+async function settledThreads(): Promise<number> {
+  let last = osThreads();
+  for (let same = 0, k = 0; same < 3 && k < 200; k++) {
+    await new Promise((r) => setTimeout(r, 10));
+    const now = osThreads();
+    same = now === last ? same + 1 : 0;
+    last = now;
+  }
+  return last;
+}
 const LINUX = existsSync('/proc/self/status');
 
 describe('ONNX Runtime sessions and the native thread setting', () => {
@@ -28,9 +39,9 @@ describe('ONNX Runtime sessions and the native thread setting', () => {
     const x = Float32Array.from({ length: 784 * n }, (_, i) => ((i * 7919) % 1000) / 1000);
     // Threads a live session adds to this process: its worker thread + (intra-op − 1) pool threads.
     const started = async (o?: { threads: number }) => {
-      const t0 = LINUX ? osThreads() : 0;
+      const t0 = LINUX ? await settledThreads() : 0;
       const m = await OrtModel.fromNetwork(net, o);
-      const added = LINUX ? osThreads() - t0 : NaN;
+      const added = LINUX ? (await settledThreads()) - t0 : NaN;
       const y = await m.run(x, n);
       await m.dispose();
       return { threads: m.threads, added, y };
