@@ -11,7 +11,7 @@ import { Command } from 'commander';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { registerAttack } from '../src/cli/commands/attack.js';
 import { addon } from '../src/native/binding.js';
-import { APGD, FAB, Network, SquareAttack, AbortError, ArgumentError, ValueError, attack, autoAttack, autoAttackSweep, perturbationNorms, runtimeInfo, saveOnnx, setThreads } from '../src/index.js';
+import { APGD, FAB, Network, SquareAttack, AbortError, ArgumentError, ValueError, attack, autoAttack, autoAttackSweep, perturbationNorms, runtimeInfo, saveOnnx, setGemm, setThreads } from '../src/index.js';
 import { loadMnist } from '../src/data/mnist.js';
 import { head } from '../src/data/dataset.js';
 import { controlNetwork } from './helpers/control-net.js';
@@ -275,6 +275,41 @@ describe('APGD and AutoAttack: seeding, threads, progress, cancellation', () => 
     expect(a.lastStats[0].halvings).toBeGreaterThan(0);
   });
 
+  it("APGD's runs side by side give what they give one after another: with the own GEMM the same bits and halvings", async () => {
+    const net = controlNetwork();
+    const gemm = runtimeInfo().gemm;
+    setGemm('native'); // each row the same bits whatever the batch (OpenBLAS may round a row differently in another batch size)
+    const few = head(t, 24);
+    try {
+      const configs: [Record<string, unknown>, number][] = [
+        [{ loss: 'dlr-targeted' }, 0.05],
+        [{ loss: 'dlr-targeted', earlyStop: false }, 0.05],
+        [{ loss: 'ce', restarts: 3 }, 0.04],
+        [{ loss: 'dlr-targeted', norm: 'l2', restarts: 2, targetClasses: 3 }, 1.0],
+      ];
+      for (const [o, eps] of configs) {
+        const runs: { raw: Buffer; halvings: number; zero: number; fooled: number }[] = [];
+        for (const runsPerPass of [1, 4, 0]) {
+          const a = new APGD({ iterations: 20, batch: 15, ...o, runsPerPass });
+          const r = await a.run(net, few.x, few.y, { epsilons: [eps], seed: 5 });
+          const fooled = r.success[0].reduce((a, b) => a + b, 0);
+          runs.push({ raw: Buffer.from(r.raw[0].buffer), halvings: a.lastStats[0].halvings, zero: a.lastStats[0].zeroGradient, fooled });
+          // some rows fall and others survive every run: which run's example counts decides the bits
+          expect(fooled).toBeGreaterThan(0);
+          expect(fooled).toBeLessThan(few.n);
+        }
+        for (const r of runs.slice(1)) {
+          expect(r.raw.equals(runs[0].raw), JSON.stringify(o)).toBe(true);
+          expect(r.halvings, JSON.stringify(o)).toBe(runs[0].halvings);
+          expect(r.zero).toBe(runs[0].zero);
+          expect(r.fooled).toBe(runs[0].fooled);
+        }
+      }
+    } finally {
+      setGemm(gemm as 'native' | 'openblas');
+    }
+  });
+
   it('a sweep over eps gives at each eps exactly what autoAttack gives at that eps alone', async () => {
     const net = controlNetwork();
     const few = head(t, 16);
@@ -348,6 +383,7 @@ describe('AutoAttack: bad input gets typed errors naming the parameter', () => {
     await expect(autoAttack({ native: () => net.native(), inputSize: 784, outputSize: 10 }, t.x, t.y, { eps: 0.1 })).rejects.toBeInstanceOf(ArgumentError);
     expect(() => new APGD({ iterations: 0 })).toThrow(/iterations/);
     expect(() => new APGD({ loss: 'hinge' as never })).toThrow(/loss/);
+    expect(() => new APGD({ runsPerPass: -1 })).toThrow(/runsPerPass/);
     expect(() => new FAB({ targetClasses: 0 })).toThrow(/targetClasses/);
     await expect(new APGD({ loss: 'dlr-targeted', targetClasses: 10 }).run(net, t.x, t.y, { epsilons: [0.1] })).rejects.toThrow(/targetClasses/);
     await expect(new APGD().run(net, t.x, t.y, { epsilons: [2] })).rejects.toThrow(/epsilons\[0\]/);
@@ -360,6 +396,7 @@ describe('AutoAttack: bad input gets typed errors naming the parameter', () => {
     await expect(run('apgd', { iterations: 0 })).rejects.toMatchObject({ code: 'ERR_VALUE' });
     await expect(run('apgd', { loss: 'dlr-targeted', targetClasses: 10 })).rejects.toMatchObject({ code: 'ERR_VALUE' });
     await expect(run('fab', { eps: -1 })).rejects.toMatchObject({ code: 'ERR_VALUE' });
+    await expect(run('apgd', { runsPerPass: -1 })).rejects.toMatchObject({ code: 'ERR_VALUE' });
     expect(() => run('apgd', { loss: 'nope' })).toThrow(expect.objectContaining({ code: 'ERR_VALUE' }));
     expect(() => addon().attackRun('apgd', net.native(), t.x, 2, y, { eps: 0.1, seed: 0, keys: [1] }, out, null)).toThrow(expect.objectContaining({ code: 'ERR_SHAPE' }));
   });

@@ -337,6 +337,7 @@ Napi::Value AttackRun(const Napi::CallbackInfo& info) {
         p.early_stop = get_bool_or(o, "earlyStop", true, w);
         p.seed = seed, p.row0 = row0, p.keys = get_keys(o, w, n);
         p.batch = batch_opt(o, w, t, 1000, 16384);
+        p.runs_per_pass = static_cast<int>(get_int_or(o, "runsPerPass", 0, w));
         auto stats = std::make_shared<nrem::ApgdStats>();
         exec = [=](const ProgressFn& pr, const Cancel& c) {
           nrem::apgd_attack(*t.make(c), xd, yd, rows, p, out, fooled->data(), zero->data(), stats.get(), make_tick("apgd", pr, c));

@@ -238,6 +238,7 @@ void apgd_attack(const AttackModel& m, const float* X, const int32_t* y, size_t 
   const auto eps_of = row_budgets(o.eps, o.row_eps, n);
   require(N >= 1, "ERR_VALUE", "iterations must be >= 1");
   require(o.restarts >= 1, "ERR_VALUE", "restarts must be >= 1");
+  require(o.runs_per_pass >= 0, "ERR_VALUE", "runsPerPass must be >= 0");
   require(o.rho > 0.0f && o.rho <= 1.0f, "ERR_VALUE", "rho must be in (0, 1]");
   require(o.keys.empty() || o.keys.size() == n, "ERR_SHAPE", "keys must hold one entry per row");
   if (o.loss == ApgdLoss::Dlr) require(K >= 3, "ERR_VALUE", "the DLR loss needs at least 3 classes");
@@ -267,61 +268,84 @@ void apgd_attack(const AttackModel& m, const float* X, const int32_t* y, size_t 
       if (done_row[r]) done += static_cast<double>(runs) * N;
       else ++st.rows;
     }
-    for (int run = 0; run < runs; ++run) {
-      std::vector<size_t> rows;  // batch rows of this run's slots
+    // The runs in groups, each group's runs side by side in one set of slots (slot = run × rows
+    // + row), so that the passes are batched across runs. A row's result is that of the first
+    // run that fools it, as when the runs go one after another on the rows still robust: every
+    // slot evolves on its own (its start point keyed by row and run), a slot's record is kept
+    // only while no earlier run has fooled its row, and the slots of later runs stop as soon as
+    // an earlier one fools the row (they could not count). Halvings count only the slots that
+    // the one-after-another order runs.
+    const size_t cap_values = size_t{1} << 22;  // slots × d per group (six such arrays per slot)
+    for (int run0 = 0; run0 < runs;) {
+      std::vector<size_t> rows;  // batch rows still robust
       for (size_t r = 0; r < b; ++r)
         if (!done_row[r]) rows.push_back(r);
       if (rows.empty()) break;
-      const size_t S = rows.size();
-      const int ti = run / o.restarts;
+      const size_t nr = rows.size();
+      size_t fit = std::min<size_t>(static_cast<size_t>(runs - run0), cap_values / (nr * static_cast<size_t>(d)));
+      if (o.runs_per_pass > 0) fit = std::min<size_t>(fit, static_cast<size_t>(o.runs_per_pass));
+      const int group = static_cast<int>(std::max<size_t>(1, fit));
+      const size_t S = nr * static_cast<size_t>(group);
       Run R(m, o, S);
+      auto run_of = [&](size_t s) { return run0 + static_cast<int>(s / nr); };
+      auto row_of = [&](size_t s) { return rows[s % nr]; };
       for (size_t s = 0; s < S; ++s) {
-        const size_t r = rows[s];
+        const size_t r = row_of(s);
         std::memcpy(&R.x0[s * d], Xb + r * d, sizeof(float) * d);
         R.y[s] = y[r0 + r];
         R.eps[s] = eps_of(r0 + r);
-        R.t[s] = targeted ? target_class(&zc[r * K], K, y[r0 + r], ti) : 0;
+        R.t[s] = targeted ? target_class(&zc[r * K], K, y[r0 + r], run_of(s) / o.restarts) : 0;
       }
       // Start point x⁰ = clip01(x + ε·t/‖t‖).
       pool().parallel_for(S, 8, [&](size_t sb, size_t se) {
         for (size_t s = sb; s < se; ++s) {
-          const size_t r = rows[s];
+          const size_t r = row_of(s);
           const uint64_t a = o.keys.empty() ? o.row0 + r0 + r : o.keys[r0 + r];
-          const uint64_t b0 = (static_cast<uint64_t>(o.loss) << 32) + static_cast<uint64_t>(run) * (d + 1);
+          const uint64_t b0 = (static_cast<uint64_t>(o.loss) << 32) + static_cast<uint64_t>(run_of(s)) * (d + 1);
           float* v = &R.xa[s * d];
           const float* x = &R.x0[s * d];
-          double nr = 0.0;
+          double nrm = 0.0;
           for (int j = 0; j < d; ++j) {
             v[j] = o.l2 ? rng_normal(o.seed, kStreamApgd, a, b0 + j)
                         : 2.0f * rng_uniform(o.seed, kStreamApgd, a, b0 + j) - 1.0f;
-            nr = o.l2 ? nr + static_cast<double>(v[j]) * v[j] : std::max(nr, static_cast<double>(std::fabs(v[j])));
+            nrm = o.l2 ? nrm + static_cast<double>(v[j]) * v[j] : std::max(nrm, static_cast<double>(std::fabs(v[j])));
           }
-          if (o.l2) nr = std::sqrt(nr);
-          const float f = static_cast<float>(R.eps[s] / (nr + 1e-12));
+          if (o.l2) nrm = std::sqrt(nrm);
+          const float f = static_cast<float>(R.eps[s] / (nrm + 1e-12));
           for (int j = 0; j < d; ++j) v[j] = clip01(x[j] + v[j] * f);
         }
       });
       std::vector<size_t> live(S);
       std::iota(live.begin(), live.end(), 0);
       std::vector<int32_t> p;
-      auto settle = [&](int it) {  // record misclassified iterates; drop them (early stop)
+      // first[i]: the first run of this group that fooled row rows[i] (group: none yet).
+      std::vector<int> first(nr, group);
+      std::vector<size_t> halvings(S, 0);
+      std::vector<uint8_t> stopped(S, 0);
+      auto settle = [&](int it) {  // record misclassified iterates; drop the slots that cannot count
+        for (size_t i = 0; i < live.size(); ++i) {
+          const size_t s = live[i], ri = s % nr;
+          const int gi = static_cast<int>(s / nr);
+          if (p[i] == R.y[s] || gi > first[ri]) continue;
+          std::memcpy(Xadv + (r0 + rows[ri]) * d, &R.xa[s * d], sizeof(float) * d);
+          first[ri] = gi;
+          if (o.early_stop) stopped[s] = 1;
+        }
         size_t w = 0;
         for (size_t i = 0; i < live.size(); ++i) {
-          const size_t s = live[i], r = rows[s];
-          if (p[i] != R.y[s]) {
-            std::memcpy(Xadv + (r0 + r) * d, &R.xa[s * d], sizeof(float) * d);
-            // Progress: the rest of this run (when the row stops now) and the later runs.
-            if (!done_row[r]) done += static_cast<double>(runs - run - 1) * N + (o.early_stop ? N - it : 0);
-            done_row[r] = 1;
-            if (o.early_stop) continue;
+          const size_t s = live[i];
+          const int gi = static_cast<int>(s / nr);
+          if (stopped[s] || gi > first[s % nr]) {
+            done += N - it;  // the rest of this slot's iterations
+            continue;
           }
           live[w++] = s;
         }
         live.resize(w);
       };
       R.evaluate(live, p);
-      if (run == 0)
-        for (size_t s = 0; s < S; ++s) {
+      if (run0 == 0)
+        for (size_t s = 0; s < nr; ++s) {
           bool flat = true;
           for (int j = 0; j < d && flat; ++j) flat = R.g[s * d + j] == 0.0f;
           st.zero_gradient += flat ? 1 : 0;
@@ -359,14 +383,22 @@ void apgd_attack(const AttackModel& m, const float* X, const int32_t* y, size_t 
               R.step[s] /= 2.0f;
               std::memcpy(&R.xa[s * d], &R.xbest[s * d], sizeof(float) * d);
               std::memcpy(&R.g[s * d], &R.gbest[s * d], sizeof(float) * d);
-              ++st.halvings;
+              ++halvings[s];
             }
           }
         }
         settle(k);
         done += static_cast<double>(live.size());
-        tick(done, total);
+        tick(std::min(done, total), total);
       }
+      for (size_t s = 0; s < S; ++s)
+        if (static_cast<int>(s / nr) <= first[s % nr]) st.halvings += halvings[s];
+      for (size_t ri = 0; ri < nr; ++ri)
+        if (first[ri] < group) {
+          done_row[rows[ri]] = 1;
+          done += static_cast<double>(runs - run0 - group) * N;  // the later groups' runs
+        }
+      run0 += group;
     }
     for (size_t r = 0; r < b; ++r)
       if (fooled) fooled[r0 + r] = done_row[r];

@@ -27,8 +27,9 @@
 //
 // apgd_attack runs `restarts` runs (APGD-CE / APGD-DLR), or for DLR-T one run per target
 // t = the 1st … T-th most likely other class at x (target_class; the original's 2nd …
-// (T+1)-th largest clean logit) × restarts, each on the rows not yet
-// adversarial. Rows the network misclassifies before the attack count as adversarial
+// (T+1)-th largest clean logit) × restarts, each on the rows not yet adversarial — as
+// the original, one after another; nrem runs them side by side (runs_per_pass) with the
+// same outcome: a row's result is the first fooling run's. Rows the network misclassifies before the attack count as adversarial
 // (output x). With early_stop a row stops at its first misclassified iterate: every other
 // row evolves exactly as without it, and the set of adversarial rows is the same.
 // Success uses the deployed network's class (AttackModel::predict_from_logits).
@@ -59,6 +60,10 @@ struct ApgdOptions {
   uint64_t row0 = 0;
   std::vector<uint64_t> keys;  // per row (size n) or empty
   size_t batch = 1000;
+  // Runs (targets × restarts) side by side in one set of slots, their passes batched: 0 = as
+  // many as fit in 2^22 slot values (slots × d). The result does not depend on it where the
+  // model's passes give each row the same bits whatever the batch (the own GEMM, gemm.h).
+  int runs_per_pass = 0;
 };
 
 struct ApgdStats {

@@ -29,6 +29,14 @@ export interface ApgdOptions {
   /** Stop a row at its first adversarial iterate (default true; the verdicts are the same). */
   earlyStop?: boolean;
   batch?: number;
+  /**
+   * Runs (targets × restarts) side by side in one pass over the rows, which batches their
+   * forward and backward passes (default 0: as many as fit in 4 M slot values, rows × runs ×
+   * inputs). A row's result is the first fooling run's, as when the runs go one after
+   * another; with the own GEMM (NREM_GEMM=native) it is the same bit for bit whatever this
+   * is, while OpenBLAS may round a row differently in batches of another size.
+   */
+  runsPerPass?: number;
 }
 
 /**
@@ -79,13 +87,14 @@ export async function runApgd(net: AttackTarget, x: Float32Array, n: number, y: 
     earlyStop: o.earlyStop,
     seed: call.seed,
     batch: o.batch,
+    runsPerPass: o.runsPerPass,
   };
   if (call.keys) opts.keys = call.keys;
   const stats = await runNative(call, (c) => addon().attackRun('apgd', net.native(), x, n, y, opts, adversarial, flags, c));
   return { adversarial, fooled: Uint8Array.from(flags, (f) => f & 1), zeroGradient: Uint8Array.from(flags, (f) => (f >> 1) & 1), stats };
 }
 
-export const APGD_OPTION_KEYS = ['norm', 'loss', 'iterations', 'restarts', 'targetClasses', 'rho', 'earlyStop', 'batch'] as const;
+export const APGD_OPTION_KEYS = ['norm', 'loss', 'iterations', 'restarts', 'targetClasses', 'rho', 'earlyStop', 'batch', 'runsPerPass'] as const;
 
 /** Defaults and checks of the APGD options (classes: the network's output size). */
 export function resolveApgd(opts: ApgdOptions, classes: number): Required<ApgdOptions> {
@@ -101,6 +110,7 @@ export function resolveApgd(opts: ApgdOptions, classes: number): Required<ApgdOp
     rho: expectNumber(opts.rho ?? 0.75, 'rho', Number.MIN_VALUE, 1),
     earlyStop: opts.earlyStop ?? true,
     batch: expectInt(opts.batch ?? 1000, 'batch', 1, 1 << 20),
+    runsPerPass: expectInt(opts.runsPerPass ?? 0, 'runsPerPass', 0, 1 << 20),
   };
 }
 
