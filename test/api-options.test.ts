@@ -64,7 +64,7 @@ describe('unknown options of the attack APIs', () => {
       [() => new JSMA({ target: [1] } as never), 'target', 'JSMA options', ['theta', 'maxChanges', 'maxIterations', 'pairs', 'targets', 'batch']],
       [() => new SquareAttack({ queries: 10 } as never), 'queries', 'SquareAttack options', ['norm', 'maxQueries', 'pInit', 'rescaleSchedule', 'shape', 'batch']],
       [() => new APGD({ iters: 10 } as never), 'iters', 'APGD options', ['norm', 'loss', 'iterations', 'restarts', 'targetClasses', 'rho', 'earlyStop', 'batch', 'runsPerPass']],
-      [() => new FAB({ alpha: 0.1 } as never), 'alpha', 'FAB options', ['norm', 'targeted', 'iterations', 'restarts', 'targetClasses', 'alphaMax', 'eta', 'beta', 'stopAtEps', 'batch']],
+      [() => new FAB({ alpha: 0.1 } as never), 'alpha', 'FAB options', ['norm', 'targeted', 'iterations', 'restarts', 'targetClasses', 'alphaMax', 'eta', 'beta', 'stopAtEps', 'batch', 'runsPerPass']],
       [() => new AutoAttack({ eps: 0.3 } as never), 'eps', 'AutoAttack options', ['norm', 'version', 'attacks', 'iterations', 'restarts', 'targetClasses', 'squareQueries', 'shape', 'recheck', 'batch']],
     ];
     for (const [make, key, api, valid] of cases) {

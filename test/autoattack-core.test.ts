@@ -310,6 +310,38 @@ describe('APGD and AutoAttack: seeding, threads, progress, cancellation', () => 
     }
   });
 
+  it("FAB's runs side by side give what they give one after another: with the own GEMM the same bits", async () => {
+    const net = controlNetwork();
+    const gemm = runtimeInfo().gemm;
+    setGemm('native'); // each row the same bits whatever the batch
+    const few = head(t, 24);
+    try {
+      const configs: [Record<string, unknown>, number][] = [
+        [{ targeted: true, targetClasses: 4 }, 0.05],
+        [{ targeted: true, targetClasses: 4, stopAtEps: false }, 0.05],
+        [{ targeted: false, restarts: 3 }, 0.05],
+        [{ targeted: true, norm: 'l2', restarts: 2, targetClasses: 3 }, 0.8],
+      ];
+      for (const [o, eps] of configs) {
+        const runs: { raw: Buffer; fooled: number }[] = [];
+        for (const runsPerPass of [1, 3, 0]) {
+          const r = await attack(net, few.x, few.y, new FAB({ iterations: 20, batch: 15, ...o, runsPerPass }), { epsilons: [eps], seed: 5 });
+          const fooled = r.success[0].reduce((a, b) => a + b, 0);
+          runs.push({ raw: Buffer.from(r.raw[0].buffer), fooled });
+          // some rows fall and others survive every run: which run's example counts decides the bits
+          expect(fooled, JSON.stringify(o)).toBeGreaterThan(0);
+          expect(fooled, JSON.stringify(o)).toBeLessThan(few.n);
+        }
+        for (const r of runs.slice(1)) {
+          expect(r.raw.equals(runs[0].raw), JSON.stringify(o)).toBe(true);
+          expect(r.fooled).toBe(runs[0].fooled);
+        }
+      }
+    } finally {
+      setGemm(gemm as 'native' | 'openblas');
+    }
+  });
+
   it('a sweep over eps gives at each eps exactly what autoAttack gives at that eps alone', async () => {
     const net = controlNetwork();
     const few = head(t, 16);

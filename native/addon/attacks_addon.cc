@@ -362,6 +362,7 @@ Napi::Value AttackRun(const Napi::CallbackInfo& info) {
       p.eta = static_cast<float>(get_number_or(o, "eta", 1.05, w));
       p.beta = static_cast<float>(get_number_or(o, "beta", 0.9, w));
       p.stop_at_eps = get_bool_or(o, "stopAtEps", true, w);
+      p.runs_per_pass = static_cast<int>(get_int_or(o, "runsPerPass", 0, w));
       p.seed = seed, p.row0 = row0, p.keys = get_keys(o, w, n);
       p.batch = batch_opt(o, w, t, 1000, 16384);
       exec = [=](const ProgressFn& pr, const Cancel& c) {

@@ -231,6 +231,7 @@ void fab_attack(const AttackModel& m, const float* X, const int32_t* y, size_t n
   const auto eps_of = row_budgets(o.eps, o.row_eps, n);
   require(N >= 1, "ERR_VALUE", "iterations must be >= 1");
   require(o.restarts >= 1, "ERR_VALUE", "restarts must be >= 1");
+  require(o.runs_per_pass >= 0, "ERR_VALUE", "runsPerPass must be >= 0");
   require(o.keys.empty() || o.keys.size() == n, "ERR_SHAPE", "keys must hold one entry per row");
   require(K >= 2, "ERR_VALUE", "FAB needs at least 2 classes");
   if (o.targeted)
@@ -245,46 +246,60 @@ void fab_attack(const AttackModel& m, const float* X, const int32_t* y, size_t n
   std::vector<float> zc, x0, x1, adv, res, xg, w, fc, d1, d2, z, es;
   std::vector<int32_t> pred, ys, ts, yl, tl;
   Linearisation lin;
+  const size_t cap_values = size_t{1} << 22;  // slots × d per group (seven such arrays per slot)
   for (size_t r0 = 0; r0 < n; r0 += B) {
     const size_t b = std::min(B, n - r0);
     const float* Xb = X + r0 * d;
     std::vector<uint8_t> done_row = misclassified(m, Xb, y + r0, b, zc);  // those count as adversarial
     for (size_t r = 0; r < b; ++r)
       if (done_row[r]) done += static_cast<double>(runs) * N;
-    for (int run = 0; run < runs; ++run) {
+    // The runs in groups, each group's runs side by side in one set of slots (slot = run × rows
+    // + row), their passes batched, as APGD's (apgd.cc). A row's result is that of the first run
+    // that fools it (its smallest perturbation within ε), as when the runs go one after another
+    // on the rows still robust: every slot evolves on its own (start point keyed by row and run),
+    // and a slot stops once an earlier run of its row holds a perturbation within ε (its own
+    // could not count) or, with stop_at_eps, once it holds one itself.
+    for (int run0 = 0; run0 < runs;) {
       std::vector<size_t> rows;
       for (size_t r = 0; r < b; ++r)
         if (!done_row[r]) rows.push_back(r);
       if (rows.empty()) break;
-      const size_t S = rows.size();
-      const int ti = run / o.restarts, restart = run % o.restarts;
+      const size_t nr = rows.size();
+      size_t fit = std::min<size_t>(static_cast<size_t>(runs - run0), cap_values / (nr * static_cast<size_t>(d)));
+      if (o.runs_per_pass > 0) fit = std::min<size_t>(fit, static_cast<size_t>(o.runs_per_pass));
+      const int group = static_cast<int>(std::max<size_t>(1, fit));
+      const size_t S = nr * static_cast<size_t>(group);
+      auto run_of = [&](size_t s) { return run0 + static_cast<int>(s / nr); };
       x0.resize(S * d), x1.resize(S * d), adv.resize(S * d), ys.resize(S), ts.resize(S), es.resize(S);
       res.assign(S, 1e10f);
       for (size_t s = 0; s < S; ++s) {
-        const size_t r = rows[s];
+        const size_t r = rows[s % nr];
         std::memcpy(&x0[s * d], Xb + r * d, sizeof(float) * d);
         ys[s] = y[r0 + r];
         es[s] = eps_of(r0 + r);
-        ts[s] = o.targeted ? target_class(&zc[r * K], K, y[r0 + r], ti) : 0;
+        ts[s] = o.targeted ? target_class(&zc[r * K], K, y[r0 + r], run_of(s) / o.restarts) : 0;
       }
       x1 = x0;
-      if (restart > 0)
-        pool().parallel_for(S, 8, [&](size_t sb, size_t se) {
-          for (size_t s = sb; s < se; ++s) {
-            const size_t r = rows[s];
-            const uint64_t a = o.keys.empty() ? o.row0 + r0 + r : o.keys[r0 + r];
-            const uint64_t b0 = static_cast<uint64_t>(run) * (d + 1);
-            float* v = &x1[s * d];
-            double nr = 0.0;
-            for (int j = 0; j < d; ++j) {
-              v[j] = o.l2 ? rng_normal(o.seed, kStreamFab, a, b0 + j) : 2.0f * rng_uniform(o.seed, kStreamFab, a, b0 + j) - 1.0f;
-              nr = o.l2 ? nr + static_cast<double>(v[j]) * v[j] : std::max(nr, static_cast<double>(std::fabs(v[j])));
-            }
-            if (o.l2) nr = std::sqrt(nr);
-            const float f = nr > 0.0 ? static_cast<float>(0.5 * es[s] / nr) : 0.0f;
-            for (int j = 0; j < d; ++j) v[j] = clip01(x0[s * d + j] + v[j] * f);
+      pool().parallel_for(S, 8, [&](size_t sb, size_t se) {
+        for (size_t s = sb; s < se; ++s) {
+          const int run = run_of(s);
+          if (run % o.restarts == 0) continue;  // the first run of a target starts at x₀
+          const size_t r = rows[s % nr];
+          const uint64_t a = o.keys.empty() ? o.row0 + r0 + r : o.keys[r0 + r];
+          const uint64_t b0 = static_cast<uint64_t>(run) * (d + 1);
+          float* v = &x1[s * d];
+          double nrm = 0.0;
+          for (int j = 0; j < d; ++j) {
+            v[j] = o.l2 ? rng_normal(o.seed, kStreamFab, a, b0 + j) : 2.0f * rng_uniform(o.seed, kStreamFab, a, b0 + j) - 1.0f;
+            nrm = o.l2 ? nrm + static_cast<double>(v[j]) * v[j] : std::max(nrm, static_cast<double>(std::fabs(v[j])));
           }
-        });
+          if (o.l2) nrm = std::sqrt(nrm);
+          const float f = nrm > 0.0 ? static_cast<float>(0.5 * es[s] / nrm) : 0.0f;
+          for (int j = 0; j < d; ++j) v[j] = clip01(x0[s * d + j] + v[j] * f);
+        }
+      });
+      // first[i]: the first run of this group whose perturbation of row rows[i] is within ε (group: none yet).
+      std::vector<int> first(nr, group);
       std::vector<size_t> live(S);
       std::iota(live.begin(), live.end(), 0);
       for (int it = 0; it < N && !live.empty(); ++it) {
@@ -305,34 +320,39 @@ void fab_attack(const AttackModel& m, const float* X, const int32_t* y, size_t n
         z.resize(A * K);
         m.logits(xg.data(), A, z.data());
         m.predict_from_logits(z.data(), A, pred.data());
+        std::vector<uint8_t> stop(A, 0);
+        for (size_t i = 0; i < A; ++i) {
+          const size_t s = live[i];
+          if (pred[i] == ys[s]) continue;
+          const float t = dist_of(&x1[s * d], &x0[s * d], d, o.l2);
+          if (t < res[s]) {
+            std::memcpy(&adv[s * d], &x1[s * d], sizeof(float) * d);
+            res[s] = t;
+          }
+          for (int j = 0; j < d; ++j) x1[s * d + j] = x0[s * d + j] + (x1[s * d + j] - x0[s * d + j]) * o.beta;
+          if (res[s] <= es[s]) {
+            first[s % nr] = std::min(first[s % nr], static_cast<int>(s / nr));
+            stop[i] = o.stop_at_eps;
+          }
+        }
         size_t keep = 0;
         for (size_t i = 0; i < A; ++i) {
           const size_t s = live[i];
-          bool stop = false;
-          if (pred[i] != ys[s]) {
-            const float t = dist_of(&x1[s * d], &x0[s * d], d, o.l2);
-            if (t < res[s]) {
-              std::memcpy(&adv[s * d], &x1[s * d], sizeof(float) * d);
-              res[s] = t;
-            }
-            for (int j = 0; j < d; ++j) x1[s * d + j] = x0[s * d + j] + (x1[s * d + j] - x0[s * d + j]) * o.beta;
-            stop = o.stop_at_eps && res[s] <= es[s];
-          }
-          if (stop) done += N - it - 1;
+          if (stop[i] || static_cast<int>(s / nr) > first[s % nr]) done += N - it - 1;
           else live[keep++] = s;
         }
         live.resize(keep);
         done += static_cast<double>(A);
-        tick(done, total);
+        tick(std::min(done, total), total);
       }
-      for (size_t s = 0; s < S; ++s) {
-        const size_t r = rows[s];
-        if (res[s] <= es[s]) {  // res = 1e10 where nothing adversarial was found
-          std::memcpy(Xadv + (r0 + r) * d, &adv[s * d], sizeof(float) * d);
-          done_row[r] = 1;
-          done += static_cast<double>(runs - run - 1) * N;
+      for (size_t ri = 0; ri < nr; ++ri)
+        if (first[ri] < group) {
+          const size_t s = static_cast<size_t>(first[ri]) * nr + ri;  // res[s] ≤ ε
+          std::memcpy(Xadv + (r0 + rows[ri]) * d, &adv[s * d], sizeof(float) * d);
+          done_row[rows[ri]] = 1;
+          done += static_cast<double>(runs - run0 - group) * N;  // the later groups' runs
         }
-      }
+      run0 += group;
     }
     if (fooled)
       for (size_t r = 0; r < b; ++r) fooled[r0 + r] = done_row[r];

@@ -16,7 +16,8 @@
 //     x ← x₀ + β (x − x₀)                                β = 0.9 (the backward step)
 // A row counts as adversarial when the smallest adversarial perturbation found is at most
 // ε (as the original's perturb, which returns x₀ for the others). Targeted: one run per
-// target t = the 1st … T-th most likely other class (apgd.h target_class) × restarts, on the rows still robust.
+// target t = the 1st … T-th most likely other class (apgd.h target_class) × restarts, on the rows still robust
+// (run side by side, runs_per_pass, with the same results: a row's is its first fooling run's).
 // stop_at_eps ends a row's run once it holds a perturbation ≤ ε (its verdict cannot change;
 // the returned example is then the first one within ε rather than the smallest).
 // Success uses the deployed network's class (AttackModel::predict_from_logits).
@@ -42,6 +43,10 @@ struct FabOptions {
   uint64_t row0 = 0;
   std::vector<uint64_t> keys;  // per row (size n) or empty
   size_t batch = 1000;
+  // Runs (targets × restarts) side by side in one set of slots, their passes batched: 0 = as
+  // many as fit, k = at most k. Same results as one after another wherever the model's passes
+  // give each row the same bits whatever the batch (the own GEMM, gemm.h).
+  int runs_per_pass = 0;
 };
 
 // δ (d) with w·(t + δ) = b and t + δ in [0, 1]^d of smallest L∞ (L2) norm, or the

@@ -27,6 +27,9 @@ export interface FabOptions {
   /** End a row's run once it is adversarial within eps (default true; the verdicts are the same). */
   stopAtEps?: boolean;
   batch?: number;
+  /** Runs (targets × restarts) side by side, their passes batched: 0 = as many as fit (default), k = at most k.
+   * Same examples as one after another with the own GEMM; OpenBLAS may round the last bits differently. */
+  runsPerPass?: number;
 }
 
 export interface FabRun {
@@ -34,7 +37,7 @@ export interface FabRun {
   fooled: Uint8Array;
 }
 
-export const FAB_OPTION_KEYS = ['norm', 'targeted', 'iterations', 'restarts', 'targetClasses', 'alphaMax', 'eta', 'beta', 'stopAtEps', 'batch'] as const;
+export const FAB_OPTION_KEYS = ['norm', 'targeted', 'iterations', 'restarts', 'targetClasses', 'alphaMax', 'eta', 'beta', 'stopAtEps', 'batch', 'runsPerPass'] as const;
 
 export function resolveFab(opts: FabOptions, classes: number): Required<FabOptions> {
   const targeted = opts.targeted ?? true;
@@ -49,6 +52,7 @@ export function resolveFab(opts: FabOptions, classes: number): Required<FabOptio
     beta: expectNumber(opts.beta ?? 0.9, 'beta', 0, 1),
     stopAtEps: opts.stopAtEps ?? true,
     batch: expectInt(opts.batch ?? 1000, 'batch', 1, 1 << 20),
+    runsPerPass: expectInt(opts.runsPerPass ?? 0, 'runsPerPass', 0, 1 << 20),
   };
 }
 
@@ -69,6 +73,7 @@ export async function runFab(net: AttackTarget, x: Float32Array, n: number, y: I
     stopAtEps: o.stopAtEps,
     seed: call.seed,
     batch: o.batch,
+    runsPerPass: o.runsPerPass,
   };
   if (call.keys) opts.keys = call.keys;
   await runNative(call, (c) => addon().attackRun('fab', net.native(), x, n, y, opts, adversarial, flags, c));

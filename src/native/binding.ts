@@ -280,7 +280,7 @@ export interface Addon {
   /**
    * One attack over a batch; out is (E ×) n × d; aux: deepfool iterations / square queries
    * (E × n) / fab: 1 where adversarial (n). fab (native/core/fab.h) opts: eps, l2, targeted,
-   * iterations, restarts, targetClasses, alphaMax, eta, beta, stopAtEps, seed, row0, keys,
+   * iterations, restarts, targetClasses, alphaMax, eta, beta, stopAtEps, runsPerPass, seed, row0, keys,
    * batch. square: also rescaleSchedule and keys.
    */
   attackRun(
