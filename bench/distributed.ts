@@ -3,7 +3,7 @@
  * processes (from dist/, `--threads 1`: every thread pool of a unit one wide) on THIS machine.
  *
  * - throughput on a study of many short units (paper-patches cut short, several seeds:
- *   ~60 units per seed, 5–400 ms each) with 1 and with 2 workers in three alternating rounds —
+ *   ~60 units per seed, 5–400 ms each) with 1 and with 2 workers in five alternating rounds —
  *   the ratio is the speed-up, the median round's is reported beside every round's — and the
  *   local run (no queue) beside them;
  * - per-unit overhead of the queue and the store: (wall of the 1-worker run − the units'
@@ -48,7 +48,7 @@ import { machineBusySeconds, processSeconds, treeSeconds } from './proc-cpu.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/index.js', import.meta.url));
 const SEEDS = 4;
-const ROUNDS = 3;
+const ROUNDS = 5;
 
 function spec(first: number, n: number): ExperimentSpec {
   const s = tinyPatches();

@@ -167,6 +167,30 @@ describe('Square attack', () => {
     expect(s.perEpsilon[0].successRate).toBeGreaterThan(0.7);
     for (const v of r.linf[0]) expect(v).toBeLessThanOrEqual(0.3 + 1e-6);
   });
+
+  it("L∞ on a dense first layer: the first layer's sums updated from the window give the whole pass's verdicts", async () => {
+    const control = controlNetwork();
+    const t = head(loadMnist().test, 40);
+    const runs = [];
+    for (const incremental of [false, true]) {
+      const sq = new SquareAttack({ maxQueries: 600, rescaleSchedule: false, incremental });
+      const r = await attack(control, t.x, t.y, sq, { epsilons: [0.08, 0.15], seed: 3 });
+      runs.push({ r, queries: Array.from(sq.lastQueries!) });
+    }
+    const [whole, inc] = runs;
+    for (let e = 0; e < 2; e++) {
+      const fooled = inc.r.success[e].reduce((a, b) => a + b, 0);
+      // some rows fall during the 600 queries, others survive them: the search's path matters
+      expect(fooled).toBeGreaterThan(0);
+      expect(fooled).toBeLessThan(t.n);
+      expect(Array.from(inc.r.success[e])).toEqual(Array.from(whole.r.success[e]));
+      // every verdict is the deployed network's on the returned example
+      const pred = await control.predict(inc.r.clipped[e]);
+      for (let i = 0; i < t.n; i++) expect(pred[i] !== t.y[i]).toBe(inc.r.success[e][i] === 1);
+    }
+    // the same search: each row stopped at the same query
+    expect(inc.queries).toEqual(whole.queries);
+  });
 });
 
 describe('distortions', () => {

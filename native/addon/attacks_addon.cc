@@ -294,6 +294,7 @@ Napi::Value AttackRun(const Napi::CallbackInfo& info) {
       p.row0 = static_cast<uint64_t>(get_int_or(o, "row0", 0, w));
       p.rescale_schedule = get_bool_or(o, "rescaleSchedule", true, w);
       p.l2 = get_bool_or(o, "l2", false, w);
+      p.incremental = get_bool_or(o, "incremental", true, w);
       p.keys = get_keys(o, w, n);
       if (has_field(o, "rowEps")) p.row_eps = get_floats(o, "rowEps", w);
       p.batch = batch_opt(o, w, t, 1000, 16384);

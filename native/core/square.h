@@ -23,7 +23,10 @@
 //     accept x_new if m(x_new) < m(x) or x_new is adversarial; an x_new equal to x bit for bit
 //       (a window already holding the drawn values, common late in L∞) is rejected without a
 //       forward pass: m(x_new) = m(x) and x is not adversarial
-// Rows adversarial at any point are frozen. The original draws one window per iteration
+// Rows adversarial at any point are frozen. L∞, dense first layer (`incremental`): a proposal's
+// first-layer pre-activation is x_best's plus the window's columns times their change (rounded
+// otherwise than the whole pass's sum); a proposal that looks adversarial is judged by the whole
+// pass, and x_best's pre-activation is recomputed whole every 100 iterations. The original draws one window per iteration
 // for the whole batch; here each row draws its own (the same distribution per row, and a
 // row's result does not depend on which rows share its batch). Random keys: rng(seed,
 // kStreamAttack, a = key of the row, b): start 2^40 + 2^39 + slot; iteration i at eps index e:
@@ -47,6 +50,9 @@ struct SquareOptions {
   std::vector<uint64_t> keys;  // per row (size n) or empty
   std::vector<float> row_eps;  // per row (size n): replaces the eps list (one output, n × d)
   size_t batch = 1000;
+  // L∞ with a dense first layer: a proposal's first-layer pre-activation from x_best's and the
+  // window's pixels (square.cc FirstLayer); adversarial verdicts always from the whole pass.
+  bool incremental = true;
 };
 
 // Side of the square window at iteration i (0-based) of Q, for an h × w image.

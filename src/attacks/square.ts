@@ -4,7 +4,7 @@
 import { addon } from '../native/binding.js';
 import { runNative } from '../util/control.js';
 import { ShapeError } from '../errors.js';
-import { expectInt, expectKnownKeys, expectNumber, expectOneOf } from '../util/validate.js';
+import { expectBoolean, expectInt, expectKnownKeys, expectNumber, expectOneOf } from '../util/validate.js';
 import { Attack, predictRows, toLabels, type AttackCallOptions, type AttackResult, type AttackTarget, type CraftContext, type Crafted } from './base.js';
 
 export interface SquareOptions {
@@ -17,6 +17,12 @@ export interface SquareOptions {
   /** Image shape [h, w] (channels: d / (h·w)) or [c, h, w]. Default: see imageShape. */
   shape?: ImageShape;
   batch?: number;
+  /**
+   * L∞ on a network whose first layer is dense: a proposal's first-layer pre-activation from
+   * the current example's plus the window's pixels (default true; native/core/square.h). Its
+   * verdicts always come from the whole forward pass; false runs every query whole.
+   */
+  incremental?: boolean;
 }
 
 export type ImageShape = [number, number] | [number, number, number];
@@ -40,7 +46,7 @@ export function imageShape(d: number, shape?: ImageShape, input?: readonly numbe
   return s * s === d ? [1, s, s] : [1, 1, d];
 }
 
-export const SQUARE_OPTION_KEYS = ['norm', 'maxQueries', 'pInit', 'rescaleSchedule', 'shape', 'batch'] as const;
+export const SQUARE_OPTION_KEYS = ['norm', 'maxQueries', 'pInit', 'rescaleSchedule', 'shape', 'batch', 'incremental'] as const;
 
 export class SquareAttack extends Attack {
   readonly name: string;
@@ -59,6 +65,7 @@ export class SquareAttack extends Attack {
       rescaleSchedule: o.rescaleSchedule ?? true,
       shape: o.shape,
       batch: expectInt(o.batch ?? 1000, 'batch', 1, 1 << 20),
+      incremental: expectBoolean(o.incremental ?? true, 'incremental'),
     };
   }
   protected async craft(net: AttackTarget, x: Float32Array, n: number, y: Int32Array, epsilons: number[], ctx: CraftContext): Promise<Crafted> {
@@ -66,7 +73,7 @@ export class SquareAttack extends Attack {
     const [c, h, w] = imageShape(d, this.options.shape, net.inputShape);
     const out = new Float32Array(epsilons.length * n * d);
     const q = new Int32Array(epsilons.length * n);
-    const o = { epsilons, l2: this.norm === 'l2', maxQueries: this.options.maxQueries, pInit: this.options.pInit, rescaleSchedule: this.options.rescaleSchedule, h, w, c, seed: ctx.seed, batch: this.options.batch };
+    const o = { epsilons, l2: this.norm === 'l2', maxQueries: this.options.maxQueries, pInit: this.options.pInit, rescaleSchedule: this.options.rescaleSchedule, h, w, c, seed: ctx.seed, batch: this.options.batch, incremental: this.options.incremental };
     await runNative(ctx, (c) => addon().attackRun('square', net.native(), x, n, y, o, out, q, c));
     this.lastQueries = q;
     return { raw: epsilons.map((_, e) => out.subarray(e * n * d, (e + 1) * n * d)) };

@@ -63,6 +63,11 @@ export function expectNumber(v: unknown, name: string, min = -Infinity, max = In
   return v;
 }
 
+export function expectBoolean(v: unknown, name: string): boolean {
+  if (typeof v !== 'boolean') throw new ArgumentError(`Expected true or false for ${name} but received ${describe(v)}`);
+  return v;
+}
+
 export function expectOneOf<T extends string>(v: unknown, name: string, options: readonly T[]): T {
   if (typeof v !== 'string' || !options.includes(v as T))
     throw new ValueError(`Expected one of ${options.join(', ')} for ${name} but received ${describe(v)}`);
