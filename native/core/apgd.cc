@@ -60,6 +60,13 @@ std::function<float(size_t)> row_budgets(float eps, const std::vector<float>& ro
   return [p, eps](size_t r) { return p ? p[r] : eps; };
 }
 
+int runs_in_group(int runs, int run0, size_t nr, int d, int runs_per_pass) {
+  const size_t cap_values = size_t{1} << 22;
+  size_t fit = std::min<size_t>(static_cast<size_t>(runs - run0), cap_values / (nr * static_cast<size_t>(d)));
+  if (runs_per_pass > 0) fit = std::min<size_t>(fit, static_cast<size_t>(runs_per_pass));
+  return static_cast<int>(std::max<size_t>(1, fit));
+}
+
 std::vector<uint8_t> misclassified(const AttackModel& m, const float* X, const int32_t* y, size_t b,
                                    std::vector<float>& Z) {
   Z.resize(b * m.outputs());
@@ -275,16 +282,13 @@ void apgd_attack(const AttackModel& m, const float* X, const int32_t* y, size_t 
     // only while no earlier run has fooled its row, and the slots of later runs stop as soon as
     // an earlier one fools the row (they could not count). Halvings count only the slots that
     // the one-after-another order runs.
-    const size_t cap_values = size_t{1} << 22;  // slots × d per group (six such arrays per slot)
     for (int run0 = 0; run0 < runs;) {
       std::vector<size_t> rows;  // batch rows still robust
       for (size_t r = 0; r < b; ++r)
         if (!done_row[r]) rows.push_back(r);
       if (rows.empty()) break;
       const size_t nr = rows.size();
-      size_t fit = std::min<size_t>(static_cast<size_t>(runs - run0), cap_values / (nr * static_cast<size_t>(d)));
-      if (o.runs_per_pass > 0) fit = std::min<size_t>(fit, static_cast<size_t>(o.runs_per_pass));
-      const int group = static_cast<int>(std::max<size_t>(1, fit));
+      const int group = runs_in_group(runs, run0, nr, d, o.runs_per_pass);  // six arrays of slots × d
       const size_t S = nr * static_cast<size_t>(group);
       Run R(m, o, S);
       auto run_of = [&](size_t s) { return run0 + static_cast<int>(s / nr); };

@@ -107,5 +107,9 @@ std::vector<uint8_t> misclassified(const AttackModel& m, const float* X, const i
 // the logits z (K entries; ties: lower index first). For a row classified as y this is
 // the original's (rank+2)-th largest logit.
 int target_class(const float* z, int K, int y, int rank);
+// How many of the runs run0 … runs−1 go side by side in one set of slots over nr rows of d
+// values (APGD and FAB): as many as keep slots × d within 2^22 values per array, at most
+// runs_per_pass (0: no cap), at least 1.
+int runs_in_group(int runs, int run0, size_t nr, int d, int runs_per_pass);
 
 }  // namespace nrem

@@ -246,7 +246,6 @@ void fab_attack(const AttackModel& m, const float* X, const int32_t* y, size_t n
   std::vector<float> zc, x0, x1, adv, res, xg, w, fc, d1, d2, z, es;
   std::vector<int32_t> pred, ys, ts, yl, tl;
   Linearisation lin;
-  const size_t cap_values = size_t{1} << 22;  // slots × d per group (seven such arrays per slot)
   for (size_t r0 = 0; r0 < n; r0 += B) {
     const size_t b = std::min(B, n - r0);
     const float* Xb = X + r0 * d;
@@ -265,9 +264,7 @@ void fab_attack(const AttackModel& m, const float* X, const int32_t* y, size_t n
         if (!done_row[r]) rows.push_back(r);
       if (rows.empty()) break;
       const size_t nr = rows.size();
-      size_t fit = std::min<size_t>(static_cast<size_t>(runs - run0), cap_values / (nr * static_cast<size_t>(d)));
-      if (o.runs_per_pass > 0) fit = std::min<size_t>(fit, static_cast<size_t>(o.runs_per_pass));
-      const int group = static_cast<int>(std::max<size_t>(1, fit));
+      const int group = runs_in_group(runs, run0, nr, d, o.runs_per_pass);  // seven arrays of slots × d
       const size_t S = nr * static_cast<size_t>(group);
       auto run_of = [&](size_t s) { return run0 + static_cast<int>(s / nr); };
       x0.resize(S * d), x1.resize(S * d), adv.resize(S * d), ys.resize(S), ts.resize(S), es.resize(S);

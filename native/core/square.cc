@@ -276,6 +276,22 @@ class FirstLayer {
 
 }  // namespace
 
+namespace {
+
+// count rows gathered (src(u): d values each) into xs, f(xs, count, zs) run on them, its
+// rows (w values each) scattered to dst(u).
+template <class Src, class Dst, class F>
+void on_rows(size_t count, int d, size_t w, Src src, Dst dst, F f, std::vector<float>& xs, std::vector<float>& zs) {
+  if (count == 0) return;
+  xs.resize(count * d);
+  zs.resize(count * w);
+  for (size_t u = 0; u < count; ++u) std::memcpy(&xs[u * d], src(u), sizeof(float) * d);
+  f(xs.data(), count, zs.data());
+  for (size_t u = 0; u < count; ++u) std::memcpy(dst(u), &zs[u * w], sizeof(float) * w);
+}
+
+}  // namespace
+
 void square_attack(const AttackModel& m, const float* X, const int32_t* y, size_t n, const SquareOptions& o,
                    float* Xadv, int32_t* queries, const Tick& tick) {
   const int d = m.inputs(), K = m.outputs();
@@ -302,6 +318,7 @@ void square_attack(const AttackModel& m, const float* X, const int32_t* y, size_
   Proposals prop(o, H, W, C, d);
   std::vector<size_t> rf;               // per proposal evaluated: its batch row
   std::vector<uint8_t> same, inc;       // per live row: proposal = x_best; per proposal: pre-activation updated
+  std::vector<size_t> pick;             // proposals computed whole or judged by the whole pass
   std::vector<float> z0b, z0p, xw, zw;  // first-layer pre-activations: x_best's (per batch row), the proposals'
   std::unique_ptr<FirstLayer> first;
   if (FirstLayer::usable(m, o)) first = std::make_unique<FirstLayer>(m);
@@ -368,29 +385,19 @@ void square_attack(const AttackModel& m, const float* X, const int32_t* y, size_
           pool().parallel_for(F, 4, [&](size_t fb, size_t fe) {
             for (size_t f = fb; f < fe; ++f) inc[f] = first->update(out + rf[f] * d, &xn[f * d], &z0b[rf[f] * Hw], &z0p[f * Hw]);
           });
-          std::vector<size_t> whole;  // proposals whose pre-activation is computed whole
+          pick.clear();  // proposals whose pre-activation is computed whole
           for (size_t f = 0; f < F; ++f)
-            if (!inc[f]) whole.push_back(f);
-          if (!whole.empty()) {
-            xw.resize(whole.size() * d);
-            zw.resize(whole.size() * Hw);
-            for (size_t u = 0; u < whole.size(); ++u) std::memcpy(&xw[u * d], &xn[whole[u] * d], sizeof(float) * d);
-            first->whole(xw.data(), whole.size(), zw.data());
-            for (size_t u = 0; u < whole.size(); ++u) std::memcpy(&z0p[whole[u] * Hw], &zw[u * Hw], sizeof(float) * Hw);
-          }
+            if (!inc[f]) pick.push_back(f);
+          auto proposal = [&](size_t u) { return &xn[pick[u] * d]; };
+          on_rows(pick.size(), d, Hw, proposal, [&](size_t u) { return &z0p[pick[u] * Hw]; },
+                  [&](const float* X, size_t c, float* Z0) { first->whole(X, c, Z0); }, xw, zw);
           first->logits(z0p.data(), F, z.data());
           m.predict_from_logits(z.data(), F, pred.data());
-          // What looks adversarial is judged by the whole forward pass.
-          std::vector<size_t> judge;
+          pick.clear();  // what looks adversarial is judged by the whole forward pass
           for (size_t f = 0; f < F; ++f)
-            if (pred[f] != ya[f]) judge.push_back(f);
-          if (!judge.empty()) {
-            xw.resize(judge.size() * d);
-            zw.resize(judge.size() * K);
-            for (size_t u = 0; u < judge.size(); ++u) std::memcpy(&xw[u * d], &xn[judge[u] * d], sizeof(float) * d);
-            m.logits(xw.data(), judge.size(), zw.data());
-            for (size_t u = 0; u < judge.size(); ++u) std::memcpy(&z[judge[u] * K], &zw[u * K], sizeof(float) * K);
-          }
+            if (pred[f] != ya[f]) pick.push_back(f);
+          on_rows(pick.size(), d, K, proposal, [&](size_t u) { return &z[pick[u] * K]; },
+                  [&](const float* X, size_t c, float* Z) { m.logits(X, c, Z); }, xw, zw);
           margins(m, z.data(), ya.data(), F, mn.data());
           m.predict_from_logits(z.data(), F, pred.data());
         } else if (F > 0) {
@@ -417,13 +424,10 @@ void square_attack(const AttackModel& m, const float* X, const int32_t* y, size_
         }
         done += static_cast<double>(A - w) * (Q - i) + w;
         rows.resize(w);
-        if (first && (i + 1) % FirstLayer::kRefresh == 0 && w > 0) {  // x_best's pre-activations whole again
+        if (first && (i + 1) % FirstLayer::kRefresh == 0) {  // x_best's pre-activations whole again
           const size_t Hw = first->width();
-          xw.resize(w * d);
-          zw.resize(w * Hw);
-          for (size_t u = 0; u < w; ++u) std::memcpy(&xw[u * d], out + rows[u] * d, sizeof(float) * d);
-          first->whole(xw.data(), w, zw.data());
-          for (size_t u = 0; u < w; ++u) std::memcpy(&z0b[rows[u] * Hw], &zw[u * Hw], sizeof(float) * Hw);
+          on_rows(w, d, Hw, [&](size_t u) { return out + rows[u] * d; }, [&](size_t u) { return &z0b[rows[u] * Hw]; },
+                  [&](const float* X, size_t c, float* Z0) { first->whole(X, c, Z0); }, xw, zw);
         }
         tick(done, total);
       }
