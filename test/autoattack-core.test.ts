@@ -417,6 +417,8 @@ describe('AutoAttack: bad input gets typed errors naming the parameter', () => {
     expect(() => new APGD({ loss: 'hinge' as never })).toThrow(/loss/);
     expect(() => new APGD({ runsPerPass: -1 })).toThrow(/runsPerPass/);
     expect(() => new FAB({ targetClasses: 0 })).toThrow(/targetClasses/);
+    expect(() => new FAB({ runsPerPass: -1 })).toThrow(/runsPerPass/);
+    expect(() => new SquareAttack({ incremental: 'yes' as never })).toThrow(expect.objectContaining({ name: 'ArgumentError', message: expect.stringMatching(/incremental/) }));
     await expect(new APGD({ loss: 'dlr-targeted', targetClasses: 10 }).run(net, t.x, t.y, { epsilons: [0.1] })).rejects.toThrow(/targetClasses/);
     await expect(new APGD().run(net, t.x, t.y, { epsilons: [2] })).rejects.toThrow(/epsilons\[0\]/);
   });
@@ -429,6 +431,7 @@ describe('AutoAttack: bad input gets typed errors naming the parameter', () => {
     await expect(run('apgd', { loss: 'dlr-targeted', targetClasses: 10 })).rejects.toMatchObject({ code: 'ERR_VALUE' });
     await expect(run('fab', { eps: -1 })).rejects.toMatchObject({ code: 'ERR_VALUE' });
     await expect(run('apgd', { runsPerPass: -1 })).rejects.toMatchObject({ code: 'ERR_VALUE' });
+    await expect(run('fab', { runsPerPass: -1 })).rejects.toMatchObject({ code: 'ERR_VALUE' });
     expect(() => run('apgd', { loss: 'nope' })).toThrow(expect.objectContaining({ code: 'ERR_VALUE' }));
     expect(() => addon().attackRun('apgd', net.native(), t.x, 2, y, { eps: 0.1, seed: 0, keys: [1] }, out, null)).toThrow(expect.objectContaining({ code: 'ERR_SHAPE' }));
   });
