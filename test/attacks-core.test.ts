@@ -268,6 +268,15 @@ describe('control and errors', () => {
     await expect(new FGSM().run(control, x.map(() => 2), [0], { epsilons: [0.1] })).rejects.toThrow(ValueError);
     await expect(new FGSM().run(control, x, [0], { epsilons: [-1] })).rejects.toThrow(ValueError);
     expect(() => new PGD({ loss: 'hinge' as never })).toThrow(ValueError);
+    // Booleans are booleans: a string or number is refused by name, not read as truthy.
+    for (const [make, name] of [
+      [() => new PGD({ randomStart: 'false' as never }), 'randomStart'],
+      [() => new PGD({ earlyStop: 0 as never }), 'earlyStop'],
+      [() => new PGD({ targeted: 1 as never }), 'targeted'],
+      [() => new JSMA({ pairs: 'single' as never }), 'pairs'],
+      [() => new SquareAttack({ rescaleSchedule: 'yes' as never }), 'rescaleSchedule'],
+    ] as const)
+      expect(make, name).toThrow(expect.objectContaining({ name: 'ArgumentError', message: expect.stringMatching(new RegExp(`true or false for ${name}`)) }));
     await expect(distort(x, 784, 'blur', 1, { shape: [10, 10] })).rejects.toThrow(ShapeError);
   });
 });

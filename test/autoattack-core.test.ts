@@ -419,6 +419,11 @@ describe('AutoAttack: bad input gets typed errors naming the parameter', () => {
     expect(() => new FAB({ targetClasses: 0 })).toThrow(/targetClasses/);
     expect(() => new FAB({ runsPerPass: -1 })).toThrow(/runsPerPass/);
     expect(() => new SquareAttack({ incremental: 'yes' as never })).toThrow(expect.objectContaining({ name: 'ArgumentError', message: expect.stringMatching(/incremental/) }));
+    const notBoolean = (name: string) => expect.objectContaining({ name: 'ArgumentError', message: expect.stringMatching(new RegExp(`true or false for ${name}`)) });
+    expect(() => new APGD({ earlyStop: 'false' as never })).toThrow(notBoolean('earlyStop'));
+    expect(() => new FAB({ stopAtEps: 0 as never })).toThrow(notBoolean('stopAtEps'));
+    expect(() => new FAB({ targeted: 'no' as never })).toThrow(notBoolean('targeted'));
+    await expect(bad({ recheck: 'no' })).rejects.toThrow(notBoolean('recheck'));
     await expect(new APGD({ loss: 'dlr-targeted', targetClasses: 10 }).run(net, t.x, t.y, { epsilons: [0.1] })).rejects.toThrow(/targetClasses/);
     await expect(new APGD().run(net, t.x, t.y, { epsilons: [2] })).rejects.toThrow(/epsilons\[0\]/);
   });

@@ -135,6 +135,7 @@ describe('train: bad input gives typed errors', () => {
     await expect(train(net, small, { ...opts, lr: -1 })).rejects.toThrow(ValueError);
     await expect(train(net, small, { ...opts, epochs: 1.5 })).rejects.toThrow(ArgumentError);
     await expect(train(net, small, { ...opts, seed: -1 })).rejects.toThrow(ValueError);
+    await expect(train(net, small, { ...opts, shuffle: 'no' as never })).rejects.toThrow(expect.objectContaining({ name: 'ArgumentError', message: expect.stringMatching(/true or false for shuffle but received "no"/) }));
     await expect(train({} as Network, small, opts)).rejects.toThrow(ArgumentError);
     expect(() => createNetwork('nope' as never, [784, 10], 1)).toThrow(ValueError);
   });

@@ -8,7 +8,7 @@
 import { addon, type NativeApgdStats } from '../native/binding.js';
 import { runNative, type RunOptions } from '../util/control.js';
 import { ValueError } from '../errors.js';
-import { expectInt, expectKnownKeys, expectNumber, expectOneOf } from '../util/validate.js';
+import { expectBoolean, expectInt, expectKnownKeys, expectNumber, expectOneOf } from '../util/validate.js';
 import { Attack, type AttackNorm, type AttackTarget, type CraftContext, type Crafted } from './base.js';
 
 export const APGD_LOSSES = ['ce', 'dlr', 'dlr-targeted'] as const;
@@ -108,7 +108,7 @@ export function resolveApgd(opts: ApgdOptions, classes: number): Required<ApgdOp
     restarts: expectInt(opts.restarts ?? 1, 'restarts', 1, 1000),
     targetClasses: loss === 'dlr-targeted' ? expectTargetClasses(opts.targetClasses ?? Math.min(9, classes - 1), classes) : 1,
     rho: expectNumber(opts.rho ?? 0.75, 'rho', Number.MIN_VALUE, 1),
-    earlyStop: opts.earlyStop ?? true,
+    earlyStop: expectBoolean(opts.earlyStop ?? true, 'earlyStop'),
     batch: expectInt(opts.batch ?? 1000, 'batch', 1, 1 << 20),
     runsPerPass: expectInt(opts.runsPerPass ?? 0, 'runsPerPass', 0, 1 << 20),
   };

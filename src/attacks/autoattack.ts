@@ -16,7 +16,7 @@ import { ArgumentError, ValueError } from '../errors.js';
 import { Network } from '../model/network.js';
 import { OrtModel } from '../model/ort.js';
 import { runNative, type RunOptions } from '../util/control.js';
-import { RUN_OPTION_KEYS, expectFloat32Array, expectInt, expectKnownKeys, expectOneOf, expectSeed } from '../util/validate.js';
+import { RUN_OPTION_KEYS, expectBoolean, expectFloat32Array, expectInt, expectKnownKeys, expectOneOf, expectSeed } from '../util/validate.js';
 import { Attack, checkAttackInputs, expectAttackTarget, checkEpsilons, perturbationNorms, predictRows, toLabels, type AttackNorm, type AttackTarget, type CraftContext, type Crafted } from './base.js';
 import { expectEpsilon, expectTargetClasses, resolveApgd, runApgd, type ApgdCall, type ApgdOptions, type LpNorm } from './apgd.js';
 import { resolveFab, runFab, type FabOptions } from './fab.js';
@@ -197,7 +197,7 @@ export async function autoAttackSweep(net: AttackTarget, x: Float32Array, labels
   const targetClasses = needsTargets ? expectTargetClasses(opts.targetClasses ?? Math.min(9, K - 1), K) : 1;
   const squareQueries = expectInt(opts.squareQueries ?? 5000, 'squareQueries', 1, 1e7);
   const batch = expectInt(opts.batch ?? 1000, 'batch', 1, 1 << 20);
-  const recheck = opts.recheck ?? true;
+  const recheck = expectBoolean(opts.recheck ?? true, 'recheck');
   if (recheck && !(net instanceof Network)) throw new ArgumentError('Expected a Network for autoAttack with recheck (ONNX Runtime runs its export); pass recheck: false otherwise');
   const transfer = opts.transferExamples;
   if (transfer !== undefined) {

@@ -6,7 +6,7 @@
  */
 import { addon } from '../native/binding.js';
 import { runNative } from '../util/control.js';
-import { expectInt, expectKnownKeys, expectNumber, expectOneOf } from '../util/validate.js';
+import { expectBoolean, expectInt, expectKnownKeys, expectNumber, expectOneOf } from '../util/validate.js';
 import { Attack, type AttackNorm, type AttackTarget, type CraftContext, type Crafted } from './base.js';
 import { expectEpsilon, expectTargetClasses, type ApgdCall, type LpNorm } from './apgd.js';
 
@@ -40,7 +40,7 @@ export interface FabRun {
 export const FAB_OPTION_KEYS = ['norm', 'targeted', 'iterations', 'restarts', 'targetClasses', 'alphaMax', 'eta', 'beta', 'stopAtEps', 'batch', 'runsPerPass'] as const;
 
 export function resolveFab(opts: FabOptions, classes: number): Required<FabOptions> {
-  const targeted = opts.targeted ?? true;
+  const targeted = expectBoolean(opts.targeted ?? true, 'targeted');
   return {
     norm: expectOneOf(opts.norm ?? 'linf', 'norm', ['linf', 'l2'] as const),
     targeted,
@@ -50,7 +50,7 @@ export function resolveFab(opts: FabOptions, classes: number): Required<FabOptio
     alphaMax: expectNumber(opts.alphaMax ?? 0.1, 'alphaMax', 0, 1),
     eta: expectNumber(opts.eta ?? 1.05, 'eta', 1),
     beta: expectNumber(opts.beta ?? 0.9, 'beta', 0, 1),
-    stopAtEps: opts.stopAtEps ?? true,
+    stopAtEps: expectBoolean(opts.stopAtEps ?? true, 'stopAtEps'),
     batch: expectInt(opts.batch ?? 1000, 'batch', 1, 1 << 20),
     runsPerPass: expectInt(opts.runsPerPass ?? 0, 'runsPerPass', 0, 1 << 20),
   };

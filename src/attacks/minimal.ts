@@ -5,7 +5,7 @@
  */
 import { addon } from '../native/binding.js';
 import { runNative } from '../util/control.js';
-import { expectInt, expectKnownKeys, expectNumber } from '../util/validate.js';
+import { expectBoolean, expectInt, expectKnownKeys, expectNumber } from '../util/validate.js';
 import { ValueError } from '../errors.js';
 import { Attack, toLabels, type AttackTarget, type CraftContext, type Crafted } from './base.js';
 
@@ -110,7 +110,7 @@ export class JSMA extends Attack {
       theta: expectNumber(o.theta ?? 0.1, 'theta', Number.MIN_VALUE),
       maxChanges: expectInt(o.maxChanges ?? 7, 'maxChanges', 1, 255),
       maxIterations: expectInt(o.maxIterations ?? 500, 'maxIterations', 1, 1e6),
-      pairs: o.pairs ?? true,
+      pairs: expectBoolean(o.pairs ?? true, 'pairs'),
       batch: expectInt(o.batch ?? 128, 'batch', 1, 1 << 20),
     };
     this.targets = o.targets;

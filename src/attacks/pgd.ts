@@ -6,7 +6,7 @@
  */
 import { addon } from '../native/binding.js';
 import { runNative } from '../util/control.js';
-import { expectInt, expectKnownKeys, expectNumber, expectOneOf } from '../util/validate.js';
+import { expectBoolean, expectInt, expectKnownKeys, expectNumber, expectOneOf } from '../util/validate.js';
 import { Attack, type AttackNorm, type AttackTarget, type CraftContext, type Crafted } from './base.js';
 import { ATTACK_LOSSES, type AttackLoss } from './gradients.js';
 
@@ -48,10 +48,10 @@ export class PGD extends Attack {
       steps: expectInt(opts.steps ?? 40, 'steps', 1, 1e6),
       step: opts.step === undefined ? undefined : expectNumber(opts.step, 'step', 0),
       relStep: expectNumber(opts.relStep ?? 1 / 30, 'relStep', 0),
-      randomStart: opts.randomStart ?? true,
+      randomStart: expectBoolean(opts.randomStart ?? true, 'randomStart'),
       restarts: expectInt(opts.restarts ?? 1, 'restarts', 1, 1000),
-      earlyStop: opts.earlyStop ?? true,
-      targeted: opts.targeted ?? false,
+      earlyStop: expectBoolean(opts.earlyStop ?? true, 'earlyStop'),
+      targeted: expectBoolean(opts.targeted ?? false, 'targeted'),
       batch: expectInt(opts.batch ?? 500, 'batch', 1, 1 << 20),
     };
     this.name = name ?? `pgd-${norm}`;

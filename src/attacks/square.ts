@@ -62,7 +62,7 @@ export class SquareAttack extends Attack {
     this.options = {
       maxQueries: expectInt(o.maxQueries ?? 1000, 'maxQueries', 1, 1e7),
       pInit: expectNumber(o.pInit ?? 0.8, 'pInit', Number.MIN_VALUE, 1),
-      rescaleSchedule: o.rescaleSchedule ?? true,
+      rescaleSchedule: expectBoolean(o.rescaleSchedule ?? true, 'rescaleSchedule'),
       shape: o.shape,
       batch: expectInt(o.batch ?? 1000, 'batch', 1, 1 << 20),
       incremental: expectBoolean(o.incremental ?? true, 'incremental'),

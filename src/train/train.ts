@@ -10,7 +10,7 @@ import { architecture, type Architecture } from '../model/arch.js';
 import type { Dataset } from '../data/dataset.js';
 import { runNative, type RunOptions } from '../util/control.js';
 import { checkChainTrainingMemory } from '../util/memory.js';
-import { RUN_OPTION_KEYS, expectFiniteAsync, expectFloat32Array, expectInt, expectKnownKeys, expectNumber, expectOneOf, expectSeed } from '../util/validate.js';
+import { RUN_OPTION_KEYS, expectBoolean, expectFiniteAsync, expectFloat32Array, expectInt, expectKnownKeys, expectNumber, expectOneOf, expectSeed } from '../util/validate.js';
 
 export const LOSSES = ['mse', 'mse-release', 'cross-entropy'] as const;
 /** mse: the paper's 1/2·Σ(a_L − y)² / batch; cross-entropy: softmax CE on z_L (soft targets allowed). */
@@ -232,8 +232,7 @@ export async function train(net: Network, data: Dataset, opts: TrainOptions): Pr
   const lrDecay = expectNumber(opts.lrDecay ?? 1, 'lrDecay', Number.MIN_VALUE, 1);
   const loss = expectOneOf(opts.loss, 'loss', LOSSES);
   const seed = expectSeed(opts.seed);
-  const shuffle = opts.shuffle ?? true;
-  if (typeof shuffle !== 'boolean') throw new ArgumentError(`Expected a boolean for shuffle`);
+  const shuffle = expectBoolean(opts.shuffle ?? true, 'shuffle');
   const rng = expectStreams(opts.rng, 'rng', seed);
   let temperature = net.temperature;
   if (opts.temperature !== undefined) {
