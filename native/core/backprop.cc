@@ -47,7 +47,10 @@ void dropout_epilogue(const Layer& ly, int l1, const DropoutSpec& dropout, float
           mr[j] = static_cast<uint8_t>((rng_bits(sd, kStreamDropout, ka, base + j) >> 40) >= th);
       if (pre != 1.0f)
         for (int j = 0; j < m; ++j) ar[j] = pre * ar[j];
-      for (int j = 0; j < m; ++j) ar[j] = mr[j] && ar[j] > 0.0f ? ar[j] * mult : 0.0f;
+      for (int j = 0; j < m; ++j) {
+        const float x = ar[j];
+        ar[j] = keep_if((mr[j] != 0) & (x > 0.0f), x * mult);
+      }
     }
   });
 }
