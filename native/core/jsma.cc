@@ -5,10 +5,10 @@
 #include <cstring>
 #include <numeric>
 
+#include "jsma_pairs.h"
 #include "thread_pool.h"
 
 namespace nrem {
-
 void jsma_attack(const AttackModel& m, const float* X, int32_t* target, size_t n, const JsmaOptions& o, float* Xadv,
                  const Tick& tick) {
   const int d = m.inputs(), K = m.outputs();
@@ -60,6 +60,7 @@ void jsma_attack(const AttackModel& m, const float* X, int32_t* target, size_t n
       std::vector<uint8_t> keep(A, 0);
       pool().parallel_for(A, 1, [&](size_t s0, size_t s1) {
         std::vector<int> dom;
+        std::vector<float> ad, bd;  // α and β over the domain, in its order
         for (size_t i = s0; i < s1; ++i) {
           const size_t r = rows[i];
           if (pred[i] == target[r0 + r] || it == o.max_iter) continue;
@@ -73,18 +74,12 @@ void jsma_attack(const AttackModel& m, const float* X, int32_t* target, size_t n
           int bp = -1, bq = -1;
           float best = 0.0f;
           if (o.pairs) {
-            for (size_t u = 0; u < dom.size(); ++u) {
-              const int p = dom[u];
-              const float ap = a[p], bp_ = be[p];
-              for (size_t v = u + 1; v < dom.size(); ++v) {
-                const int q = dom[v];
-                const float as = ap + a[q], bs = bp_ + be[q];
-                if (as > 0.0f && bs < 0.0f) {
-                  const float sc = -as * bs;
-                  if (sc > best) best = sc, bp = p, bq = q;
-                }
-              }
-            }
+            const size_t nd = dom.size();
+            ad.resize(nd);
+            bd.resize(nd);
+            for (size_t u = 0; u < nd; ++u) ad[u] = a[dom[u]], bd[u] = be[dom[u]];
+            const JsmaPair pr = jsma_best_pair(ad, bd);
+            if (pr.score > 0.0f) best = pr.score, bp = dom[pr.u], bq = dom[pr.v];
           } else {
             for (int p : dom)
               if (a[p] > 0.0f && be[p] < 0.0f && -a[p] * be[p] > best) best = -a[p] * be[p], bp = p;
