@@ -3,28 +3,17 @@
  * vectorised search with the scalar scan it replaced — same pair, same score, ties (first pair
  * in (u, v) order) and NaN/±0/±inf included — built with the addon's flags.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runNativeTest } from './helpers/native-test.js';
 
 describe('JSMA pair search, stand-alone C++ test', () => {
   it('the vectorised search picks the scalar scan’s pair on every input, ties included', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'nrem-jsma-'));
-    try {
-      const exe = join(dir, 'jsma_pairs_test');
-      const cxx = process.env.CXX ?? 'c++';
-      execFileSync(cxx, ['-std=c++17', '-O3', '-ffp-contract=off', '-fno-math-errno', 'test/native-core/jsma_pairs_test.cc', '-o', exe], { stdio: 'pipe' });
-      const out = execFileSync(exe, { encoding: 'utf8' });
-      const m = /pairs: (\d+) searches, (\d+) with a pair, (\d+) decided among tied pairs/.exec(out);
-      expect(m, out).not.toBeNull();
-      // The draws exercise what they are for: most searches find a pair, many of them among ties.
-      expect(Number(m![2])).toBeGreaterThan(Number(m![1]) / 2);
-      expect(Number(m![3])).toBeGreaterThan(100);
-      expect(out).toMatch(/^ok \d+ checks$/m);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const out = runNativeTest(['test/native-core/jsma_pairs_test.cc'], ['-O3', '-ffp-contract=off', '-fno-math-errno']);
+    const m = /pairs: (\d+) searches, (\d+) with a pair, (\d+) decided among tied pairs/.exec(out);
+    expect(m, out).not.toBeNull();
+    // The draws exercise what they are for: most searches find a pair, many of them among ties.
+    expect(Number(m![2])).toBeGreaterThan(Number(m![1]) / 2);
+    expect(Number(m![3])).toBeGreaterThan(100);
+    expect(out).toMatch(/^ok \d+ checks$/m);
   }, 120_000);
 });

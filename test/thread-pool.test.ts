@@ -5,11 +5,8 @@
  * sleeps run gives 20 settled, correct results, and 1, 2 and 8 threads give bit-identical
  * sleeps, batched sleeps, training, forward passes, FGSM sweeps and distortions.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runNativeTest } from './helpers/native-test.js';
 import { createNetwork, distort, fgsmSweep, generatePatches, recipeOptions, runtimeInfo, setThreads, sleep, sleepBatch, train, ValueError, type Network } from '../src/index.js';
 
 const initial = runtimeInfo().threads;
@@ -19,18 +16,10 @@ const bytes = (a: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byte
 
 describe('thread pool, stand-alone C++ tests', () => {
   it('pass (coverage, nesting inline, exceptions, concurrent callers, leases across set_threads)', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'nrem-tp-'));
-    try {
-      const exe = join(dir, 'thread_pool_test');
-      const cxx = process.env.CXX ?? 'c++';
-      execFileSync(cxx, ['-std=c++17', '-O1', '-pthread', 'test/native-core/thread_pool_test.cc', 'native/core/thread_pool.cc', 'native/core/cancel.cc', '-o', exe], { stdio: 'pipe' });
-      const out = execFileSync(exe, { encoding: 'utf8' });
-      expect(out).toMatch(/nesting: a parallel_for inside a chunk runs inline/);
-      expect(out).toMatch(/lease: 3 calls x \d+ loops while the pool was replaced 20 times, all correct/);
-      expect(out).toMatch(/^ok \d+ checks$/m);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const out = runNativeTest(['test/native-core/thread_pool_test.cc', 'native/core/thread_pool.cc', 'native/core/cancel.cc'], ['-O1', '-pthread']);
+    expect(out).toMatch(/nesting: a parallel_for inside a chunk runs inline/);
+    expect(out).toMatch(/lease: 3 calls x \d+ loops while the pool was replaced 20 times, all correct/);
+    expect(out).toMatch(/^ok \d+ checks$/m);
   }, 120_000);
 });
 
