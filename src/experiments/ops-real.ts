@@ -90,12 +90,42 @@ async function correctRows(net: Network, test: Dataset, ro: RunOptions): Promise
 }
 
 /**
+ * PGD examples crafted on a network (the control, for the transfer curves and AutoAttack's
+ * transfer check), kept while that network object is alive: every target of a seed is attacked
+ * with the same examples — same source, rows, eps, PGD settings and seed — so they are crafted
+ * once per seed instead of once per target. Rows are told apart by their buffer and place in it
+ * (the evaluation subsets are views of the seed's test set); a craft that fails is not kept.
+ */
+class CraftedExamples {
+  private readonly bySource = new WeakMap<Network, Map<string, Promise<Float32Array[]>>>();
+  private readonly bufferIds = new WeakMap<ArrayBufferLike, number>();
+  private nextId = 0;
+
+  get(source: Network, test: Dataset, eps: number[], ev: EvaluationSpec, seed: number, ro: RunOptions): Promise<Float32Array[]> {
+    let id = this.bufferIds.get(test.x.buffer);
+    if (id === undefined) this.bufferIds.set(test.x.buffer, (id = this.nextId++));
+    const key = JSON.stringify([id, test.x.byteOffset, test.x.length, test.y.byteOffset, eps, ev.pgd.steps, ev.pgd.restarts, ev.pgd.loss, seed]);
+    let m = this.bySource.get(source);
+    if (!m) this.bySource.set(source, (m = new Map()));
+    let p = m.get(key);
+    if (!p) {
+      const map = m;
+      p = pgdOf(ev).run(source, test.x, test.y, { epsilons: eps, seed, ...ro }).then((r) => r.clipped);
+      map.set(key, p);
+      p.catch(() => map.get(key) === p && map.delete(key));
+    }
+    return p;
+  }
+}
+
+/**
  * The real operations. One ONNX Runtime session per network is kept for the re-checks of all
  * its units (`ortSessions` of them at most, least recently used closed first; `release()`
  * closes them all).
  */
 export function realOps(opts: { ortSessions?: number } = {}): Ops & { release(): Promise<void> } {
   const ort = new OrtPool(opts.ortSessions ?? 4);
+  const crafted = new CraftedExamples();
   return {
     release: () => ort.clear(),
     async loadData(source, { quick, seed }) {
@@ -233,11 +263,11 @@ export function realOps(opts: { ortSessions?: number } = {}): Ops & { release():
     },
 
     async transfer(source, target, test, eps, ev, seed, ro) {
-      const r = await pgdOf(ev).run(source, test.x, test.y, { epsilons: eps, seed, ...ro });
+      const examples = await crafted.get(source, test, eps, ev, seed, ro);
       // Evaluate the source's examples on the target, by ONNX Runtime.
       const session = await ort.get(target);
       const acc: number[] = [];
-      for (const c of r.clipped) {
+      for (const c of examples) {
         const p = await session.predict(c, undefined, ro);
         let ok = 0;
         for (let i = 0; i < p.length; i++) if (p[i] === test.y[i]) ok++;
@@ -266,7 +296,7 @@ export function realOps(opts: { ortSessions?: number } = {}): Ops & { release():
     async autoattack(net, test, a, ev, seed, ro, source): Promise<AutoAttackValue> {
       const t0 = performance.now();
       // The transfer check: PGD examples made on the source network (the control), on the same images.
-      const transferExamples = source && a.norm === 'linf' ? (await pgdOf(ev).run(source, test.x, test.y, { epsilons: a.eps, seed, ...ro })).clipped : undefined;
+      const transferExamples = source && a.norm === 'linf' ? await crafted.get(source, test, a.eps, ev, seed, ro) : undefined;
       const rs = await autoAttackSweep(net, test.x, test.y, { epsilons: a.eps, norm: a.norm, version: a.version, seed, shape: test.shape, transferExamples, ...ro });
       return {
         n: test.n,
