@@ -9,6 +9,7 @@
 #include "thread_pool.h"
 
 namespace nrem {
+
 void jsma_attack(const AttackModel& m, const float* X, int32_t* target, size_t n, const JsmaOptions& o, float* Xadv,
                  const Tick& tick) {
   const int d = m.inputs(), K = m.outputs();
