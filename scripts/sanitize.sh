@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Sanitizer runs of the native core (CI step; also by hand):
 #   1. ASan + UBSan: the addon built by cmake-js with -DNREM_SANITIZE=address,undefined into
-#      build-asan/, then the native-kernel, thread-pool, hardening and sleep tests run against
-#      it (NREM_ADDON) with the ASan runtime preloaded into Node (Node is not instrumented).
+#      build-asan/, then the native-kernel, thread-pool, hardening, sleep and attack tests run
+#      against it (NREM_ADDON) with the ASan runtime preloaded into Node (Node is not instrumented).
 #      Any report aborts the test process; reports are also written to $out/asan.* and counted.
 #   2. TSan: the stand-alone thread-pool tests (test/native-core/thread_pool_test.cc) built
 #      with -fsanitize=thread and run; any data race fails.
@@ -43,7 +43,7 @@ if [ "$(nm -D build-asan/Release/nrem.node | grep -c '__asan_report\|__ubsan_han
   echo '{"asan":{"ok":false,"error":"not instrumented"},"tsan":null}' >"$out/sanitize.json"
   exit 1
 fi
-echo "sanitize: built in ${build_s} s; running the native-kernel, thread-pool, hardening and sleep tests"
+echo "sanitize: built in ${build_s} s; running the native-kernel, thread-pool, hardening, sleep and attack tests"
 t1=$(date +%s)
 NREM_ADDON="$PWD/build-asan/Release/nrem.node" \
 LD_PRELOAD="$libasan" \
@@ -52,6 +52,7 @@ UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$PWD/$out/ubsan" \
 NREM_SANITIZED=1 \
   npx vitest run test/native-kernels test/thread-pool.test.ts test/hardening-native.test.ts \
     test/sleep-api.test.ts test/sleep-engines.test.ts test/sleep-golden.test.ts test/sleep-rules.test.ts \
+    test/attacks-core.test.ts test/autoattack-core.test.ts \
     --reporter=default --reporter=json --outputFile.json="$out/asan-tests.json"
 vt=$?
 asan_s=$(( $(date +%s) - t1 ))
