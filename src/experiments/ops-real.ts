@@ -104,7 +104,8 @@ class CraftedExamples {
   get(source: Network, test: Dataset, eps: number[], ev: EvaluationSpec, seed: number, ro: RunOptions): Promise<Float32Array[]> {
     let id = this.bufferIds.get(test.x.buffer);
     if (id === undefined) this.bufferIds.set(test.x.buffer, (id = this.nextId++));
-    const key = JSON.stringify([id, test.x.byteOffset, test.x.length, test.y.byteOffset, eps, ev.pgd.steps, ev.pgd.restarts, ev.pgd.loss, seed]);
+    // ev.pgd whole (pgdOf reads part of it): a setting pgdOf comes to read is in the key already.
+    const key = JSON.stringify([id, test.x.byteOffset, test.x.length, eps, ev.pgd, seed]);
     let m = this.bySource.get(source);
     if (!m) this.bySource.set(source, (m = new Map()));
     let p = m.get(key);
