@@ -5,7 +5,7 @@ export { compileChain, canonicalLayer, LAYER_TYPES, type LayerSpec, type LayerTy
 export { LENET_ARCH, parseArch, readArch, architecture, architectureOf, type Architecture } from './model/arch.js';
 export { checkInputRange, type InputRangeCheck } from './model/input-range.js';
 export { type RunOptions, type ProgressEvent } from './util/control.js';
-export { runtimeInfo, setThreads, setGemm, setIsa } from './native/runtime.js';
+export { runtimeInfo, setThreads, setGemm, setIsa, setGemmKernel } from './native/runtime.js';
 
 // Data sets (src/data): one loader by spec string, the generators and readers behind it.
 export {

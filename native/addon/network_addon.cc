@@ -20,13 +20,15 @@ Napi::Array strings(Napi::Env env, const std::vector<std::string>& v) {
   return a;
 }
 
-// { name, reason, cpu, flags, missing, compiled, supported, gemmKernel }
+// { name, reason, cpu, vendor, family, flags, missing, compiled, supported, gemmKernel, gemmKernelReason }
 Napi::Object isa_info(Napi::Env env) {
   const nrem::CpuFeatures& f = nrem::cpu_features();
   Napi::Object o = Napi::Object::New(env);
   o.Set("name", nrem::isa_name(nrem::current_isa()));
   o.Set("reason", nrem::isa_reason());
   o.Set("cpu", f.model);
+  o.Set("vendor", f.vendor);
+  o.Set("family", f.family);
   o.Set("flags", strings(env, f.flags));
   o.Set("missing", strings(env, f.missing_avx512));
   std::vector<std::string> compiled, supported;
@@ -37,6 +39,7 @@ Napi::Object isa_info(Napi::Env env) {
   o.Set("compiled", strings(env, compiled));
   o.Set("supported", strings(env, supported));
   o.Set("gemmKernel", nrem::kernels().gemm.name);
+  o.Set("gemmKernelReason", nrem::gemm_kernel_reason());
   return o;
 }
 
@@ -68,6 +71,14 @@ Napi::Value SetIsa(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value {
     nrem::require(info.Length() == 1 && info[0].IsString(), "ERR_ARGUMENT", "Expected a string for isa");
     nrem::set_isa(nrem::parse_isa(info[0].As<Napi::String>().Utf8Value()));
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value SetGemmKernel(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    nrem::require(info.Length() == 1 && info[0].IsString(), "ERR_ARGUMENT", "Expected a string for gemmKernel");
+    nrem::set_gemm_kernel(info[0].As<Napi::String>().Utf8Value());
     return info.Env().Undefined();
   });
 }
@@ -135,6 +146,7 @@ void Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("setGemm", Napi::Function::New(env, SetGemm));
   exports.Set("setIsa", Napi::Function::New(env, SetIsa));
+  exports.Set("setGemmKernel", Napi::Function::New(env, SetGemmKernel));
   exports.Set("forward", Napi::Function::New(env, Forward));
 }
 

@@ -22,6 +22,8 @@ const IsaKernels kGeneric{Isa::Generic, gemm_kernel_generic, sleep_kernels_gener
 const IsaKernels kGenericFma{Isa::Generic, gemm_kernel_generic_fma, sleep_kernels_generic, conv_kernels_generic_fma, pool_kernels_generic};
 const IsaKernels kAvx2{Isa::Avx2, gemm_kernel_avx2, sleep_kernels_avx2, conv_kernels_avx2, pool_kernels_avx2};
 const IsaKernels kAvx512{Isa::Avx512, gemm_kernel_avx512, sleep_kernels_avx512, conv_kernels_avx512, pool_kernels_avx512};
+// The avx512 path with the AVX2 GEMM micro-kernel (cpu.h: CPUs with half-width AVX-512).
+const IsaKernels kAvx512Gemm256{Isa::Avx512, gemm_kernel_avx2, sleep_kernels_avx512, conv_kernels_avx512, pool_kernels_avx512};
 
 bool has_flag(const std::string& name);
 // The generic path's GEMM and direct conv built for FMA hardware (gemm_generic.cc,
@@ -39,6 +41,51 @@ const IsaKernels* generic_kernels() {
 const IsaKernels* generic_kernels() { return &kGeneric; }
 #endif
 
+// NREM_GEMM_KERNEL: "" (unset or auto), else avx512 or avx2; anything else throws.
+std::string gemm_kernel_env() {
+  const char* e = std::getenv("NREM_GEMM_KERNEL");
+  const std::string v = e && std::strcmp(e, "auto") != 0 ? e : "";
+  require(v.empty() || v == "avx512" || v == "avx2", "ERR_VALUE",
+          "NREM_GEMM_KERNEL=" + v + " is not a choice (expected avx512, avx2 or auto: the avx512 path's GEMM micro-kernel)");
+  return v;
+}
+
+#if NREM_X86_KERNELS
+// The avx512 path's GEMM kernel and why (cpu.h): the CPU rule, or a forced choice.
+struct Avx512Gemm {
+  const IsaKernels* kernels;
+  std::string reason;
+};
+const Avx512Gemm& avx512_gemm_rule() {
+  static const Avx512Gemm g = [] {
+    const CpuFeatures& f = cpu_features();
+    if (f.vendor == "AuthenticAMD" && f.family == 0x19)
+      return Avx512Gemm{&kAvx512Gemm256,
+                        "auto: this CPU (AMD family 19h, Zen 4) runs a 512-bit FMA as two 256-bit halves, so the "
+                        "AVX2 kernel has the same peak with less row padding"};
+    return Avx512Gemm{&kAvx512, "auto: the avx512 path's own kernel"};
+  }();
+  return g;
+}
+const Avx512Gemm* avx512_gemm_choice(const std::string& v, bool from_env) {
+  static const Avx512Gemm env512{&kAvx512, "forced by NREM_GEMM_KERNEL=avx512"};
+  static const Avx512Gemm env256{&kAvx512Gemm256, "forced by NREM_GEMM_KERNEL=avx2"};
+  static const Avx512Gemm set512{&kAvx512, "set at run time (setGemmKernel('avx512'))"};
+  static const Avx512Gemm set256{&kAvx512Gemm256, "set at run time (setGemmKernel('avx2'))"};
+  if (v.empty()) return &avx512_gemm_rule();
+  if (v == "avx512") return from_env ? &env512 : &set512;
+  return from_env ? &env256 : &set256;
+}
+std::atomic<const Avx512Gemm*> g_avx512_gemm{nullptr};
+const Avx512Gemm& avx512_gemm() {
+  const Avx512Gemm* g = g_avx512_gemm.load(std::memory_order_acquire);
+  if (g) return *g;
+  const Avx512Gemm* want = avx512_gemm_choice(gemm_kernel_env(), true);
+  g_avx512_gemm.compare_exchange_strong(g, want);
+  return *g_avx512_gemm.load();
+}
+#endif
+
 // The dispatch table: one entry per path compiled into this build.
 const IsaKernels* table(Isa isa) {
   switch (isa) {
@@ -46,7 +93,7 @@ const IsaKernels* table(Isa isa) {
     case Isa::Avx2:
       return &kAvx2;
     case Isa::Avx512:
-      return &kAvx512;
+      return avx512_gemm().kernels;
 #endif
     case Isa::Generic:
       return generic_kernels();
@@ -82,8 +129,19 @@ CpuFeatures detect() {
   if (f.model.empty()) f.model = "unknown x86-64";
   __cpuid(0, a, b, c, d);
   const unsigned max_leaf = a;
+  {
+    char vendor[13] = {};
+    std::memcpy(vendor, &b, 4);
+    std::memcpy(vendor + 4, &d, 4);
+    std::memcpy(vendor + 8, &c, 4);
+    f.vendor = vendor;
+  }
   unsigned c1 = 0, d1 = 0, b7 = 0;
-  if (max_leaf >= 1) __cpuid(1, a, b, c1, d1);
+  if (max_leaf >= 1) {
+    __cpuid(1, a, b, c1, d1);
+    const int base = static_cast<int>((a >> 8) & 0xF);
+    f.family = base == 0xF ? base + static_cast<int>((a >> 20) & 0xFF) : base;
+  }
   if (max_leaf >= 7) __cpuid_count(7, 0, a, b7, c, d);
   // The OS must save the YMM (XCR0 bits 1-2) and ZMM/opmask (bits 5-7) state.
   unsigned long long xcr0 = 0;
@@ -169,6 +227,7 @@ std::string auto_reason(Isa chosen) {
 
 void init_once() {
   std::call_once(g_once, [] {
+    gemm_kernel_env();  // a bad NREM_GEMM_KERNEL fails at load, whatever the path
     const char* fma = std::getenv("NREM_FMA");
     require(!fma || !*fma || std::strcmp(fma, "auto") == 0 || std::strcmp(fma, "software") == 0, "ERR_VALUE",
             std::string("NREM_FMA=") + (fma ? fma : "") + " is not a choice (expected software or auto)");
@@ -243,10 +302,27 @@ const IsaKernels& kernels() {
 
 Isa current_isa() { return kernels().isa; }
 
+std::string gemm_kernel_reason() {
+#if NREM_X86_KERNELS
+  if (kernels().isa == Isa::Avx512) return avx512_gemm().reason;
+#endif
+  return std::string("the ") + isa_name(kernels().isa) + " path's own kernel";
+}
+
 std::string isa_reason() {
   kernels();
   std::lock_guard<std::mutex> lk(g_reason_mu);
   return g_reason;
+}
+
+void set_gemm_kernel(const std::string& choice) {
+  require(choice == "auto" || choice == "avx512" || choice == "avx2", "ERR_VALUE",
+          "Unknown GEMM kernel '" + choice + "' (expected auto, avx512 or avx2: the avx512 path's GEMM micro-kernel)");
+  kernels();
+#if NREM_X86_KERNELS
+  g_avx512_gemm = avx512_gemm_choice(choice == "auto" ? "" : choice, false);
+  if (kernels().isa == Isa::Avx512) g_kernels = table(Isa::Avx512);
+#endif
 }
 
 void set_isa(Isa isa) {

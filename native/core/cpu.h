@@ -12,6 +12,14 @@
 //             them (fma, avx, OS YMM state), else an exact software fma (fma_soft.h);
 //             NREM_FMA=software forces the latter on x86-64 (tests, benchmarks; arm64
 //             always has FMA).
+//             The avx512 path's GEMM uses the 12x32 AVX-512 micro-kernel, except on CPUs
+//             that execute a 512-bit FMA as two 256-bit halves (AMD family 19h, Zen 4),
+//             where the AVX2 6x16 kernel has the same peak and pads a mini-batch of 100 rows
+//             to 102 rows instead of 108 (measured on a Zen 4 EPYC: the paper-recipe
+//             training epoch 10-15 % faster); its other kernels stay AVX-512.
+//             NREM_GEMM_KERNEL=avx512|avx2 forces the avx512 path's GEMM kernel (tests,
+//             benchmarks; "auto" or unset: the rule above); the other paths always use
+//             their own.
 //   results:  bit-identical on every path: the sleep kernels give the same spikes and
 //             weights, the GEMM and direct-conv kernels compute every entry as the same
 //             chain of fused multiply-adds in the same order (gemm_kernels.h,
@@ -38,6 +46,8 @@ const char* isa_name(Isa isa);
 // What the CPU offers (cpuid + xgetbv; all false off x86-64).
 struct CpuFeatures {
   std::string model;   // brand string, e.g. "AMD EPYC 7B13"
+  std::string vendor;  // cpuid vendor, e.g. "AuthenticAMD", "GenuineIntel" ("" off x86-64)
+  int family = 0;      // display family (base + extended), e.g. 0x19 for AMD Zen 3/4
   std::vector<std::string> flags;  // the flags the paths need that the CPU has
   std::vector<std::string> missing_avx2, missing_avx512;  // flags a path needs that it lacks
 };
@@ -60,11 +70,18 @@ struct IsaKernels {
 const IsaKernels& kernels();
 Isa current_isa();
 std::string isa_reason();  // why this path: "NREM_ISA=avx2" or "auto: ...".
+// Why the path in use runs its GEMM micro-kernel (kernels().gemm): the path's own, or on
+// the avx512 path the rule or NREM_GEMM_KERNEL that chose it.
+std::string gemm_kernel_reason();
 // Called by the addon at load so that a bad NREM_ISA fails there, not mid-run.
 void isa_init();
 // Switches the path for later calls (tests, benchmarks); throws ERR_BACKEND if this CPU
 // cannot run it. Calls already running keep the kernels they started with.
 void set_isa(Isa isa);
-Isa parse_isa(const std::string& name);  // "generic"|"avx2"|"avx512", else ERR_VALUE
+Isa parse_isa(const std::string& name);
+// Chooses the avx512 path's GEMM micro-kernel for later calls: "auto" (the CPU rule above),
+// "avx512" or "avx2" (tests, benchmarks); ERR_VALUE for another name. No effect on the
+// kernels of the other paths, nor on results (every kernel gives the same bits).
+void set_gemm_kernel(const std::string& choice);  // "generic"|"avx2"|"avx512", else ERR_VALUE
 
 }  // namespace nrem

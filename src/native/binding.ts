@@ -89,6 +89,10 @@ export interface NativeIsaInfo {
   reason: string;
   /** CPU brand string */
   cpu: string;
+  /** cpuid vendor ("AuthenticAMD", "GenuineIntel"; "" off x86-64) */
+  vendor: string;
+  /** cpuid display family (e.g. 25 = 19h: AMD Zen 3/4; 0 off x86-64) */
+  family: number;
   /** the flags the paths need that this CPU has */
   flags: string[];
   /** the flags the avx512 path needs that this CPU lacks */
@@ -99,6 +103,8 @@ export interface NativeIsaInfo {
   supported: IsaName[];
   /** own GEMM micro-kernel of the path, e.g. "avx2 6x16 (fma)" */
   gemmKernel: string;
+  /** why the path runs that kernel: its own, or on the avx512 path the CPU rule or NREM_GEMM_KERNEL */
+  gemmKernelReason: string;
 }
 
 export interface NativeInfo {
@@ -208,6 +214,7 @@ export interface Addon {
   setGemm(name: 'native' | 'openblas'): void;
   /** Switches the CPU path of the hot kernels; throws (ERR_BACKEND) when this CPU cannot run it. */
   setIsa(name: IsaName): void;
+  setGemmKernel(name: 'auto' | 'avx512' | 'avx2'): void;
   /** Throws (code ERR_BACKEND) for 'cuda' without a usable device. */
   resolveBackend(name: BackendName): NativeBackendChoice;
   /** a_L for n rows of x into out; optionally every layer's output (after its activation) into layerOuts. */

@@ -49,6 +49,24 @@ export function setIsa(name: IsaName): void {
   }
 }
 
+export const GEMM_KERNELS = ['auto', 'avx512', 'avx2'] as const;
+
+/**
+ * The avx512 path's own-GEMM micro-kernel: 'auto' (the default, or env NREM_GEMM_KERNEL:
+ * the 12x32 AVX-512 kernel, except on CPUs that run 512-bit FMAs as two 256-bit halves,
+ * AMD Zen 4, where the AVX2 6x16 kernel is faster), 'avx512' or 'avx2'. Every kernel gives
+ * the same bits; the other paths always use their own. runtimeInfo().isa.gemmKernel names
+ * the kernel in use and gemmKernelReason says why.
+ */
+export function setGemmKernel(name: (typeof GEMM_KERNELS)[number]): void {
+  expectOneOf(name, 'gemmKernel', GEMM_KERNELS);
+  try {
+    addon().setGemmKernel(name);
+  } catch (err) {
+    throw fromNative(err);
+  }
+}
+
 export const BACKENDS = ['cpu', 'cuda', 'auto'] as const;
 export type Backend = BackendName;
 export type BackendChoice = NativeBackendChoice;

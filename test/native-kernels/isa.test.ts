@@ -16,7 +16,7 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { addon } from '../../src/native/binding.js';
-import { Network, createNetwork, inputGradient, loadOnnx, recipeOptions, runtimeInfo, setGemm, setIsa, setThreads, sleep, train } from '../../src/index.js';
+import { Network, createNetwork, inputGradient, loadOnnx, recipeOptions, runtimeInfo, setGemm, setGemmKernel, setIsa, setThreads, sleep, train } from '../../src/index.js';
 import { loadMnist } from '../../src/data/mnist.js';
 import { head } from '../../src/data/dataset.js';
 import { BackendError } from '../../src/errors.js';
@@ -30,6 +30,7 @@ const has = (isa: 'avx2' | 'avx512') => supported.includes(isa);
 const NO = { avx2: 'skipped: this CPU has no AVX2+FMA', avx512: 'skipped: this CPU has no AVX-512' } as const;
 
 afterAll(() => {
+  setGemmKernel('auto');
   setIsa(start);
   setThreads('auto');
 });
@@ -94,15 +95,44 @@ function firstDiff(a: Float32Array, b: Float32Array): number {
 }
 
 describe('GEMM kernel of each path: the exact chain its header states', () => {
+  // avx512 runs its own 12x32 kernel here whatever the CPU rule chooses (setGemmKernel)
   for (const isa of ['generic', 'avx2', 'avx512'] as const)
     for (const c of cases)
       it(`${isa} ${c.ta ? 'T' : 'N'}${c.tb ? 'T' : 'N'} ${c.M}×${c.N}×${c.K} α=${c.alpha} β=${c.beta}`, (ctx) => {
         if (isa !== 'generic') ctx.skip(!has(isa), NO[isa]);
         setIsa(isa);
         setGemm('native');
-        const { got, want } = gemmCase(c);
-        expect(firstDiff(got, want)).toBe(-1);
+        setGemmKernel(isa === 'avx512' ? 'avx512' : 'auto');
+        try {
+          expect(runtimeInfo().isa.gemmKernel).toMatch(new RegExp(`^${isa} `));
+          const { got, want } = gemmCase(c);
+          expect(firstDiff(got, want)).toBe(-1);
+        } finally {
+          setGemmKernel('auto');
+        }
       });
+
+  it('the avx512 path picks its GEMM kernel by the CPU rule (AVX2 6x16 on AMD Zen 4), says why, and can be set', (ctx) => {
+    ctx.skip(!has('avx512'), NO.avx512);
+    setIsa('avx512');
+    const i = runtimeInfo().isa;
+    const halfWidth = i.vendor === 'AuthenticAMD' && i.family === 0x19;
+    expect(i.gemmKernel).toBe(halfWidth ? 'avx2 6x16 (fma)' : 'avx512 12x32 (fma)');
+    expect(i.gemmKernelReason).toMatch(halfWidth ? /^auto: this CPU \(AMD family 19h, Zen 4\)/ : /^auto: the avx512 path's own kernel/);
+    setGemmKernel(halfWidth ? 'avx512' : 'avx2');
+    expect(runtimeInfo().isa.gemmKernel).toBe(halfWidth ? 'avx512 12x32 (fma)' : 'avx2 6x16 (fma)');
+    expect(runtimeInfo().isa.gemmKernelReason).toMatch(/^set at run time \(setGemmKernel\('avx(512|2)'\)\)/);
+    // the other paths keep their own kernel, and come back to the choice
+    setIsa('avx2');
+    expect(runtimeInfo().isa.gemmKernel).toBe('avx2 6x16 (fma)');
+    expect(runtimeInfo().isa.gemmKernelReason).toBe("the avx2 path's own kernel");
+    setIsa('avx512');
+    expect(runtimeInfo().isa.gemmKernel).toBe(halfWidth ? 'avx512 12x32 (fma)' : 'avx2 6x16 (fma)');
+    setGemmKernel('auto');
+    expect(runtimeInfo().isa.gemmKernel).toBe(i.gemmKernel);
+    expect(() => setGemmKernel('sse' as never)).toThrow(/Expected one of auto, avx512, avx2 for gemmKernel/);
+    expect(() => addon().setGemmKernel('sse' as never)).toThrow(/Unknown GEMM kernel 'sse'/);
+  });
 
   it('bit-identical for 1 and 2 threads on every path (a mini-batch and a large block)', () => {
     for (const isa of supported) {
@@ -372,6 +402,19 @@ describe('choosing a path', () => {
     const bad = load({ NREM_ISA: 'sse9' });
     expect(bad.status).toBe(3);
     expect(bad.stdout).toMatch(/error ERR_VALUE NREM_ISA=sse9 is not a CPU path/);
+  });
+
+  it('NREM_GEMM_KERNEL forces the avx512 path\'s GEMM kernel; another value is ERR_VALUE at load', (ctx) => {
+    const bad = load({ NREM_GEMM_KERNEL: 'avx1024' });
+    expect(bad.signal).toBeNull();
+    expect(bad.status).toBe(3);
+    expect(bad.stdout).toMatch(/error ERR_VALUE NREM_GEMM_KERNEL=avx1024 is not a choice \(expected avx512, avx2 or auto/);
+    ctx.skip(!has('avx512'), NO.avx512);
+    for (const k of ['avx512', 'avx2']) {
+      const code = `const a = require(${JSON.stringify(info.addon)}); a.setIsa('avx512'); const i = a.info().isa; console.log(i.gemmKernel + ' | ' + i.gemmKernelReason)`;
+      const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', env: { ...process.env, NREM_GEMM_KERNEL: k } });
+      expect(r.stdout.trim()).toBe(`${k === 'avx512' ? 'avx512 12x32' : 'avx2 6x16'} (fma) | forced by NREM_GEMM_KERNEL=${k}`);
+    }
   });
 
   it('NREM_FMA=software gives the generic path the software fma; another value is ERR_VALUE at load', () => {

@@ -19,11 +19,11 @@ export function registerInfo(program: Command): void {
       row('addon', info.addon);
       row('backends', backends.join(', '));
       row('auto', auto.backend + (auto.reason ? ` (${auto.reason})` : ''));
-      row('cpu', `${info.isa.cpu} (${info.isa.flags.join(' ') || 'none of avx2/avx512'})`);
+      row('cpu', `${info.isa.cpu}${info.isa.vendor ? ` [${info.isa.vendor} family ${info.isa.family.toString(16)}h]` : ''} (${info.isa.flags.join(' ') || 'none of avx2/avx512'})`);
       row('isa', `${info.isa.name} (${info.isa.reason})`);
       row('isa paths', `compiled: ${info.isa.compiled.join(', ')}; this CPU runs: ${info.isa.supported.join(', ')}`);
       row('threads', info.threads);
-      row('gemm', info.gemm === 'native' ? `native (${info.isa.gemmKernel})` : info.gemm);
+      row('gemm', info.gemm === 'native' ? `native (${info.isa.gemmKernel}; ${info.isa.gemmKernelReason})` : info.gemm);
       row('openblas', info.openblas);
       row('cuda', info.cuda.compiled ? (info.cuda.available ? 'available' : `unavailable: ${info.cuda.reason}`) : `not compiled: ${info.cuda.reason}`);
       if (info.cuda.compiled) row('cuda runtime', `${info.cuda.runtimeVersion} (driver ${info.cuda.driverVersion || 'none'})`);
