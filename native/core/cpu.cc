@@ -50,39 +50,31 @@ std::string gemm_kernel_env() {
   return v;
 }
 
+// The avx512 path's GEMM kernel (cpu.h): 0 auto (the CPU rule), 1 avx512, 2 avx2; +4 when
+// forced at run time (setGemmKernel) rather than by NREM_GEMM_KERNEL; -1 until
+// NREM_GEMM_KERNEL is read.
+std::atomic<int> g_gemm_choice{-1};
+const char* const kGemmChoices[] = {"auto", "avx512", "avx2"};
+
+int gemm_choice() {
+  int c = g_gemm_choice.load(std::memory_order_acquire);
+  if (c >= 0) return c;
+  const std::string v = gemm_kernel_env();
+  const int want = v.empty() ? 0 : v == "avx512" ? 1 : 2;
+  g_gemm_choice.compare_exchange_strong(c, want);
+  return g_gemm_choice.load();
+}
+
+// AMD family 19h with AVX-512 is Zen 4, which runs a 512-bit FMA as two 256-bit halves.
+bool half_width_avx512() {
+  const CpuFeatures& f = cpu_features();
+  return f.vendor == "AuthenticAMD" && f.family == 0x19;
+}
+
 #if NREM_X86_KERNELS
-// The avx512 path's GEMM kernel and why (cpu.h): the CPU rule, or a forced choice.
-struct Avx512Gemm {
-  const IsaKernels* kernels;
-  std::string reason;
-};
-const Avx512Gemm& avx512_gemm_rule() {
-  static const Avx512Gemm g = [] {
-    const CpuFeatures& f = cpu_features();
-    if (f.vendor == "AuthenticAMD" && f.family == 0x19)
-      return Avx512Gemm{&kAvx512Gemm256,
-                        "auto: this CPU (AMD family 19h, Zen 4) runs a 512-bit FMA as two 256-bit halves, so the "
-                        "AVX2 kernel has the same peak with less row padding"};
-    return Avx512Gemm{&kAvx512, "auto: the avx512 path's own kernel"};
-  }();
-  return g;
-}
-const Avx512Gemm* avx512_gemm_choice(const std::string& v, bool from_env) {
-  static const Avx512Gemm env512{&kAvx512, "forced by NREM_GEMM_KERNEL=avx512"};
-  static const Avx512Gemm env256{&kAvx512Gemm256, "forced by NREM_GEMM_KERNEL=avx2"};
-  static const Avx512Gemm set512{&kAvx512, "set at run time (setGemmKernel('avx512'))"};
-  static const Avx512Gemm set256{&kAvx512Gemm256, "set at run time (setGemmKernel('avx2'))"};
-  if (v.empty()) return &avx512_gemm_rule();
-  if (v == "avx512") return from_env ? &env512 : &set512;
-  return from_env ? &env256 : &set256;
-}
-std::atomic<const Avx512Gemm*> g_avx512_gemm{nullptr};
-const Avx512Gemm& avx512_gemm() {
-  const Avx512Gemm* g = g_avx512_gemm.load(std::memory_order_acquire);
-  if (g) return *g;
-  const Avx512Gemm* want = avx512_gemm_choice(gemm_kernel_env(), true);
-  g_avx512_gemm.compare_exchange_strong(g, want);
-  return *g_avx512_gemm.load();
+const IsaKernels* avx512_kernels() {
+  const int c = gemm_choice() & 3;
+  return c == 2 || (c == 0 && half_width_avx512()) ? &kAvx512Gemm256 : &kAvx512;
 }
 #endif
 
@@ -93,7 +85,7 @@ const IsaKernels* table(Isa isa) {
     case Isa::Avx2:
       return &kAvx2;
     case Isa::Avx512:
-      return avx512_gemm().kernels;
+      return avx512_kernels();
 #endif
     case Isa::Generic:
       return generic_kernels();
@@ -303,10 +295,14 @@ const IsaKernels& kernels() {
 Isa current_isa() { return kernels().isa; }
 
 std::string gemm_kernel_reason() {
-#if NREM_X86_KERNELS
-  if (kernels().isa == Isa::Avx512) return avx512_gemm().reason;
-#endif
-  return std::string("the ") + isa_name(kernels().isa) + " path's own kernel";
+  if (kernels().isa != Isa::Avx512) return std::string("the ") + isa_name(kernels().isa) + " path's own kernel";
+  const int c = gemm_choice();
+  const std::string name = kGemmChoices[c & 3];
+  if (c & 4) return "set at run time (setGemmKernel('" + name + "'))";
+  if (c != 0) return "forced by NREM_GEMM_KERNEL=" + name;
+  return half_width_avx512() ? "auto: this CPU (AMD family 19h, Zen 4) runs a 512-bit FMA as two 256-bit halves, so the "
+                               "AVX2 kernel has the same peak with less row padding"
+                             : "auto: the avx512 path's own kernel";
 }
 
 std::string isa_reason() {
@@ -319,10 +315,8 @@ void set_gemm_kernel(const std::string& choice) {
   require(choice == "auto" || choice == "avx512" || choice == "avx2", "ERR_VALUE",
           "Unknown GEMM kernel '" + choice + "' (expected auto, avx512 or avx2: the avx512 path's GEMM micro-kernel)");
   kernels();
-#if NREM_X86_KERNELS
-  g_avx512_gemm = avx512_gemm_choice(choice == "auto" ? "" : choice, false);
+  g_gemm_choice = choice == "auto" ? 0 : (choice == "avx512" ? 1 : 2) | 4;  // "auto": the CPU rule, as at load
   if (kernels().isa == Isa::Avx512) g_kernels = table(Isa::Avx512);
-#endif
 }
 
 void set_isa(Isa isa) {

@@ -78,10 +78,10 @@ void isa_init();
 // Switches the path for later calls (tests, benchmarks); throws ERR_BACKEND if this CPU
 // cannot run it. Calls already running keep the kernels they started with.
 void set_isa(Isa isa);
-Isa parse_isa(const std::string& name);
+Isa parse_isa(const std::string& name);  // "generic"|"avx2"|"avx512", else ERR_VALUE
 // Chooses the avx512 path's GEMM micro-kernel for later calls: "auto" (the CPU rule above),
 // "avx512" or "avx2" (tests, benchmarks); ERR_VALUE for another name. No effect on the
 // kernels of the other paths, nor on results (every kernel gives the same bits).
-void set_gemm_kernel(const std::string& choice);  // "generic"|"avx2"|"avx512", else ERR_VALUE
+void set_gemm_kernel(const std::string& choice);
 
 }  // namespace nrem
